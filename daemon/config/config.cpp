@@ -1,0 +1,109 @@
+#include "daemon/config/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace leadrelay::config {
+namespace {
+
+constexpr KeySpec kTopKeys[] = {
+    {"state_dir", KeyType::String, "", "folder for the journal and all other state; relative to the config file",
+     true},
+    {"server", KeyType::Section, "", "the HTTP listener that receives webhooks"},
+    {"journal", KeyType::Section, "", "the durable store that every accepted lead is written to first"},
+    {"logging", KeyType::Section, "", "log output (JSON lines on stderr)"},
+    {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
+};
+
+constexpr KeySpec kLoggingKeys[] = {
+    {"level", KeyType::Enum, "info", "least severe level written", false, 0, 0, "debug|info|warn|error"},
+};
+
+LoggingConfig parse_logging(MapReader& r) {
+  LoggingConfig c;
+  log::parse_level(r.enumeration("level"), c.level);
+  return c;
+}
+
+bool by_position(const Diagnostic& a, const Diagnostic& b) {
+  return a.line != b.line ? a.line < b.line : a.column < b.column;
+}
+
+}  // namespace
+
+std::vector<KeyTable> key_tables() {
+  return {
+      {"", kTopKeys},
+      {"server", http::server_keys()},
+      {"journal", journal::journal_keys()},
+      {"logging", kLoggingKeys},
+      {"sources[]", intake::source_keys()},
+      {"sources[].auth", intake::auth_keys()},
+  };
+}
+
+LoadResult load_config_text(const std::string& text, const std::string& file, const std::filesystem::path& base_dir) {
+  LoadResult result;
+  Diagnostics diagnostics(file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diagnostics.add(e.mark, "", "YAML syntax error: " + e.msg);
+    result.errors = diagnostics.items();
+    return result;
+  }
+  if (root.IsNull() || !root.IsDefined()) {
+    diagnostics.add(YAML::Mark::null_mark(), "", "the file is empty; see config.example.yaml for a starting point");
+    result.errors = diagnostics.items();
+    return result;
+  }
+
+  Config c;
+  c.file = file;
+  MapReader top(diagnostics, root, "", kTopKeys);
+  const auto state_dir = top.string("state_dir");
+  if (top.has("state_dir")) {
+    const std::filesystem::path dir(state_dir);
+    c.state_dir = dir.is_relative() ? base_dir / dir : dir;
+    c.state_dir = c.state_dir.lexically_normal();
+  }
+  MapReader server(diagnostics, top.child("server"), "server", http::server_keys());
+  c.server = http::parse_server_config(server);
+  MapReader journal(diagnostics, top.child("journal"), "journal", journal::journal_keys());
+  c.journal = journal::parse_journal_config(journal);
+  MapReader logging(diagnostics, top.child("logging"), "logging", kLoggingKeys);
+  c.logging = parse_logging(logging);
+  c.sources = intake::parse_sources(diagnostics, top.child("sources"), base_dir);
+  if (top.has("sources") && c.sources.empty() && top.child("sources").IsSequence()) {
+    top.error("sources", "needs at least one source; see config.example.yaml");
+  }
+
+  result.errors = diagnostics.items();
+  std::stable_sort(result.errors.begin(), result.errors.end(), by_position);
+  if (result.errors.empty()) result.config = std::move(c);
+  return result;
+}
+
+LoadResult load_config_file(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    LoadResult result;
+    Diagnostic d;
+    d.file = file.string();
+    d.line = 1;
+    d.column = 1;
+    d.message = std::string("cannot read the config file: ") + std::strerror(errno);
+    result.errors.push_back(std::move(d));
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto base = std::filesystem::absolute(file).parent_path();
+  return load_config_text(text.str(), file.string(), base);
+}
+
+}  // namespace leadrelay::config

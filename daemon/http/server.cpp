@@ -1,0 +1,430 @@
+#include "daemon/http/server.hpp"
+
+#include "daemon/util/asio.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_set>
+
+#include "daemon/intake/intake.hpp"
+#include "daemon/journal/journal.hpp"
+#include "daemon/log/log.hpp"
+
+namespace leadrelay::http {
+namespace {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+using Request = bhttp::request<bhttp::string_body>;
+using Response = bhttp::response<bhttp::string_body>;
+
+// Completes when the journal has committed (or refused) the entry, on the awaiting coroutine's executor.
+template <class Token>
+auto async_append(journal::Journal& journal, journal::Entry entry, Token&& token) {
+  return asio::async_initiate<Token, void(journal::AppendStatus)>(
+      [&journal](auto handler, journal::Entry e) {
+        // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
+        auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+        journal.append(std::move(e), [h = std::move(handler), ex](journal::AppendStatus status) mutable {
+          asio::post(ex, [h = std::move(h), status]() mutable { h(status); });
+        });
+      },
+      token, std::move(entry));
+}
+
+Response make_response(unsigned status, std::string body, unsigned version, bool keep_alive) {
+  Response res{static_cast<bhttp::status>(status), version};
+  res.set(bhttp::field::server, "leadrelay");
+  res.set(bhttp::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response error_response(const intake::Rejection& r, unsigned version, bool keep_alive) {
+  return make_response(static_cast<unsigned>(r.status), intake::error_body(r), version, keep_alive);
+}
+
+intake::Rejection unavailable(journal::AppendStatus status) {
+  switch (status) {
+    case journal::AppendStatus::Overloaded:
+      return {503, "overloaded", "too many leads are waiting to be stored; retry after the Retry-After delay"};
+    case journal::AppendStatus::Stopped:
+      return {503, "shutting_down", "leadrelay is stopping; retry after the Retry-After delay"};
+    default:
+      return {503, "store_unavailable", "the lead could not be stored durably (is the disk full?); retry later"};
+  }
+}
+
+struct SessionState {
+  asio::any_io_executor executor;
+  beast::tcp_stream* stream = nullptr;  // touched only on `executor`; null once the session ended
+  std::atomic<bool> idle{true};         // waiting for the first byte of the next request
+};
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake, journal::Journal& journal)
+      : ioc(ioc), config(config), intake(intake), journal(journal), grace_timer(ioc) {}
+
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+  asio::awaitable<void> session(tcp::socket socket);
+  asio::awaitable<void> lingering_close(beast::tcp_stream& stream);
+  void cancel_sessions(bool idle_only);
+  void session_ended(const std::shared_ptr<SessionState>& state);
+  void finish_drain_if_done();
+
+  asio::io_context& ioc;
+  const ServerConfig config;
+  const intake::Intake& intake;
+  journal::Journal& journal;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  asio::steady_timer grace_timer;
+
+  std::atomic<bool> draining{false};
+  std::mutex mutex;  // guards sessions and on_drained
+  std::unordered_set<std::shared_ptr<SessionState>> sessions;
+  std::function<void()> on_drained;
+};
+
+namespace {
+void log_exception(std::string_view what, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log::error("coroutine_failed", {{"where", what}, {"message", ex.what()}});
+  }
+}
+}  // namespace
+
+Server::Server(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
+               journal::Journal& journal)
+    : impl_(std::make_shared<Impl>(ioc, config, intake, journal)) {}
+
+Server::~Server() = default;
+
+bool Server::listen(std::string& error) {
+  for (const auto& address : impl_->config.listen) {
+    error_code ec;
+    const auto ip = asio::ip::make_address(address.host, ec);
+    auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(impl_->ioc));
+    const tcp::endpoint endpoint(ip, address.port);
+    if (!ec) acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      error = "cannot listen on " + address.text + ": " + ec.message() +
+              (ec == asio::error::address_in_use ? " (another process uses this port; change server.listen)" : "");
+      return false;
+    }
+    impl_->acceptors.push_back(std::move(acceptor));
+  }
+  return true;
+}
+
+std::vector<std::string> Server::bound_addresses() const {
+  std::vector<std::string> out;
+  for (const auto& a : impl_->acceptors) {
+    error_code ec;
+    const auto ep = a->local_endpoint(ec);
+    if (ec) continue;
+    out.push_back(ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                       : ep.address().to_string() + ":" + std::to_string(ep.port()));
+  }
+  return out;
+}
+
+void Server::start() {
+  for (auto& a : impl_->acceptors) {
+    asio::co_spawn(a->get_executor(), impl_->accept_loop(*a),
+                   [](std::exception_ptr e) { log_exception("accept", e); });
+  }
+}
+
+void Server::drain(std::function<void()> done) {
+  auto self = impl_;
+  asio::dispatch(self->ioc, [self, done = std::move(done)]() mutable {
+    if (self->draining.exchange(true)) return;
+    for (auto& a : self->acceptors) {
+      asio::post(a->get_executor(), [a = a.get()] {
+        error_code ignored;
+        a->close(ignored);
+      });
+    }
+    {
+      std::lock_guard lock(self->mutex);
+      self->on_drained = std::move(done);
+    }
+    self->grace_timer.expires_after(self->config.shutdown_grace);
+    self->grace_timer.async_wait([self](error_code ec) {
+      if (ec) return;
+      std::size_t left = 0;
+      {
+        std::lock_guard lock(self->mutex);
+        left = self->sessions.size();
+      }
+      if (left > 0) log::warn("shutdown_grace_expired", {{"connections_closed", static_cast<std::int64_t>(left)}});
+      self->cancel_sessions(false);
+    });
+    self->cancel_sessions(true);
+    self->finish_drain_if_done();
+  });
+}
+
+void Server::abort() {
+  auto self = impl_;
+  asio::dispatch(self->ioc, [self] { self->cancel_sessions(false); });
+}
+
+void Server::Impl::cancel_sessions(bool idle_only) {
+  std::lock_guard lock(mutex);
+  for (const auto& state : sessions) {
+    asio::post(state->executor, [state, idle_only] {
+      if (state->stream != nullptr && (!idle_only || state->idle.load())) state->stream->cancel();
+    });
+  }
+}
+
+void Server::Impl::session_ended(const std::shared_ptr<SessionState>& state) {
+  {
+    std::lock_guard lock(mutex);
+    sessions.erase(state);
+  }
+  finish_drain_if_done();
+}
+
+void Server::Impl::finish_drain_if_done() {
+  std::function<void()> done;
+  {
+    std::lock_guard lock(mutex);
+    if (!draining.load() || !sessions.empty() || !on_drained) return;
+    done = std::move(on_drained);
+    on_drained = nullptr;
+  }
+  grace_timer.cancel();
+  asio::post(ioc, std::move(done));
+}
+
+asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor) {
+  auto self = shared_from_this();
+  for (;;) {
+    error_code ec;
+    tcp::socket socket(asio::make_strand(ioc));
+    co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    if (draining.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of file descriptors and the like: say so, pause briefly instead of spinning, keep accepting.
+      log::warn("accept_failed", {{"message", ec.message()}});
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    std::size_t open = 0;
+    {
+      std::lock_guard lock(mutex);
+      open = sessions.size();
+    }
+    if (open >= config.max_connections) {
+      log::warn("connection_refused", {{"reason", "server.max_connections reached"},
+                                       {"max_connections", static_cast<std::int64_t>(config.max_connections)}});
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, session(std::move(socket)), [](std::exception_ptr e) { log_exception("session", e); });
+  }
+}
+
+asio::awaitable<void> Server::Impl::lingering_close(beast::tcp_stream& stream) {
+  // After an error answer the client may still be sending its request. Closing with unread data makes
+  // the kernel send RST, and the client may lose our answer; so stop sending, then read and discard for
+  // a short while (bounded in time and bytes), as nginx's lingering_close does.
+  error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::min<std::chrono::milliseconds>(config.body_timeout, std::chrono::seconds(2)));
+  std::array<char, 16384> discard;
+  std::size_t total = 0;
+  while (!ec && total < 64 * 1024 * 1024) {
+    total += co_await stream.async_read_some(asio::buffer(discard), asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
+  auto self = shared_from_this();
+  const auto client = [&] {
+    error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    return ec ? std::string("?") : ep.address().to_string();
+  }();
+  beast::tcp_stream stream(std::move(socket));
+  auto state = std::make_shared<SessionState>();
+  state->executor = stream.get_executor();
+  state->stream = &stream;
+  {
+    std::lock_guard lock(mutex);
+    sessions.insert(state);
+  }
+  struct Unregister {
+    Impl* impl;
+    std::shared_ptr<SessionState> state;
+    ~Unregister() {
+      state->stream = nullptr;
+      impl->session_ended(state);
+    }
+  } unregister{this, state};
+
+  beast::flat_buffer buffer(config.max_header_bytes + config.max_body_bytes + 65536);
+  bool first = true;
+  bool linger = false;
+  error_code ec;
+  for (;;) {
+    // Wait for the next request's first byte: on a fresh connection within header_timeout, on a
+    // keep-alive one within idle_timeout. Only here may a drain close the connection.
+    state->idle = true;
+    if (draining.load()) break;
+    if (buffer.size() == 0) {
+      stream.expires_after(first ? config.header_timeout : config.idle_timeout);
+      const auto n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // closed by the client, idle timeout, or drain
+      buffer.commit(n);
+    }
+    state->idle = false;
+    first = false;
+
+    // A fresh parser for every message; the whole head must arrive within header_timeout.
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
+    parser.body_limit(config.max_body_bytes);
+    stream.expires_after(config.header_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      intake::Rejection r;
+      if (ec == bhttp::error::header_limit) {
+        r = {431, "header_too_large",
+             "the request head is larger than " + std::to_string(config.max_header_bytes) + " bytes"};
+      } else if (ec == bhttp::error::body_limit) {
+        r = {413, "body_too_large", "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
+      } else if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                 ec == bhttp::error::partial_message || ec == asio::error::operation_aborted) {
+        break;  // too slow, or gone: nobody to answer
+      } else {
+        r = {400, "bad_request", "malformed HTTP request: " + ec.message()};
+      }
+      auto res = error_response(r, 11, false);
+      stream.expires_after(config.write_timeout);
+      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      linger = !ec;
+      break;
+    }
+
+    const auto& head_msg = parser.get();
+    const intake::RequestHead head{head_msg.method_string(), head_msg.target(),
+                                   head_msg[bhttp::field::content_type], head_msg[bhttp::field::authorization]};
+    const auto decision = intake.on_head(head);
+    const unsigned version = head_msg.version();
+    bool keep_alive = head_msg.keep_alive();
+    Response res;
+
+    if (decision.route == intake::Route::Reject) {
+      res = error_response(decision.rejection, version, keep_alive);
+      if (!decision.allow.empty()) res.set(bhttp::field::allow, decision.allow);
+      if (!parser.is_done()) {
+        // The body was never read: the connection cannot carry another request.
+        res.keep_alive(false);
+        linger = true;
+      }
+      if (decision.rejection.status != 404) {
+        log::info("request_rejected", {{"status", decision.rejection.status},
+                                       {"error", decision.rejection.code},
+                                       log::safe("client", client)});
+      }
+    } else {
+      if (decision.route == intake::Route::Lead && bhttp::token_list(head_msg[bhttp::field::expect]).exists("100-continue")) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(config.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (!parser.is_done()) {
+        stream.expires_after(config.body_timeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == bhttp::error::body_limit) {
+          intake::Rejection r{413, "body_too_large",
+                              "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
+          res = error_response(r, version, false);
+          stream.expires_after(config.write_timeout);
+          co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          linger = !ec;
+          break;
+        }
+        if (ec) break;  // too slow or gone mid-body: the sender saw no answer and may retry
+      }
+
+      if (decision.route == intake::Route::Healthz) {
+        res = make_response(200, R"({"status":"ok"})", version, keep_alive);
+      } else if (decision.route == intake::Route::Readyz) {
+        const bool store_ok = journal.healthy();
+        const bool ready = store_ok && !draining.load();
+        res = make_response(ready ? 200 : 503,
+                            ready      ? R"({"status":"ready"})"
+                            : store_ok ? R"({"status":"draining"})"
+                                       : R"({"status":"store_unavailable"})",
+                            version, keep_alive);
+      } else {
+        const auto now = log::now_unix_ms();
+        model::Lead lead;
+        intake::Rejection rejection;
+        const auto& body = parser.get().body();
+        if (!intake.on_body(*decision.source, body, now, lead, rejection)) {
+          res = error_response(rejection, version, keep_alive);
+          log::info("lead_rejected", {log::safe("source", decision.source->config.name),
+                                      {"status", rejection.status},
+                                      {"error", rejection.code},
+                                      log::safe("field", rejection.field),
+                                      log::safe("client", client)});
+        } else {
+          journal::Entry entry{lead.lead_id, decision.source->config.name, now, body, model::to_json(lead)};
+          const auto status = co_await async_append(journal, std::move(entry), asio::use_awaitable);
+          if (status == journal::AppendStatus::Committed) {
+            res = make_response(202, intake::accepted_body(lead.lead_id), version, keep_alive);
+            log::debug("lead_accepted",
+                       {log::safe("lead_id", lead.lead_id), log::safe("source", decision.source->config.name)});
+          } else {
+            const auto r = unavailable(status);
+            res = error_response(r, version, keep_alive);
+            res.set(bhttp::field::retry_after, status == journal::AppendStatus::Failed ? "5" : "1");
+            log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code}});
+          }
+        }
+      }
+    }
+
+    if (draining.load()) res.keep_alive(false);
+    keep_alive = res.keep_alive();
+    stream.expires_after(config.write_timeout);
+    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !keep_alive) break;
+  }
+
+  if (linger) {
+    co_await lingering_close(stream);
+  } else {
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+  stream.socket().close(ec);
+}
+
+}  // namespace leadrelay::http

@@ -1,0 +1,48 @@
+#pragma once
+// The HTTP listener (Beast on Asio coroutines). Beast stays inside server.cpp: this header is cheap to include.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/http/server_config.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+namespace leadrelay::intake {
+class Intake;
+}
+namespace leadrelay::journal {
+class Journal;
+}
+
+namespace leadrelay::http {
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
+         journal::Journal& journal);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds every listen address; false with a message naming the address that failed.
+  bool listen(std::string& error);
+  // "127.0.0.1:43121" for each bound socket, with the port the kernel picked for port 0.
+  std::vector<std::string> bound_addresses() const;
+  void start();
+
+  // Graceful stop: closes the listening sockets, closes keep-alive connections waiting for a request,
+  // lets requests in flight finish, force-closes what is left after the configured grace, then calls
+  // `done` on an I/O thread.
+  void drain(std::function<void()> done);
+  // Closes every connection now (a second SIGTERM).
+  void abort();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace leadrelay::http

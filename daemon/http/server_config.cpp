@@ -1,0 +1,104 @@
+#include "daemon/http/server_config.hpp"
+
+#include <arpa/inet.h>
+
+#include "daemon/util/strings.hpp"
+
+namespace leadrelay::http {
+namespace {
+using config::KeySpec;
+using config::KeyType;
+
+constexpr KeySpec kServerKeys[] = {
+    {"listen", KeyType::StringList, "127.0.0.1:8080",
+     "addresses to accept webhooks on, as IP:PORT or [IPv6]:PORT; port 0 picks a free port"},
+    {"io_threads", KeyType::Integer, "1", "threads that run the HTTP listener", false, 1, 64},
+    {"max_body_bytes", KeyType::Size, "64KiB", "largest request body accepted; larger ones get 413", false, 1024,
+     64 << 20},
+    {"max_header_bytes", KeyType::Size, "8KiB", "largest request head (request line and headers); larger get 431",
+     false, 1024, 1 << 20},
+    {"max_connections", KeyType::Integer, "10000", "open client connections at most; more are closed at once",
+     false, 1, 1000000},
+    {"header_timeout", KeyType::Duration, "10s",
+     "time a client has to send a whole request head; slower clients are cut off", false, 100, 3600000},
+    {"body_timeout", KeyType::Duration, "30s", "time a client has to send the body once the head is read", false,
+     100, 3600000},
+    {"idle_timeout", KeyType::Duration, "60s", "how long a keep-alive connection may wait for its next request",
+     false, 100, 86400000},
+    {"write_timeout", KeyType::Duration, "30s", "time a client has to read a response", false, 100, 3600000},
+    {"shutdown_grace", KeyType::Duration, "10s",
+     "on SIGTERM, how long in-flight requests may take to finish before connections are closed", false, 0,
+     3600000},
+};
+}  // namespace
+
+std::span<const KeySpec> server_keys() { return kServerKeys; }
+
+bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error) {
+  const std::string hint = "; expected IP:PORT such as 127.0.0.1:8080 or [::]:8080";
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      error = "invalid listen address '" + std::string(text) + "'" + hint;
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) {
+      error = "invalid listen address '" + std::string(text) + "': missing port" + hint;
+      return false;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned long long port_number = 0;
+  if (!util::parse_u64(port, port_number) || port_number > 65535) {
+    error = "invalid listen address '" + std::string(text) + "': port must be 0 to 65535" + hint;
+    return false;
+  }
+  unsigned char buf[16];
+  const std::string host_str(host);
+  if (inet_pton(AF_INET, host_str.c_str(), buf) != 1 && inet_pton(AF_INET6, host_str.c_str(), buf) != 1) {
+    error = "invalid listen address '" + std::string(text) + "': '" + host_str + "' is not an IP address" + hint;
+    return false;
+  }
+  out.host = host_str;
+  out.port = static_cast<std::uint16_t>(port_number);
+  out.text = std::string(text);
+  return true;
+}
+
+ServerConfig parse_server_config(config::MapReader& r) {
+  ServerConfig c;
+  const auto listen = r.string_list("listen");
+  const auto listen_node = r.child("listen");
+  for (std::size_t i = 0; i < listen.size(); ++i) {
+    ListenAddress address;
+    std::string problem;
+    if (parse_listen_address(listen[i], address, problem)) {
+      c.listen.push_back(std::move(address));
+    } else {
+      const bool listed = listen_node.IsSequence();
+      r.diagnostics().add(listed ? listen_node[i].Mark() : r.mark_of("listen"),
+                          listed ? r.path_of("listen") + "[" + std::to_string(i) + "]" : r.path_of("listen"),
+                          problem);
+    }
+  }
+  if (listen.empty()) r.error("listen", "needs at least one address, such as 127.0.0.1:8080");
+  c.io_threads = static_cast<int>(r.integer("io_threads"));
+  c.max_body_bytes = r.size("max_body_bytes");
+  c.max_header_bytes = r.size("max_header_bytes");
+  c.max_connections = static_cast<std::uint64_t>(r.integer("max_connections"));
+  c.header_timeout = r.duration("header_timeout");
+  c.body_timeout = r.duration("body_timeout");
+  c.idle_timeout = r.duration("idle_timeout");
+  c.write_timeout = r.duration("write_timeout");
+  c.shutdown_grace = r.duration("shutdown_grace");
+  return c;
+}
+
+}  // namespace leadrelay::http

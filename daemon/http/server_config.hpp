@@ -1,0 +1,38 @@
+#pragma once
+// The `server:` section: what the HTTP listener binds to and the limits it enforces on every client.
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "daemon/config/yaml_reader.hpp"
+
+namespace leadrelay::http {
+
+struct ListenAddress {
+  std::string host;  // an IP literal; IPv6 without brackets
+  std::uint16_t port = 0;
+  std::string text;  // as written, for messages
+};
+
+struct ServerConfig {
+  std::vector<ListenAddress> listen;
+  int io_threads = 1;
+  std::uint64_t max_body_bytes = 0;
+  std::uint64_t max_header_bytes = 0;
+  std::uint64_t max_connections = 0;
+  std::chrono::milliseconds header_timeout{0};
+  std::chrono::milliseconds body_timeout{0};
+  std::chrono::milliseconds idle_timeout{0};
+  std::chrono::milliseconds write_timeout{0};
+  std::chrono::milliseconds shutdown_grace{0};
+};
+
+std::span<const config::KeySpec> server_keys();
+ServerConfig parse_server_config(config::MapReader& reader);
+
+// Parses "127.0.0.1:8080", "[::1]:8080" or "0.0.0.0:0"; false with a message naming the problem.
+bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);
+
+}  // namespace leadrelay::http

@@ -1,0 +1,32 @@
+#pragma once
+// Checks a request's credentials against a source's secrets in constant time.
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "daemon/intake/source_config.hpp"
+
+namespace leadrelay::intake {
+
+class SourceAuth {
+ public:
+  explicit SourceAuth(const AuthConfig& config);
+
+  // `query` is the part of the target after '?', `authorization` the Authorization header (may be empty).
+  // Never says which part was wrong: the caller answers a plain 401.
+  bool check(std::string_view query, std::string_view authorization) const;
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+  // Compares SHA-256 digests, so neither the secrets' lengths nor their bytes leak through timing.
+  bool matches(std::string_view presented) const;
+
+  AuthType type_;
+  std::string param_;
+  std::vector<Digest> digests_;
+};
+
+// The value of `name` in a query string ("a=1&code=x"), URL-decoded; false when absent.
+bool find_query_param(std::string_view query, std::string_view name, std::string& value);
+
+}  // namespace leadrelay::intake

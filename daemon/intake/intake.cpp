@@ -1,0 +1,92 @@
+#include "daemon/intake/intake.hpp"
+
+#include "daemon/intake/json_body.hpp"
+#include "daemon/model/lead_id.hpp"
+#include "daemon/util/strings.hpp"
+
+namespace leadrelay::intake {
+
+Intake::Intake(const std::vector<SourceConfig>& sources) {
+  for (const auto& s : sources) {
+    sources_.push_back(std::make_unique<Source>(Source{s, SourceAuth(s.auth), connectors::find_format(s.format)}));
+  }
+}
+
+bool is_json_content_type(std::string_view content_type) {
+  const auto semicolon = content_type.find(';');
+  if (!util::iequals(util::trim(content_type.substr(0, semicolon)), "application/json")) return false;
+  for (auto rest = semicolon == std::string_view::npos ? std::string_view{} : content_type.substr(semicolon + 1);
+       !rest.empty();) {
+    const auto next = rest.find(';');
+    const auto param = util::trim(rest.substr(0, next));
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && util::iequals(util::trim(param.substr(0, eq)), "charset")) {
+      auto value = util::trim(param.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      if (!util::iequals(value, "utf-8") && !util::iequals(value, "utf8")) return false;
+    }
+    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
+  }
+  return true;
+}
+
+HeadDecision Intake::on_head(const RequestHead& head) const {
+  HeadDecision d;
+  const auto question = head.target.find('?');
+  const auto path = head.target.substr(0, question);
+  const auto query = question == std::string_view::npos ? std::string_view{} : head.target.substr(question + 1);
+
+  if (path == "/healthz" || path == "/readyz") {
+    if (head.method != "GET" && head.method != "HEAD") {
+      d.rejection = {405, "method_not_allowed", "use GET for " + std::string(path)};
+      d.allow = "GET, HEAD";
+      return d;
+    }
+    d.route = path == "/healthz" ? Route::Healthz : Route::Readyz;
+    return d;
+  }
+
+  const Source* source = nullptr;
+  for (const auto& s : sources_) {
+    if (s->config.path == path) source = s.get();
+  }
+  if (source == nullptr) {
+    d.rejection = {404, "not_found", "no source listens on this path; check the URL against the sources in the config"};
+    return d;
+  }
+  if (head.method != "POST") {
+    d.rejection = {405, "method_not_allowed", "leads are sent with POST"};
+    d.allow = "POST";
+    return d;
+  }
+  if (!source->auth.check(query, head.authorization)) {
+    d.rejection = {401, "unauthorized", "authentication failed"};
+    return d;
+  }
+  if (!is_json_content_type(head.content_type)) {
+    d.rejection = {415, "unsupported_media_type",
+                   "send the lead as JSON with 'Content-Type: application/json' (UTF-8)"};
+    return d;
+  }
+  d.route = Route::Lead;
+  d.source = source;
+  return d;
+}
+
+bool Intake::on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
+                     Rejection& error) const {
+  rapidjson::Document doc;
+  if (!parse_json_object(body, doc, error)) return false;
+  if (!source.format->map(doc, lead, error)) return false;
+  lead.lead_id = model::new_lead_id(now_ms);
+  lead.received_at_ms = now_ms;
+  lead.source_name = source.config.name;
+  lead.format = std::string(source.format->name);
+  return true;
+}
+
+std::string accepted_body(std::string_view lead_id) {
+  return R"({"lead_id":")" + std::string(lead_id) + R"(","status":"accepted"})";
+}
+
+}  // namespace leadrelay::intake

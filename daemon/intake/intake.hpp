@@ -1,0 +1,63 @@
+#pragma once
+// Intake decides what to do with a request, in two steps so that a request can be refused before its
+// body is read: on_head (path, method, credentials, content type) and on_body (parse and map the lead).
+// Pure: it knows nothing of sockets or Beast, so tests and fuzzers drive it directly.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connectors/source_formats.hpp"
+#include "daemon/intake/auth.hpp"
+#include "daemon/intake/rejection.hpp"
+#include "daemon/intake/source_config.hpp"
+#include "daemon/model/lead.hpp"
+
+namespace leadrelay::intake {
+
+struct RequestHead {
+  std::string_view method;
+  std::string_view target;  // path and query, as received
+  std::string_view content_type;
+  std::string_view authorization;
+};
+
+struct Source {
+  SourceConfig config;
+  SourceAuth auth;
+  const connectors::SourceFormat* format;
+};
+
+enum class Route { Healthz, Readyz, Lead, Reject };
+
+struct HeadDecision {
+  Route route = Route::Reject;
+  const Source* source = nullptr;  // Route::Lead
+  Rejection rejection;             // Route::Reject
+  std::string allow;               // the Allow header of a 405
+};
+
+class Intake {
+ public:
+  explicit Intake(const std::vector<SourceConfig>& sources);
+
+  HeadDecision on_head(const RequestHead& head) const;
+
+  // Parses and maps an authenticated body, then stamps the lead's id and time.
+  bool on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
+               Rejection& error) const;
+
+  const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
+
+ private:
+  std::vector<std::unique_ptr<Source>> sources_;
+};
+
+// True for "application/json", with or without parameters, and with a UTF-8 charset if one is named.
+bool is_json_content_type(std::string_view content_type);
+
+// The 202 body: {"lead_id": "...", "status": "accepted"}.
+std::string accepted_body(std::string_view lead_id);
+
+}  // namespace leadrelay::intake

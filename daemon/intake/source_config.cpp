@@ -1,0 +1,182 @@
+#include "daemon/intake/source_config.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "connectors/source_formats.hpp"
+#include "daemon/util/strings.hpp"
+
+namespace leadrelay::intake {
+namespace {
+using config::KeySpec;
+using config::KeyType;
+
+constexpr KeySpec kSourceKeys[] = {
+    {"name", KeyType::String, "", "a short name for the source, used in logs, metrics and the stored lead", true},
+    {"path", KeyType::String, "", "the URL path the sender posts to, such as /leads/marketplace", true},
+    {"format", KeyType::String, "", "the body's format, one of the registered source formats (ms-marketplace)", true},
+    {"auth", KeyType::Section, "", "how a sender proves it may post here", true},
+};
+
+constexpr KeySpec kAuthKeys[] = {
+    {"type", KeyType::Enum, "query_secret",
+     "query_secret: the secret is a query parameter of the URL (what the marketplace can send); bearer: an "
+     "'Authorization: Bearer <secret>' header; none: anyone may post (only behind a proxy that authenticates)",
+     false, 0, 0, "query_secret|bearer|none"},
+    {"param", KeyType::String, "code", "query_secret: the name of the query parameter that carries the secret"},
+    {"secret_file", KeyType::String, "",
+     "file holding the secret (one per line; several while rotating); relative to the config file's folder"},
+    {"secret_env", KeyType::String, "", "environment variable holding the secret (several separated by commas)"},
+};
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+bool valid_path(std::string_view path) {
+  if (path.size() < 2 || path.front() != '/') return false;
+  for (char c : path) {
+    if (c <= ' ' || c == '?' || c == '#' || c == '%' || static_cast<unsigned char>(c) >= 0x7f) return false;
+  }
+  return true;
+}
+
+void check_secrets(config::MapReader& r, std::string_view key, const std::vector<std::string>& secrets,
+                   std::string_view where) {
+  if (secrets.empty()) {
+    r.error(key, std::string(where) + " holds no secret; put one in it, e.g. the output of: openssl rand -hex 24");
+    return;
+  }
+  for (const auto& s : secrets) {
+    if (s.size() < kMinSecretLength) {
+      r.error(key, "a secret in " + std::string(where) + " is " + std::to_string(s.size()) +
+                       " characters long; use at least " + std::to_string(kMinSecretLength) +
+                       " (e.g. the output of: openssl rand -hex 24)");
+      return;
+    }
+  }
+}
+
+AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_dir) {
+  AuthConfig a;
+  const auto type = r.enumeration("type");
+  a.type = type == "bearer" ? AuthType::Bearer : type == "none" ? AuthType::None : AuthType::QuerySecret;
+  a.param = r.string("param");
+  const auto file = r.string("secret_file");
+  const auto env = r.string("secret_env");
+  if (a.type == AuthType::None) {
+    if (!file.empty() || !env.empty()) r.error("type", "type 'none' takes no secret; remove secret_file/secret_env");
+    return a;
+  }
+  if (a.type == AuthType::QuerySecret && a.param.empty()) r.error("param", "needs the query parameter's name");
+  if (file.empty() == env.empty()) {
+    r.error(file.empty() ? "type" : "secret_env",
+            "give exactly one of secret_file or secret_env; secrets are never written in the config itself");
+    return a;
+  }
+  if (!file.empty()) {
+    std::filesystem::path p(file);
+    if (p.is_relative()) p = base_dir / p;
+    a.secret_origin = "file " + p.string();
+    std::string problem;
+    if (!read_secret_file(p, a.secrets, problem)) {
+      r.error("secret_file", problem);
+      return a;
+    }
+    check_secrets(r, "secret_file", a.secrets, "secret file '" + p.string() + "'");
+  } else {
+    a.secret_origin = "env " + env;
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) {
+      r.error("secret_env", "environment variable " + env + " is not set; export it before starting leadrelay");
+      return a;
+    }
+    std::string_view rest(value);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const auto item = util::trim(rest.substr(0, comma));
+      if (!item.empty()) a.secrets.emplace_back(item);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+    check_secrets(r, "secret_env", a.secrets, "environment variable " + env);
+  }
+  return a;
+}
+
+}  // namespace
+
+std::span<const KeySpec> source_keys() { return kSourceKeys; }
+std::span<const KeySpec> auth_keys() { return kAuthKeys; }
+
+bool read_secret_file(const std::filesystem::path& file, std::vector<std::string>& secrets, std::string& error) {
+  std::ifstream in(file);
+  if (!in) {
+    error = "cannot read secret file '" + file.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto item = util::trim(line);
+    if (item.empty() || item.front() == '#') continue;
+    secrets.emplace_back(item);
+  }
+  if (in.bad()) {
+    error = "cannot read secret file '" + file.string() + "': " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const YAML::Node& node,
+                                        const std::filesystem::path& base_dir) {
+  std::vector<SourceConfig> out;
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    diagnostics.add(node.Mark(), "sources", "expected a list of sources (each item starts with '- name:')");
+    return out;
+  }
+  std::set<std::string> names;
+  std::set<std::string> paths;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string path = "sources[" + std::to_string(i) + "]";
+    config::MapReader r(diagnostics, node[i], path, kSourceKeys);
+    SourceConfig s;
+    s.name = r.string("name");
+    s.path = r.string("path");
+    s.format = r.string("format");
+    if (r.has("format") && connectors::find_format(s.format) == nullptr) {
+      const auto names = connectors::format_names();
+      const auto suggestion = util::closest_match(s.format, names);
+      r.error("format", "unknown format '" + s.format + "'" +
+                            (suggestion.empty() ? "; expected " + util::join_choices(names)
+                                                : "; did you mean '" + std::string(suggestion) + "'?"));
+    }
+    if (r.has("name") && !valid_name(s.name)) {
+      r.error("name", "'" + s.name + "' is not a valid name; use 1-64 of a-z, 0-9, '-' and '_'");
+    } else if (r.has("name") && !names.insert(s.name).second) {
+      r.error("name", "another source is already named '" + s.name + "'");
+    }
+    if (r.has("path")) {
+      if (!valid_path(s.path)) {
+        r.error("path", "'" + s.path + "' is not a valid path; it starts with '/' and has no spaces, '?', '#' or '%'");
+      } else if (s.path == "/healthz" || s.path == "/readyz") {
+        r.error("path", "'" + s.path + "' is reserved for health checks; choose another path");
+      } else if (!paths.insert(s.path).second) {
+        r.error("path", "another source already listens on '" + s.path + "'");
+      }
+    }
+    config::MapReader auth(diagnostics, r.child("auth"), r.path_of("auth"), kAuthKeys);
+    if (r.has("auth")) s.auth = parse_auth(auth, base_dir);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace leadrelay::intake

@@ -1,0 +1,41 @@
+#pragma once
+// The `sources:` list: each source is one webhook endpoint (a path), the format its body is in, and how a
+// sender proves it may post there.
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "daemon/config/yaml_reader.hpp"
+
+namespace leadrelay::intake {
+
+enum class AuthType { QuerySecret, Bearer, None };
+
+struct AuthConfig {
+  AuthType type = AuthType::QuerySecret;
+  std::string param;                 // QuerySecret: the query parameter holding the secret
+  std::vector<std::string> secrets;  // one or more (several during a rotation); never logged
+  std::string secret_origin;         // "file /etc/leadrelay/x.secret" or "env NAME", for messages
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string path;
+  std::string format;
+  AuthConfig auth;
+};
+
+std::span<const config::KeySpec> source_keys();
+std::span<const config::KeySpec> auth_keys();
+
+// Reads the `sources` list; relative secret_file paths are resolved against `base_dir` (the config's folder).
+std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const YAML::Node& node,
+                                        const std::filesystem::path& base_dir);
+
+// Reads secrets from a file: one per line, blank lines and lines starting with '#' ignored.
+bool read_secret_file(const std::filesystem::path& file, std::vector<std::string>& secrets, std::string& error);
+
+inline constexpr std::size_t kMinSecretLength = 16;
+
+}  // namespace leadrelay::intake

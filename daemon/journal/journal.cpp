@@ -1,0 +1,195 @@
+#include "daemon/journal/journal.hpp"
+
+#include <sqlite3.h>
+
+#include "daemon/log/log.hpp"
+
+namespace leadrelay::journal {
+namespace {
+using config::KeySpec;
+using config::KeyType;
+
+constexpr KeySpec kJournalKeys[] = {
+    {"max_batch", KeyType::Integer, "512", "leads committed together in one transaction at most", false, 1, 100000},
+    {"max_pending", KeyType::Integer, "10000",
+     "leads waiting for a commit at most; past it intake answers 503 with Retry-After", false, 1, 10000000},
+    {"synchronous", KeyType::Enum, "full",
+     "full: each commit is fsync'd before leads are acknowledged (survives power loss); normal: survives a "
+     "crash of leadrelay but not of the machine",
+     false, 0, 0, "full|normal"},
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS leads (
+  seq            INTEGER PRIMARY KEY,
+  lead_id        TEXT NOT NULL UNIQUE,
+  source         TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  raw            BLOB NOT NULL,
+  lead           TEXT NOT NULL
+);
+)sql";
+
+bool exec(sqlite3* db, const char* sql, std::string& error) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    error = message != nullptr ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::span<const KeySpec> journal_keys() { return kJournalKeys; }
+
+JournalConfig parse_journal_config(config::MapReader& r) {
+  JournalConfig c;
+  c.max_batch = static_cast<std::uint64_t>(r.integer("max_batch"));
+  c.max_pending = static_cast<std::uint64_t>(r.integer("max_pending"));
+  c.synchronous_full = r.enumeration("synchronous") == "full";
+  return c;
+}
+
+std::filesystem::path Journal::database_path(const std::filesystem::path& state_dir) {
+  return state_dir / "leadrelay.db";
+}
+
+std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, const JournalConfig& config,
+                                       std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::exists(state_dir, ec)) {
+    std::filesystem::create_directories(state_dir, ec);
+    if (ec) {
+      error = "cannot create state_dir '" + state_dir.string() + "': " + ec.message();
+      return nullptr;
+    }
+    // Leads are personal data: only the service's own user may read them.
+    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all, ec);
+  }
+  const auto path = database_path(state_dir);
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    error = "cannot open the store '" + path.string() + "': " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return nullptr;
+  }
+  const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                              (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA busy_timeout=5000;";
+  if (!exec(db, pragmas.c_str(), error) || !exec(db, kSchema, error)) {
+    error = "cannot prepare the store '" + path.string() + "': " + error;
+    sqlite3_close(db);
+    return nullptr;
+  }
+  std::unique_ptr<Journal> journal(new Journal(db, config));
+  if (sqlite3_prepare_v3(db,
+                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead) VALUES (?1, ?2, ?3, ?4, ?5)",
+                         -1, SQLITE_PREPARE_PERSISTENT, &journal->insert_, nullptr) != SQLITE_OK) {
+    error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
+    return nullptr;
+  }
+  journal->writer_ = std::thread([j = journal.get()] { j->run(); });
+  return journal;
+}
+
+Journal::Journal(sqlite3* db, const JournalConfig& config) : db_(db), config_(config) {}
+
+Journal::~Journal() {
+  stop();
+  sqlite3_finalize(insert_);
+  sqlite3_close(db_);
+}
+
+void Journal::append(Entry entry, Completion done) {
+  AppendStatus refused = AppendStatus::Overloaded;
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_requested_) {
+      refused = AppendStatus::Stopped;
+    } else if (queue_.size() < config_.max_pending) {
+      queue_.push_back(Pending{std::move(entry), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  done(refused);
+}
+
+void Journal::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+JournalStats Journal::stats() const {
+  JournalStats s;
+  s.commits = commits_.load();
+  s.entries = entries_.load();
+  s.failures = failures_.load();
+  std::lock_guard lock(mutex_);
+  s.pending = queue_.size();
+  return s;
+}
+
+void Journal::run() {
+  std::deque<Pending> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stop_requested_; });
+      if (queue_.empty()) return;  // stop requested and everything queued is committed
+      const auto n = std::min<std::size_t>(queue_.size(), config_.max_batch);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    const auto status = commit(batch);
+    for (auto& p : batch) p.done(status);
+    batch.clear();
+  }
+}
+
+AppendStatus Journal::commit(std::deque<Pending>& batch) {
+  std::string error;
+  bool ok = exec(db_, "BEGIN IMMEDIATE", error);
+  for (auto it = batch.begin(); ok && it != batch.end(); ++it) {
+    const auto& e = it->entry;
+    sqlite3_bind_text(insert_, 1, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 2, e.source.data(), static_cast<int>(e.source.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(insert_, 3, e.received_at_ms);
+    sqlite3_bind_blob(insert_, 4, e.raw.data(), static_cast<int>(e.raw.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 5, e.lead_json.data(), static_cast<int>(e.lead_json.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert_) != SQLITE_DONE) {
+      error = sqlite3_errmsg(db_);
+      ok = false;
+    }
+    sqlite3_reset(insert_);
+  }
+  sqlite3_clear_bindings(insert_);
+  if (ok) ok = exec(db_, "COMMIT", error);
+  if (!ok) {
+    std::string ignored;
+    exec(db_, "ROLLBACK", ignored);
+    failures_.fetch_add(1);
+    if (healthy_.exchange(false)) {
+      log::error("journal_commit_failed",
+                 {{"message", error}, {"leads", static_cast<std::int64_t>(batch.size())},
+                  {"hint", "leads are answered 503 until the store accepts writes again; check free space"}});
+    }
+    return AppendStatus::Failed;
+  }
+  if (!healthy_.exchange(true)) log::info("journal_recovered");
+  commits_.fetch_add(1);
+  entries_.fetch_add(batch.size());
+  return AppendStatus::Committed;
+}
+
+}  // namespace leadrelay::journal

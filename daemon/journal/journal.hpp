@@ -1,0 +1,107 @@
+#pragma once
+// The journal: every accepted lead is written here, durably, before its sender is answered 2xx.
+// An embedded SQLite database (WAL mode, synchronous=FULL) under state_dir with one writer thread. Appends
+// from all request threads queue up; the writer takes everything queued, commits it in one transaction
+// (one fsync), then completes each append. While one commit's fsync runs, the next batch gathers, so
+// concurrent requests share fsyncs without a timer, and a lone request is never held back waiting for one.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "daemon/config/yaml_reader.hpp"
+#include "daemon/util/unique_function.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace leadrelay::journal {
+
+struct JournalConfig {
+  std::uint64_t max_batch = 512;
+  std::uint64_t max_pending = 10000;
+  bool synchronous_full = true;
+};
+
+std::span<const config::KeySpec> journal_keys();
+JournalConfig parse_journal_config(config::MapReader& reader);
+
+struct Entry {
+  std::string lead_id;
+  std::string source;
+  std::int64_t received_at_ms = 0;
+  std::string raw;        // the body exactly as received
+  std::string lead_json;  // the mapped lead (lead.v1)
+};
+
+enum class AppendStatus {
+  Committed,   // durable: the sender may be answered 2xx
+  Overloaded,  // too many appends waiting; nothing written
+  Failed,      // the store refused the write (disk full, I/O error); nothing written
+  Stopped,     // the journal is shutting down; nothing written
+};
+
+struct JournalStats {
+  std::uint64_t commits = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t pending = 0;
+};
+
+class Journal {
+ public:
+  using Completion = util::UniqueFunction<void(AppendStatus)>;
+
+  // Opens (creating if needed) state_dir/leadrelay.db and starts the writer thread.
+  static std::unique_ptr<Journal> open(const std::filesystem::path& state_dir, const JournalConfig& config,
+                                       std::string& error);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Thread-safe. `done` runs exactly once, on the writer thread, or at once on the caller's thread when
+  // the journal is overloaded or stopped: it must not block, and should hand off to its own executor.
+  void append(Entry entry, Completion done);
+
+  // Commits everything already queued, completes it, and stops the writer. Later appends get Stopped.
+  void stop();
+
+  // False after a failed commit until a later one succeeds, or once stopped.
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed) && !stopping_.load(); }
+  JournalStats stats() const;
+
+  static std::filesystem::path database_path(const std::filesystem::path& state_dir);
+
+ private:
+  struct Pending {
+    Entry entry;
+    Completion done;
+  };
+
+  Journal(sqlite3* db, const JournalConfig& config);
+  void run();
+  AppendStatus commit(std::deque<Pending>& batch);
+
+  sqlite3* db_;
+  sqlite3_stmt* insert_ = nullptr;
+  JournalConfig config_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool stop_requested_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> healthy_{true};
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> entries_{0};
+  std::atomic<std::uint64_t> failures_{0};
+  std::thread writer_;
+};
+
+}  // namespace leadrelay::journal

@@ -1,0 +1,85 @@
+// leadrelay: receives sales-lead webhooks, stores each durably before answering, and relays clean leads.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "daemon/app/run.hpp"
+#include "daemon/config/config.hpp"
+
+namespace {
+using namespace leadrelay;
+
+constexpr std::string_view kUsage = R"(usage: leadrelay <command> [options]
+
+commands:
+  run --config FILE       run the daemon with FILE (stops gracefully on SIGTERM or SIGINT)
+  check-config FILE       check FILE; prints every error as file:line:col: key.path: message
+                          and exits 78 when there is one, 0 when the file is valid
+  --version               print the version
+  --help                  print this help
+
+exit codes: 0 ok, 64 usage error, 69 cannot listen, 73 cannot open the store, 78 invalid config
+documentation: README.md (configuration keys, sources, troubleshooting)
+)";
+
+int usage_error(std::string_view message) {
+  std::cerr << "leadrelay: " << message << "\n\n" << kUsage;
+  return app::kExitUsage;
+}
+
+// Prints the diagnostics; returns true when the config is valid.
+bool report(const config::LoadResult& result) {
+  for (const auto& d : result.errors) std::cerr << d.to_string() << "\n";
+  if (!result.errors.empty()) {
+    std::cerr << result.errors.size() << (result.errors.size() == 1 ? " error" : " errors")
+              << "; nothing was started\n";
+  }
+  return result.config.has_value();
+}
+
+int check_config(const std::vector<std::string_view>& args) {
+  if (args.size() != 1) return usage_error("check-config takes one file");
+  const auto result = config::load_config_file(std::string(args[0]));
+  if (!report(result)) return app::kExitConfig;
+  std::cout << args[0] << ": OK (" << result.config->sources.size() << " source"
+            << (result.config->sources.size() == 1 ? "" : "s") << ")\n";
+  return app::kExitOk;
+}
+
+int run(const std::vector<std::string_view>& args) {
+  std::string_view file;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[++i];
+    } else if (args[i].rfind("--config=", 0) == 0) {
+      file = args[i].substr(9);
+    } else {
+      return usage_error("unknown option for run: " + std::string(args[i]));
+    }
+  }
+  if (file.empty()) return usage_error("run needs --config FILE");
+  const auto result = config::load_config_file(std::string(file));
+  if (!report(result)) return app::kExitConfig;
+  return app::run_daemon(*result.config);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("no command given");
+  const auto command = args.front();
+  const std::vector<std::string_view> rest(args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return app::kExitOk;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << "leadrelay " << LEADRELAY_VERSION << "\n";
+    return app::kExitOk;
+  }
+  if (command == "run") return run(rest);
+  if (command == "check-config") return check_config(rest);
+  return usage_error("unknown command '" + std::string(command) + "'");
+}

@@ -1,0 +1,101 @@
+#include "daemon/model/lead.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "daemon/log/log.hpp"
+
+namespace leadrelay::model {
+
+std::string_view to_string(Origin origin) {
+  switch (origin) {
+    case Origin::AzureMarketplace: return "AzureMarketplace";
+    case Origin::AzurePortal: return "AzurePortal";
+    case Origin::AppSource: return "AppSource";
+    case Origin::TestDrive: return "TestDrive";
+    case Origin::Unknown: return "Unknown";
+  }
+  return "Unknown";
+}
+
+std::string_view to_string(CallToAction cta) {
+  switch (cta) {
+    case CallToAction::GetItNowOrFreeTrial: return "GetItNowOrFreeTrial";
+    case CallToAction::ContactMe: return "ContactMe";
+    case CallToAction::None: return "None";
+    case CallToAction::GetItNow: return "GetItNow";
+    case CallToAction::TestDrive: return "TestDrive";
+    case CallToAction::Unknown: return "Unknown";
+  }
+  return "Unknown";
+}
+
+namespace {
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void string(Writer& w, std::string_view key, std::string_view value) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+// Empty means "not sent": null, so consumers can tell it from a value.
+void optional(Writer& w, std::string_view key, std::string_view value) {
+  if (value.empty()) {
+    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    w.Null();
+  } else {
+    string(w, key, value);
+  }
+}
+void boolean(Writer& w, std::string_view key, bool value) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.Bool(value);
+}
+}  // namespace
+
+std::string to_json(const Lead& lead) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  string(w, "schema", kLeadSchema);
+  string(w, "lead_id", lead.lead_id);
+  string(w, "received_at", log::format_utc_ms(lead.received_at_ms));
+  w.Key("source");
+  w.StartObject();
+  string(w, "name", lead.source_name);
+  string(w, "format", lead.format);
+  w.EndObject();
+  string(w, "origin", to_string(lead.origin));
+  optional(w, "lead_source_raw", lead.lead_source_raw);
+  w.Key("action");
+  w.StartObject();
+  optional(w, "code", lead.action.code);
+  string(w, "call_to_action", to_string(lead.action.call_to_action));
+  boolean(w, "partner_action_required", lead.action.partner_action_required);
+  boolean(w, "do_not_contact", lead.action.do_not_contact);
+  w.EndObject();
+  w.Key("offer");
+  w.StartObject();
+  optional(w, "id", lead.offer.id);
+  optional(w, "publisher_id", lead.offer.publisher_id);
+  optional(w, "offer_id", lead.offer.offer_id);
+  optional(w, "title", lead.offer.title);
+  w.EndObject();
+  w.Key("contact");
+  w.StartObject();
+  optional(w, "first_name", lead.contact.first_name);
+  optional(w, "last_name", lead.contact.last_name);
+  optional(w, "email", lead.contact.email);
+  optional(w, "phone", lead.contact.phone);
+  optional(w, "company", lead.contact.company);
+  optional(w, "title", lead.contact.title);
+  optional(w, "country", lead.contact.country);
+  optional(w, "country_raw", lead.contact.country_raw);
+  w.EndObject();
+  optional(w, "description", lead.description);
+  boolean(w, "test_lead", lead.test_lead);
+  boolean(w, "contactable", lead.contactable);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace leadrelay::model

@@ -1,0 +1,64 @@
+#pragma once
+// The one lead model every source format maps onto and every destination receives (published as lead.v1,
+// schemas/lead.v1.json). Strings that the sender left out or left empty stay empty here and are null in JSON.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace leadrelay::model {
+
+// Where in Microsoft's commercial marketplace the lead came from (the Source part of LeadSource).
+enum class Origin { AzureMarketplace, AzurePortal, AppSource, TestDrive, Unknown };
+
+// What the customer pressed, from the action code (FORMATS.md §1).
+enum class CallToAction { GetItNowOrFreeTrial, ContactMe, None, GetItNow, TestDrive, Unknown };
+
+std::string_view to_string(Origin origin);
+std::string_view to_string(CallToAction cta);
+
+struct Contact {
+  std::string first_name;
+  std::string last_name;
+  std::string email;
+  std::string phone;
+  std::string company;
+  std::string title;
+  std::string country;      // ISO 3166-1 alpha-2, or empty when the raw value is not a known country
+  std::string country_raw;  // as sent
+};
+
+struct Offer {
+  std::string id;            // "publisherid.offerid" as sent (test leads may put the offer's title here)
+  std::string publisher_id;  // empty unless id has the publisher.offer form
+  std::string offer_id;
+  std::string title;
+};
+
+struct Action {
+  std::string code;  // canonical code (INS, PLT, DNC, Create, StartTestDrive) or the unknown code as sent
+  CallToAction call_to_action = CallToAction::Unknown;
+  bool partner_action_required = false;  // Contact me: accept or decline within 14 days
+  bool do_not_contact = false;           // DNC: a cross-listing notice; do not reach out
+};
+
+struct Lead {
+  std::string lead_id;  // UUIDv7, assigned at intake
+  std::int64_t received_at_ms = 0;
+  std::string source_name;  // the config's source name
+  std::string format;       // the source's format, e.g. ms-marketplace
+  Origin origin = Origin::Unknown;
+  std::string lead_source_raw;
+  Action action;
+  Offer offer;
+  Contact contact;
+  std::string description;
+  bool test_lead = false;
+  bool contactable = false;  // has an email address or a phone number
+};
+
+inline constexpr std::string_view kLeadSchema = "lead.v1";
+
+// The lead as lead.v1 JSON (compact).
+std::string to_json(const Lead& lead);
+
+}  // namespace leadrelay::model
