@@ -127,6 +127,8 @@ MapReader::MapReader(Diagnostics& diagnostics, const YAML::Node& node, std::stri
     return;
   }
   is_map_ = true;
+  // yaml-cpp gives a block map that is a value no position of its own: point at its first key instead.
+  if (node.begin() != node.end()) mark_ = node.begin()->first.Mark();
 
   std::vector<std::string_view> names;
   names.reserve(keys_.size());
@@ -155,7 +157,7 @@ MapReader::MapReader(Diagnostics& diagnostics, const YAML::Node& node, std::stri
   }
   for (const auto& k : keys_) {
     if (k.required && !has(k.name)) {
-      diagnostics_.add(mark_, path_.empty() ? std::string(k.name) : path_,
+      diagnostics_.add(mark_, path_,
                        "missing required key '" + std::string(k.name) + "' (" + std::string(k.description) + ")");
     }
   }
@@ -188,8 +190,12 @@ YAML::Node MapReader::child(std::string_view key) const {
 std::string MapReader::path_of(std::string_view key) const { return join_path(path_, key); }
 
 YAML::Mark MapReader::mark_of(std::string_view key) const {
-  const auto c = child(key);
-  return c.IsDefined() ? c.Mark() : mark_;
+  if (is_map_) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (it->first.IsScalar() && it->first.Scalar() == key) return it->second.IsNull() ? it->first.Mark() : it->second.Mark();
+    }
+  }
+  return mark_;
 }
 
 void MapReader::error(std::string_view key, std::string message) {

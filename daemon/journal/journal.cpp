@@ -13,6 +13,9 @@ constexpr KeySpec kJournalKeys[] = {
     {"max_batch", KeyType::Integer, "512", "leads committed together in one transaction at most", false, 1, 100000},
     {"max_pending", KeyType::Integer, "10000",
      "leads waiting for a commit at most; past it intake answers 503 with Retry-After", false, 1, 10000000},
+    {"max_store_bytes", KeyType::Size, "0",
+     "size the store may grow to (0: until the disk is full); past it leads are answered 503 with Retry-After",
+     false, 0, std::numeric_limits<std::int64_t>::max()},
     {"synchronous", KeyType::Enum, "full",
      "full: each commit is fsync'd before leads are acknowledged (survives power loss); normal: survives a "
      "crash of leadrelay but not of the machine",
@@ -47,6 +50,7 @@ JournalConfig parse_journal_config(config::MapReader& r) {
   JournalConfig c;
   c.max_batch = static_cast<std::uint64_t>(r.integer("max_batch"));
   c.max_pending = static_cast<std::uint64_t>(r.integer("max_pending"));
+  c.max_store_bytes = r.size("max_store_bytes");
   c.synchronous_full = r.enumeration("synchronous") == "full";
   return c;
 }
@@ -82,6 +86,22 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     error = "cannot prepare the store '" + path.string() + "': " + error;
     sqlite3_close(db);
     return nullptr;
+  }
+  if (config.max_store_bytes > 0) {
+    // SQLite refuses to grow the database past max_page_count with SQLITE_FULL, just as on a full disk.
+    std::int64_t page_size = 4096;
+    sqlite3_stmt* query = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &query, nullptr) == SQLITE_OK && sqlite3_step(query) == SQLITE_ROW) {
+      page_size = sqlite3_column_int64(query, 0);
+    }
+    sqlite3_finalize(query);
+    const auto pages = std::max<std::uint64_t>(1, config.max_store_bytes / static_cast<std::uint64_t>(page_size));
+    const auto limit = "PRAGMA max_page_count=" + std::to_string(pages) + ";";
+    if (!exec(db, limit.c_str(), error)) {
+      error = "cannot prepare the store '" + path.string() + "': " + error;
+      sqlite3_close(db);
+      return nullptr;
+    }
   }
   std::unique_ptr<Journal> journal(new Journal(db, config));
   if (sqlite3_prepare_v3(db,

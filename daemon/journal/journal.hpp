@@ -26,6 +26,7 @@ namespace leadrelay::journal {
 struct JournalConfig {
   std::uint64_t max_batch = 512;
   std::uint64_t max_pending = 10000;
+  std::uint64_t max_store_bytes = 0;  // 0: no budget but the disk
   bool synchronous_full = true;
 };
 
