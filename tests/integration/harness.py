@@ -1,0 +1,235 @@
+"""Drives the real leadrelay binary for integration tests: temp state, port 0, events read from its JSON logs.
+
+Standard library only. Waits are on events (a log line, a socket closing, a process exiting), each with a
+deadline, never on fixed sleeps.
+"""
+import http.client
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+BIN = os.environ.get("LEADRELAY_BIN", os.path.join(os.path.dirname(__file__), "../../build/leadrelay"))
+SOURCE_DIR = os.environ.get("LEADRELAY_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+
+SAMPLE_LEAD = {
+    "UserDetails": {
+        "FirstName": "Jane", "LastName": "Doe", "Email": "jane.doe@contoso.com", "Phone": "16175555555",
+        "Country": "USA", "Company": "Contoso", "Title": "CTO",
+    },
+    "LeadSource": "AzureMarketplace-INS|contoso.analytics-pro",
+    "ActionCode": "INS",
+    "OfferTitle": "Contoso Analytics Pro",
+    "Description": "Interested in a trial",
+}
+
+
+def lead(n):
+    """A distinct lead body for person n."""
+    body = json.loads(json.dumps(SAMPLE_LEAD))
+    body["UserDetails"]["Email"] = f"person{n}@contoso.com"
+    body["UserDetails"]["FirstName"] = f"Person{n}"
+    return json.dumps(body).encode()
+
+
+class Daemon:
+    """One leadrelay process with its own folder, config, secret and state."""
+
+    def __init__(self, server=None, journal=None, workdir=None):
+        self.tmp = None
+        if workdir is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="leadrelay-it-")
+            workdir = self.tmp.name
+        self.dir = workdir
+        self.secret = secrets.token_hex(24)
+        self.secret_file = os.path.join(self.dir, "marketplace.secret")
+        if not os.path.exists(self.secret_file):
+            with open(self.secret_file, "w") as f:
+                f.write(self.secret + "\n")
+        else:
+            with open(self.secret_file) as f:
+                self.secret = f.read().strip()
+        self.server = {"listen": ["127.0.0.1:0"], "header_timeout": "2s", "body_timeout": "2s",
+                       "idle_timeout": "5s", "shutdown_grace": "5s"}
+        self.server.update(server or {})
+        self.journal = journal or {}
+        self.config = os.path.join(self.dir, "leadrelay.yaml")
+        self.write_config()
+        self.proc = None
+        self.events = queue.Queue()
+        self.lines = []
+        self.port = None
+
+    def write_config(self):
+        def block(name, values):
+            out = [f"{name}:"]
+            for k, v in values.items():
+                out.append(f"  {k}: {json.dumps(v)}")
+            return "\n".join(out) + "\n"
+
+        text = "state_dir: ./state\n" + block("server", self.server)
+        if self.journal:
+            text += block("journal", self.journal)
+        text += ("logging:\n  level: debug\n"
+                 "sources:\n"
+                 "  - name: marketplace\n"
+                 "    path: /leads/marketplace\n"
+                 "    format: ms-marketplace\n"
+                 "    auth:\n"
+                 "      type: query_secret\n"
+                 "      param: code\n"
+                 "      secret_file: marketplace.secret\n")
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    @property
+    def db_path(self):
+        return os.path.join(self.dir, "state", "leadrelay.db")
+
+    @property
+    def lead_path(self):
+        return f"/leads/marketplace?code={self.secret}"
+
+    def start(self, timeout=20):
+        self.events = queue.Queue()
+        self.proc = subprocess.Popen([BIN, "run", "--config", self.config], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        threading.Thread(target=self._read_logs, args=(self.proc, self.events), daemon=True).start()
+        event = self.wait_event("listening", timeout)
+        self.port = int(event["address"].rsplit(":", 1)[1])
+        return self
+
+    def _read_logs(self, proc, events):
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.lines.append(line)
+            try:
+                events.put(json.loads(line))
+            except ValueError:
+                events.put({"event": "unparsed", "line": line})
+        proc.stderr.close()
+        events.put({"event": "exited"})
+
+    def wait_event(self, name, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no '{name}' log event within {timeout}s; log so far:\n" + "\n".join(self.lines))
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if event.get("event") == name:
+                return event
+            if event.get("event") == "exited" and name != "exited":
+                raise RuntimeError(f"leadrelay exited while waiting for '{name}':\n" + "\n".join(self.lines))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)
+        self.proc = None
+        return code
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+    # --- clients ---
+    def connection(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def post(self, body, path=None, content_type="application/json", headers=None, conn=None):
+        own = conn is None
+        conn = conn or self.connection()
+        h = {"Content-Type": content_type} if content_type else {}
+        h.update(headers or {})
+        conn.request("POST", path or self.lead_path, body=body, headers=h)
+        resp = conn.getresponse()
+        data = resp.read()
+        result = (resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        if own:
+            conn.close()
+        return result
+
+    def get(self, path):
+        conn = self.connection()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, data
+
+    def raw(self, data, read_timeout=10):
+        """Sends raw bytes, returns everything the server sends back until it closes (or the timeout)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout)
+        try:
+            s.sendall(data)
+            return read_until_close(s)
+        finally:
+            s.close()
+
+    # --- the store, read as an independent client would ---
+    def stored(self):
+        """{lead_id: (count, raw body, lead json)} for every row in the journal."""
+        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT lead_id, raw, lead FROM leads").fetchall()
+        finally:
+            db.close()
+        out = {}
+        for lead_id, raw, lead_json in rows:
+            count = out[lead_id][0] + 1 if lead_id in out else 1
+            out[lead_id] = (count, bytes(raw), json.loads(lead_json))
+        return out
+
+
+def read_until_close(s):
+    chunks = []
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            break
+        except socket.timeout:
+            chunks.append(b"<timeout>")
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(response_bytes):
+    """The status code of the first HTTP response in raw bytes, or None when the server sent nothing."""
+    if not (response_bytes.startswith(b"HTTP/1.1 ") or response_bytes.startswith(b"HTTP/1.0 ")):
+        return None
+    return int(response_bytes[9:12])
+
+
+def json_body_of(response_bytes):
+    head, _, body = response_bytes.partition(b"\r\n\r\n")
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    return json.loads(body[:length] if length is not None else body)

@@ -1,0 +1,157 @@
+"""The real binary over real sockets: leads answered 202 are in the store; keep-alive, pipelining, health."""
+import concurrent.futures
+import json
+import re
+import socket
+import unittest
+
+from harness import SAMPLE_LEAD, Daemon, json_body_of, lead, read_until_close, status_of
+
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+class Intake(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon().start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def test_every_202_has_its_row(self):
+        accepted = {}
+        conn = self.d.connection()
+        for n in range(50):
+            body = lead(n)
+            status, headers, data = self.d.post(body, conn=conn)
+            self.assertEqual(status, 202, data)
+            self.assertEqual(headers["content-type"], "application/json")
+            answer = json.loads(data)
+            self.assertEqual(answer["status"], "accepted")
+            self.assertRegex(answer["lead_id"], UUID7)
+            accepted[answer["lead_id"]] = body
+        conn.close()
+        stored = self.d.stored()
+        self.assertEqual(len(stored), 50)
+        for lead_id, body in accepted.items():
+            count, raw, mapped = stored[lead_id]
+            self.assertEqual(count, 1)
+            self.assertEqual(raw, body, "the raw body is kept exactly as received")
+            self.assertEqual(mapped["lead_id"], lead_id)
+            self.assertEqual(mapped["schema"], "lead.v1")
+
+    def test_mapped_lead_in_the_store(self):
+        status, _, data = self.d.post(json.dumps(SAMPLE_LEAD).encode())
+        self.assertEqual(status, 202)
+        lead_id = json.loads(data)["lead_id"]
+        _, _, mapped = self.d.stored()[lead_id]
+        self.assertEqual(mapped["source"], {"name": "marketplace", "format": "ms-marketplace"})
+        self.assertEqual(mapped["origin"], "AzureMarketplace")
+        self.assertEqual(mapped["action"]["call_to_action"], "GetItNowOrFreeTrial")
+        self.assertEqual(mapped["offer"]["publisher_id"], "contoso")
+        self.assertEqual(mapped["contact"]["country"], "US")
+        self.assertEqual(mapped["contact"]["country_raw"], "USA")
+        self.assertTrue(mapped["contactable"])
+        self.assertFalse(mapped["test_lead"])
+
+    def test_concurrent_clients(self):
+        def client(k):
+            conn = self.d.connection()
+            ids = []
+            for n in range(20):
+                status, _, data = self.d.post(lead(k * 100 + n), conn=conn)
+                self.assertEqual(status, 202)
+                ids.append(json.loads(data)["lead_id"])
+            conn.close()
+            return ids
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            ids = [i for chunk in pool.map(client, range(16)) for i in chunk]
+        self.assertEqual(len(set(ids)), 320)
+        stored = self.d.stored()
+        self.assertTrue(all(stored[i][0] == 1 for i in ids))
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        requests = b""
+        for n in range(5):
+            body = lead(n)
+            requests += (f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        requests += b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        s.sendall(requests)
+        data = read_until_close(s)
+        s.close()
+        self.assertEqual(data.count(b"HTTP/1.1 202 Accepted"), 5)
+        self.assertEqual(data.rfind(b"HTTP/1.1 200 OK") > data.rfind(b"HTTP/1.1 202"), True)
+        ids = re.findall(rb'"lead_id":"([0-9a-f-]+)"', data)
+        stored = self.d.stored()
+        for n, lead_id in enumerate(ids):
+            self.assertEqual(stored[lead_id.decode()][1], lead(n), "answers come back in request order")
+
+    def test_expect_100_continue(self):
+        body = lead(1)
+        s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        s.sendall((f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n").encode())
+        interim = s.recv(1024)
+        self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue"), interim)
+        s.sendall(body)
+        final = read_until_close(s)
+        s.close()
+        self.assertEqual(status_of(final), 202, final)
+
+    def test_charset_and_http10(self):
+        status, _, _ = self.d.post(lead(1), content_type="application/json; charset=utf-8")
+        self.assertEqual(status, 202)
+        body = lead(2)
+        data = self.d.raw((f"POST {self.d.lead_path} HTTP/1.0\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+        self.assertEqual(status_of(data), 202, data)
+
+    def test_health_and_readiness(self):
+        self.assertEqual(self.d.get("/healthz"), (200, b'{"status":"ok"}'))
+        self.assertEqual(self.d.get("/readyz"), (200, b'{"status":"ready"}'))
+
+    def test_logs_carry_no_contact_details(self):
+        body = json.loads(json.dumps(SAMPLE_LEAD))
+        body["UserDetails"]["Email"] = "pii.canary@pii-example.org"
+        body["UserDetails"]["Phone"] = "+1 212 555 0199"
+        self.assertEqual(self.d.post(json.dumps(body).encode())[0], 202)
+        body["UserDetails"]["Phone"] = 2125550199  # rejected: the error names the field, never the value
+        self.assertEqual(self.d.post(json.dumps(body).encode())[0], 400)
+        self.d.wait_event("lead_rejected")
+        self.d.stop()
+        log = "\n".join(self.d.lines)
+        self.assertIn("lead_accepted", log)
+        for secret in ("pii.canary", "pii-example.org", "555 0199", "2125550199", self.d.secret):
+            self.assertNotIn(secret, log)
+
+
+class FullStore(unittest.TestCase):
+    def test_full_store_answers_503_and_nothing_acknowledged_is_lost(self):
+        d = Daemon(journal={"max_store_bytes": "256KiB"}).start()
+        try:
+            accepted = []
+            big = json.loads(json.dumps(SAMPLE_LEAD))
+            big["Description"] = "x" * 30000
+            for n in range(40):
+                big["UserDetails"]["Email"] = f"p{n}@contoso.com"
+                status, headers, data = d.post(json.dumps(big).encode())
+                if status == 503:
+                    self.assertEqual(json.loads(data)["error"], "store_unavailable")
+                    self.assertEqual(headers.get("retry-after"), "5")
+                    break
+                self.assertEqual(status, 202)
+                accepted.append(json.loads(data)["lead_id"])
+            else:
+                self.fail("the store never filled up")
+            self.assertGreater(len(accepted), 0)
+            self.assertEqual(d.get("/readyz"), (503, b'{"status":"store_unavailable"}'))
+            stored = d.stored()
+            self.assertEqual(sorted(stored), sorted(accepted))
+        finally:
+            d.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
