@@ -17,6 +17,7 @@ commands:
   run --config FILE       run the daemon with FILE (stops gracefully on SIGTERM or SIGINT)
   check-config FILE       check FILE; prints every error as file:line:col: key.path: message
                           and exits 78 when there is one, 0 when the file is valid
+  config-keys             print every configuration key with its type, default and meaning (Markdown)
   --version               print the version
   --help                  print this help
 
@@ -45,6 +46,23 @@ int check_config(const std::vector<std::string_view>& args) {
   if (!report(result)) return app::kExitConfig;
   std::cout << args[0] << ": OK (" << result.config->sources.size() << " source"
             << (result.config->sources.size() == 1 ? "" : "s") << ")\n";
+  return app::kExitOk;
+}
+
+int config_keys() {
+  std::cout << "| key | type | default | meaning |\n|---|---|---|---|\n";
+  for (const auto& table : config::key_tables()) {
+    for (const auto& key : table.keys) {
+      std::string type(config::key_type_name(key.type));
+      if (key.type == config::KeyType::Enum) {
+        type.clear();
+        for (char c : key.choices) type += c == '|' ? std::string(" / ") : std::string(1, c);
+      }
+      std::cout << "| `" << (table.path.empty() ? "" : std::string(table.path) + ".") << key.name << "` | " << type
+                << " | " << (key.required ? "required" : key.default_value.empty() ? "" : "`" + std::string(key.default_value) + "`")
+                << " | " << key.description << " |\n";
+    }
+  }
   return app::kExitOk;
 }
 
@@ -81,5 +99,6 @@ int main(int argc, char** argv) {
   }
   if (command == "run") return run(rest);
   if (command == "check-config") return check_config(rest);
+  if (command == "config-keys") return config_keys();
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -59,8 +59,6 @@ int run_daemon(const config::Config& config) {
                 {log::safe("name", s.name), {"hint", "anyone who can reach this path can post leads"}});
     }
   }
-  for (const auto& address : server.bound_addresses()) log::info("listening", {log::safe("address", address)});
-
   asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
   bool draining = false;
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signo) {
@@ -83,6 +81,8 @@ int run_daemon(const config::Config& config) {
   };
   signals.async_wait(on_signal);
   server.start();
+  // Announced only now that signals are handled: a supervisor may stop us the moment it reads this.
+  for (const auto& address : server.bound_addresses()) log::info("listening", {log::safe("address", address)});
 
   std::vector<std::thread> threads;
   for (int i = 1; i < config.server.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });

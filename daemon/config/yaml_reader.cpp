@@ -136,7 +136,7 @@ MapReader::MapReader(Diagnostics& diagnostics, const YAML::Node& node, std::stri
 
   std::vector<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const auto& key_node = it->first;
+    const YAML::Node key_node = it->first;  // a copy: it-> yields a temporary proxy
     const std::string key = key_node.IsScalar() ? key_node.Scalar() : std::string("<non-scalar key>");
     const auto key_path = join_path(path_, key);
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) {

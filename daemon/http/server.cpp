@@ -191,7 +191,13 @@ void Server::Impl::cancel_sessions(bool idle_only) {
   std::lock_guard lock(mutex);
   for (const auto& state : sessions) {
     asio::post(state->executor, [state, idle_only] {
-      if (state->stream != nullptr && (!idle_only || state->idle.load())) state->stream->cancel();
+      if (state->stream == nullptr) return;
+      if (idle_only) {
+        // Bytes already waiting mean a request has arrived that the session has not read yet: not idle.
+        error_code ec;
+        if (!state->idle.load() || state->stream->socket().available(ec) > 0) return;
+      }
+      state->stream->cancel();
     });
   }
 }

@@ -16,8 +16,14 @@ class Shutdown(unittest.TestCase):
     def test_request_in_flight_finishes(self):
         d = Daemon().start()
         try:
-            head, body = head_and_body(d, lead(1))
+            # One whole request first, so the connection is accepted and its session running.
             s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            head, body = head_and_body(d, lead(0))
+            s.sendall(head + body)
+            first = s.recv(65536)
+            self.assertEqual(status_of(first), 202, first)
+            # The second request is in flight (head and part of the body sent) when SIGTERM arrives.
+            head, body = head_and_body(d, lead(1))
             s.sendall(head + body[:20])
             d.proc.send_signal(signal.SIGTERM)
             d.wait_event("draining")

@@ -11,17 +11,20 @@
 
 namespace leadrelay::testing {
 namespace {
+rapidjson::Document load_schema_json() {
+  std::ifstream in(std::string(LEADRELAY_SOURCE_DIR) + "/schemas/lead.v1.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  rapidjson::Document d;
+  d.Parse(text.str().c_str());
+  if (d.HasParseError()) throw std::runtime_error("schemas/lead.v1.json is not valid JSON");
+  return d;
+}
+
 const rapidjson::SchemaDocument& schema() {
-  static const auto* doc = [] {
-    std::ifstream in(std::string(LEADRELAY_SOURCE_DIR) + "/schemas/lead.v1.json");
-    std::stringstream text;
-    text << in.rdbuf();
-    rapidjson::Document d;
-    d.Parse(text.str().c_str());
-    if (d.HasParseError()) throw std::runtime_error("schemas/lead.v1.json is not valid JSON");
-    return new rapidjson::SchemaDocument(d);
-  }();
-  return *doc;
+  static const rapidjson::Document json = load_schema_json();
+  static const rapidjson::SchemaDocument doc(json);
+  return doc;
 }
 }  // namespace
 
