@@ -21,6 +21,16 @@ class Cli(unittest.TestCase):
         for word in ("run --config FILE", "check-config FILE", "--version", "exit codes"):
             self.assertIn(word, r.stdout)
 
+    def test_readme_lists_every_config_key(self):
+        r = run("config-keys")
+        self.assertEqual(r.returncode, 0)
+        rows = [line for line in r.stdout.splitlines() if line.startswith("| `")]
+        self.assertGreater(len(rows), 20)
+        with open(os.path.join(SOURCE_DIR, "README.md")) as f:
+            readme = f.read()
+        for row in rows:
+            self.assertIn(row, readme, "README's key table is stale: paste the output of 'leadrelay config-keys'")
+
     def test_usage_errors_exit_64(self):
         for args in ([], ["frobnicate"], ["run"], ["run", "--confg", "x"], ["check-config"]):
             r = run(*args)
