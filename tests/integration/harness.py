@@ -17,6 +17,7 @@ import threading
 import time
 
 BIN = os.environ.get("LEADRELAY_BIN", os.path.join(os.path.dirname(__file__), "../../build/leadrelay"))
+CHECK_LEADS = os.environ.get("CHECK_LEADS_BIN", os.path.join(os.path.dirname(__file__), "../../build/tests/check_leads"))
 SOURCE_DIR = os.environ.get("LEADRELAY_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
 
 SAMPLE_LEAD = {
@@ -200,6 +201,13 @@ class Daemon:
             count = out[lead_id][0] + 1 if lead_id in out else 1
             out[lead_id] = (count, bytes(raw), json.loads(lead_json))
         return out
+
+
+def schema_errors(leads):
+    """Checks lead.v1 documents with tests/support/check_leads (RapidJSON's draft-04 validator); '' when all valid."""
+    text = "".join(json.dumps(lead_json) + "\n" for lead_json in leads)
+    r = subprocess.run([CHECK_LEADS], input=text, capture_output=True, text=True, timeout=60)
+    return "" if r.returncode == 0 else r.stdout
 
 
 def read_until_close(s):

@@ -5,7 +5,7 @@ import re
 import socket
 import unittest
 
-from harness import SAMPLE_LEAD, Daemon, json_body_of, lead, read_until_close, status_of
+from harness import SAMPLE_LEAD, Daemon, lead, read_until_close, schema_errors, status_of
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -38,6 +38,26 @@ class Intake(unittest.TestCase):
             self.assertEqual(raw, body, "the raw body is kept exactly as received")
             self.assertEqual(mapped["lead_id"], lead_id)
             self.assertEqual(mapped["schema"], "lead.v1")
+        self.assertEqual(schema_errors(m for _, _, m in stored.values()), "")
+
+    def test_schema_checker_refuses_a_bad_lead(self):
+        self.assertIn("invalid", schema_errors([{"schema": "lead.v1", "lead_id": "x"}]))
+
+    def test_stored_leads_match_the_schema_for_every_kind_of_input(self):
+        bodies = [
+            SAMPLE_LEAD,
+            {},
+            {"userDetails": {"firstName": "MSFT_TEST_636573304831318844", "email": "MSFT_TEST_1@contoso.com"},
+             "leadSource": "AzureMarketplace-INS|Contoso Analytics Pro", "description": "MSFT_TEST_636573304831318844"},
+            {"UserDetails": {"Country": "Atlantis", "Phone": " "}, "LeadSource": "free text", "ActionCode": "XYZ"},
+            {"UserDetails": None, "LeadSource": "AppSource (SPZA)-PLT|pub.offer", "Description": "a\nb\u0000c"},
+            {"UserDetails": {"FirstName": "Zoë", "Company": "株式会社", "Country": "Côte d'Ivoire"}},
+        ]
+        for body in bodies:
+            self.assertEqual(self.d.post(json.dumps(body).encode())[0], 202, body)
+        stored = self.d.stored()
+        self.assertEqual(len(stored), len(bodies))
+        self.assertEqual(schema_errors(m for _, _, m in stored.values()), "")
 
     def test_mapped_lead_in_the_store(self):
         status, _, data = self.d.post(json.dumps(SAMPLE_LEAD).encode())
