@@ -16,6 +16,10 @@ constexpr KeySpec kTopKeys[] = {
     {"journal", KeyType::Section, "", "the durable store that every accepted lead is written to first"},
     {"logging", KeyType::Section, "", "log output (JSON lines on stderr)"},
     {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
+    {"kafka", KeyType::Section, "", "the Kafka cluster leads are published to"},
+    {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
+    {"routes", KeyType::SectionList, "",
+     "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
 };
 
 constexpr KeySpec kLoggingKeys[] = {
@@ -42,6 +46,9 @@ std::vector<KeyTable> key_tables() {
       {"logging", kLoggingKeys},
       {"sources[]", intake::source_keys()},
       {"sources[].auth", intake::auth_keys()},
+      {"kafka", connectors::kafka::kafka_keys()},
+      {"outbox", outbox::outbox_keys()},
+      {"routes[]", routing::rule_keys()},
   };
 }
 
@@ -81,6 +88,17 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   if (top.has("sources") && c.sources.empty() && top.child("sources").IsSequence()) {
     top.error("sources", "needs at least one source; see config.example.yaml");
   }
+  if (top.has("kafka")) {
+    MapReader kafka(diagnostics, top.child("kafka"), "kafka", connectors::kafka::kafka_keys());
+    c.kafka = connectors::kafka::parse_kafka_config(kafka);
+  }
+  MapReader outbox(diagnostics, top.child("outbox"), "outbox", outbox::outbox_keys());
+  c.outbox = outbox::parse_outbox_config(outbox);
+  routing::RouteContext route_context;
+  for (const auto& s : c.sources) route_context.source_names.push_back(s.name);
+  route_context.kafka_configured = c.kafka.configured;
+  c.routes = std::make_shared<const routing::RouteTable>(
+      routing::parse_routes(diagnostics, top.child("routes"), route_context));
 
   result.errors = diagnostics.items();
   std::stable_sort(result.errors.begin(), result.errors.end(), by_position);

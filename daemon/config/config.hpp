@@ -2,15 +2,19 @@
 // The whole configuration, parsed and checked once into an immutable value. Components read their own
 // sections (declared beside their code); this file composes them and owns the top-level keys.
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "connectors/kafka/kafka_config.hpp"
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
+#include "daemon/outbox/outbox_config.hpp"
+#include "daemon/routing/router.hpp"
 
 namespace leadrelay::config {
 
@@ -25,6 +29,9 @@ struct Config {
   journal::JournalConfig journal;
   LoggingConfig logging;
   std::vector<intake::SourceConfig> sources;
+  connectors::kafka::KafkaConfig kafka;
+  outbox::OutboxConfig outbox;
+  std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
 };
 
 struct LoadResult {

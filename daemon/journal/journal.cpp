@@ -22,6 +22,8 @@ constexpr KeySpec kJournalKeys[] = {
      false, 0, 0, "full|normal"},
 };
 
+// leads.state: 0 journaled (the pipeline has not seen it), 1 routed (deliveries exist), 2 dropped by a rule,
+// 3 unrouted (no rule matched: kept, and logged). leads.routed is the lead as the pipeline left it.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS leads (
   seq            INTEGER PRIMARY KEY,
@@ -29,7 +31,10 @@ CREATE TABLE IF NOT EXISTS leads (
   source         TEXT NOT NULL,
   received_at_ms INTEGER NOT NULL,
   raw            BLOB NOT NULL,
-  lead           TEXT NOT NULL
+  lead           TEXT NOT NULL,
+  state          INTEGER NOT NULL DEFAULT 0,
+  routed         TEXT,
+  outcome        TEXT
 );
 )sql";
 
@@ -110,6 +115,14 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
   }
+  {
+    sqlite3_stmt* max_seq = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(seq), 0) FROM leads", -1, &max_seq, nullptr) == SQLITE_OK &&
+        sqlite3_step(max_seq) == SQLITE_ROW) {
+      journal->committed_seq_ = sqlite3_column_int64(max_seq, 0);
+    }
+    sqlite3_finalize(max_seq);
+  }
   journal->writer_ = std::thread([j = journal.get()] { j->run(); });
   return journal;
 }
@@ -137,6 +150,24 @@ void Journal::append(Entry entry, Completion done) {
   done(refused);
 }
 
+void Journal::submit(WriteJob job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stop_requested_) {
+      jobs_.push_back(std::move(job));
+      wake_.notify_one();
+      return;
+    }
+  }
+  job.done(false);
+}
+
+bool Journal::wait_committed_after(std::int64_t seq, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return committed_.wait_for(lock, timeout, [&] { return committed_seq_.load() > seq || stop_requested_; }) &&
+         committed_seq_.load() > seq;
+}
+
 void Journal::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -145,6 +176,7 @@ void Journal::stop() {
     stopping_ = true;
   }
   wake_.notify_one();
+  committed_.notify_all();
   if (writer_.joinable()) writer_.join();
 }
 
@@ -160,24 +192,35 @@ JournalStats Journal::stats() const {
 
 void Journal::run() {
   std::deque<Pending> batch;
+  std::deque<WriteJob> jobs;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return !queue_.empty() || stop_requested_; });
-      if (queue_.empty()) return;  // stop requested and everything queued is committed
+      wake_.wait(lock, [&] { return !queue_.empty() || !jobs_.empty() || stop_requested_; });
+      if (queue_.empty() && jobs_.empty()) return;  // stop requested and everything queued is committed
       const auto n = std::min<std::size_t>(queue_.size(), config_.max_batch);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      jobs.swap(jobs_);
     }
-    const auto status = commit(batch);
+    const auto status = commit(batch, jobs);
     for (auto& p : batch) p.done(status);
+    for (auto& j : jobs) j.done(status == AppendStatus::Committed);
+    if (status == AppendStatus::Committed && !batch.empty()) {
+      {
+        std::lock_guard lock(mutex_);
+        committed_seq_.store(batch_last_seq_);
+      }
+      committed_.notify_all();
+    }
     batch.clear();
+    jobs.clear();
   }
 }
 
-AppendStatus Journal::commit(std::deque<Pending>& batch) {
+AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs) {
   std::string error;
   bool ok = exec(db_, "BEGIN IMMEDIATE", error);
   for (auto it = batch.begin(); ok && it != batch.end(); ++it) {
@@ -194,6 +237,8 @@ AppendStatus Journal::commit(std::deque<Pending>& batch) {
     sqlite3_reset(insert_);
   }
   sqlite3_clear_bindings(insert_);
+  if (!batch.empty()) batch_last_seq_ = sqlite3_last_insert_rowid(db_);  // before jobs insert rows of their own
+  for (auto it = jobs.begin(); ok && it != jobs.end(); ++it) ok = it->apply(db_, error);
   if (ok) ok = exec(db_, "COMMIT", error);
   if (!ok) {
     std::string ignored;

@@ -5,6 +5,7 @@
 // (one fsync), then completes each append. While one commit's fsync runs, the next batch gathers, so
 // concurrent requests share fsyncs without a timer, and a lone request is never held back waiting for one.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -55,6 +56,14 @@ struct JournalStats {
   std::uint64_t pending = 0;
 };
 
+// An internal write (routing results, delivery acknowledgements) that the writer runs inside its next
+// transaction, beside intake appends, so it shares their commit. `apply` returns false with a message to
+// roll the whole transaction back; `done` learns whether the transaction committed.
+struct WriteJob {
+  util::UniqueFunction<bool(sqlite3* db, std::string& error)> apply;
+  util::UniqueFunction<void(bool committed)> done;
+};
+
 class Journal {
  public:
   using Completion = util::UniqueFunction<void(AppendStatus)>;
@@ -69,6 +78,14 @@ class Journal {
   // Thread-safe. `done` runs exactly once, on the writer thread, or at once on the caller's thread when
   // the journal is overloaded or stopped: it must not block, and should hand off to its own executor.
   void append(Entry entry, Completion done);
+
+  // Queues an internal write; never refused for load (the caller bounds its own work). After stop(), `done`
+  // gets false at once.
+  void submit(WriteJob job);
+
+  // Highest lead sequence number committed so far, and a wait for it to pass `seq` (or for stop / the timeout).
+  std::int64_t committed_seq() const { return committed_seq_.load(); }
+  bool wait_committed_after(std::int64_t seq, std::chrono::milliseconds timeout);
 
   // Commits everything already queued, completes it, and stops the writer. Later appends get Stopped.
   void stop();
@@ -87,7 +104,7 @@ class Journal {
 
   Journal(sqlite3* db, const JournalConfig& config);
   void run();
-  AppendStatus commit(std::deque<Pending>& batch);
+  AppendStatus commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs);
 
   sqlite3* db_;
   sqlite3_stmt* insert_ = nullptr;
@@ -96,6 +113,10 @@ class Journal {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;
+  std::deque<WriteJob> jobs_;
+  std::condition_variable committed_;
+  std::atomic<std::int64_t> committed_seq_{0};
+  std::int64_t batch_last_seq_ = 0;  // writer thread only
   bool stop_requested_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> healthy_{true};

@@ -62,3 +62,10 @@ inline constexpr std::string_view kLeadSchema = "lead.v1";
 std::string to_json(const Lead& lead);
 
 }  // namespace leadrelay::model
+
+namespace leadrelay::model {
+// Reads a lead back from its lead.v1 JSON (as stored in the journal); false with a message when it is not one.
+bool from_json(std::string_view json, Lead& lead, std::string& error);
+bool parse_origin_name(std::string_view name, Origin& out);
+bool parse_call_to_action_name(std::string_view name, CallToAction& out);
+}  // namespace leadrelay::model

@@ -1,0 +1,103 @@
+#include <rapidjson/document.h>
+
+#include <ctime>
+
+#include "daemon/model/lead.hpp"
+
+namespace leadrelay::model {
+namespace {
+
+std::string get_string(const rapidjson::Value& obj, const char* key) {
+  const auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+bool get_bool(const rapidjson::Value& obj, const char* key) {
+  const auto it = obj.FindMember(key);
+  return it != obj.MemberEnd() && it->value.IsBool() && it->value.GetBool();
+}
+
+const rapidjson::Value* get_object(const rapidjson::Value& obj, const char* key) {
+  const auto it = obj.FindMember(key);
+  return it != obj.MemberEnd() && it->value.IsObject() ? &it->value : nullptr;
+}
+
+// "2026-11-23T01:02:03.456Z" to Unix milliseconds.
+bool parse_utc_ms(const std::string& text, std::int64_t& out) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return false;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  out = static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+  return true;
+}
+
+}  // namespace
+
+bool parse_origin_name(std::string_view name, Origin& out) {
+  for (auto o : {Origin::AzureMarketplace, Origin::AzurePortal, Origin::AppSource, Origin::TestDrive, Origin::Unknown}) {
+    if (to_string(o) == name) {
+      out = o;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool parse_call_to_action_name(std::string_view name, CallToAction& out) {
+  for (auto c : {CallToAction::GetItNowOrFreeTrial, CallToAction::ContactMe, CallToAction::None,
+                 CallToAction::GetItNow, CallToAction::TestDrive, CallToAction::Unknown}) {
+    if (to_string(c) == name) {
+      out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool from_json(std::string_view json, Lead& lead, std::string& error) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject() || get_string(d, "schema") != kLeadSchema) {
+    error = "not a lead.v1 document";
+    return false;
+  }
+  lead = Lead{};
+  lead.lead_id = get_string(d, "lead_id");
+  if (!parse_utc_ms(get_string(d, "received_at"), lead.received_at_ms)) {
+    error = "lead.v1 document without a valid received_at";
+    return false;
+  }
+  if (const auto* s = get_object(d, "source")) {
+    lead.source_name = get_string(*s, "name");
+    lead.format = get_string(*s, "format");
+  }
+  parse_origin_name(get_string(d, "origin"), lead.origin);
+  lead.lead_source_raw = get_string(d, "lead_source_raw");
+  if (const auto* a = get_object(d, "action")) {
+    lead.action.code = get_string(*a, "code");
+    parse_call_to_action_name(get_string(*a, "call_to_action"), lead.action.call_to_action);
+    lead.action.partner_action_required = get_bool(*a, "partner_action_required");
+    lead.action.do_not_contact = get_bool(*a, "do_not_contact");
+  }
+  if (const auto* o = get_object(d, "offer")) {
+    lead.offer = {get_string(*o, "id"), get_string(*o, "publisher_id"), get_string(*o, "offer_id"),
+                  get_string(*o, "title")};
+  }
+  if (const auto* c = get_object(d, "contact")) {
+    lead.contact = {get_string(*c, "first_name"), get_string(*c, "last_name"), get_string(*c, "email"),
+                    get_string(*c, "phone"),      get_string(*c, "company"),   get_string(*c, "title"),
+                    get_string(*c, "country"),    get_string(*c, "country_raw")};
+  }
+  lead.description = get_string(d, "description");
+  lead.test_lead = get_bool(d, "test_lead");
+  lead.contactable = get_bool(d, "contactable");
+  return true;
+}
+
+}  // namespace leadrelay::model

@@ -1,0 +1,18 @@
+#pragma once
+// The `outbox:` section: how much undelivered work may pile up on disk before intake pushes back with 503.
+#include <cstdint>
+#include <span>
+
+#include "daemon/config/yaml_reader.hpp"
+
+namespace leadrelay::outbox {
+
+struct OutboxConfig {
+  std::uint64_t max_backlog = 1000000;
+  std::uint64_t max_backlog_bytes = 1ULL << 30;
+};
+
+std::span<const config::KeySpec> outbox_keys();
+OutboxConfig parse_outbox_config(config::MapReader& reader);
+
+}  // namespace leadrelay::outbox

@@ -1,0 +1,44 @@
+#pragma once
+// The pipeline: an ordered chain of plain synchronous stages over a Lead (normalize → dedup → validate → route).
+// No I/O, no clock, no globals: tests and fuzzers call it directly. It runs after the journal commit, so it
+// never delays a sender's 202.
+#include <string>
+#include <vector>
+
+#include "daemon/model/lead.hpp"
+#include "daemon/routing/router.hpp"
+
+namespace leadrelay::pipeline {
+
+struct Outcome {
+  enum class Kind { Routed, Dropped, Unrouted };
+  Kind kind = Kind::Unrouted;
+  std::vector<routing::Destination> destinations;
+  std::vector<std::string> matched_rules;
+  std::string drop_rule;
+  std::string drop_reason;
+};
+
+enum class StageResult { Continue, Stop };
+
+struct Context {
+  const routing::RouteTable& routes;
+  Outcome outcome;
+};
+
+using Stage = StageResult (*)(model::Lead& lead, Context& context);
+
+// Trims contact fields and case-folds the email address; country and test-lead flags were set by the format.
+StageResult normalize(model::Lead& lead, Context& context);
+// Slots for de-duplication and contact validation; they pass every lead on until those capabilities land.
+StageResult dedup(model::Lead& lead, Context& context);
+StageResult validate(model::Lead& lead, Context& context);
+StageResult route(model::Lead& lead, Context& context);
+
+Outcome run(const routing::RouteTable& routes, model::Lead& lead);
+
+// The Kafka message key: the normalized email, else the phone (digits and a leading '+'), else the lead id, so
+// all of one person's leads land on one partition in order.
+std::string message_key(const model::Lead& lead);
+
+}  // namespace leadrelay::pipeline
