@@ -1,10 +1,12 @@
 // leadrelay: receives sales-lead webhooks, stores each durably before answering, and relays clean leads.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string_view>
 #include <vector>
 
+#include "connectors/kafka/mock_cluster.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/config/config.hpp"
 
@@ -18,6 +20,9 @@ commands:
   check-config FILE       check FILE; prints every error as file:line:col: key.path: message
                           and exits 78 when there is one, 0 when the file is valid
   config-keys             print every configuration key with its type, default and meaning (Markdown)
+  dev-broker [--brokers N]
+                          run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
+                          its bootstrap address; SIGUSR1 takes it down, SIGUSR2 brings it back
   --version               print the version
   --help                  print this help
 
@@ -66,6 +71,19 @@ int config_keys() {
   return app::kExitOk;
 }
 
+int dev_broker(const std::vector<std::string_view>& args) {
+  int brokers = 3;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--brokers" && i + 1 < args.size()) {
+      brokers = std::atoi(std::string(args[++i]).c_str());
+      if (brokers < 1 || brokers > 16) return usage_error("--brokers takes 1 to 16");
+    } else {
+      return usage_error("unknown option for dev-broker: " + std::string(args[i]));
+    }
+  }
+  return connectors::kafka::run_dev_broker(brokers);
+}
+
 int run(const std::vector<std::string_view>& args) {
   std::string_view file;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -100,5 +118,6 @@ int main(int argc, char** argv) {
   if (command == "run") return run(rest);
   if (command == "check-config") return check_config(rest);
   if (command == "config-keys") return config_keys();
+  if (command == "dev-broker") return dev_broker(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -5,10 +5,13 @@
 #include <csignal>
 #include <thread>
 
+#include "connectors/kafka/kafka_sink.hpp"
+#include "connectors/kafka/mock_cluster.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
+#include "daemon/outbox/pipeline_worker.hpp"
 
 namespace leadrelay::app {
 namespace asio = boost::asio;
@@ -37,9 +40,43 @@ int run_daemon(const config::Config& config) {
   }
   const intake::Intake intake(config.sources);
 
+  // Delivery: the outbox's backlog, the Kafka producer (with a mock cluster in-process for `brokers: embedded`),
+  // and the pipeline worker that routes each journaled lead into the outbox.
+  outbox::Backlog backlog(config.outbox);
+  std::unique_ptr<connectors::kafka::MockCluster> embedded;
+  std::unique_ptr<connectors::kafka::KafkaSink> kafka;
+  if (config.kafka.configured) {
+    std::string bootstrap = config.kafka.brokers;
+    if (config.kafka.embedded) {
+      embedded = connectors::kafka::MockCluster::create(3, error);
+      if (!embedded) {
+        log::error("kafka_start_failed", {{"message", error}});
+        return kExitUnavailable;
+      }
+      bootstrap = embedded->bootstrap();
+      log::info("kafka_embedded", {log::safe("bootstrap", bootstrap),
+                                   {"hint", "an in-memory Kafka for local runs; read it with: kcat -C -b " + bootstrap +
+                                                " -t <topic>"}});
+    }
+    kafka = std::make_unique<connectors::kafka::KafkaSink>(config.kafka, bootstrap, *journal,
+                                                           journal::Journal::database_path(config.state_dir), backlog);
+    if (!kafka->start(error)) {
+      log::error("kafka_start_failed", {{"message", error}});
+      return kExitConfig;
+    }
+  }
+  outbox::PipelineWorker pipeline(*journal, journal::Journal::database_path(config.state_dir), backlog, config.routes,
+                                  [&kafka] {
+                                    if (kafka) kafka->notify();
+                                  });
+  if (!pipeline.start(error)) {
+    log::error("store_open_failed", {{"message", error}});
+    return kExitCantCreate;
+  }
+
   asio::io_context ioc(config.server.io_threads);
   auto work = asio::make_work_guard(ioc);
-  http::Server server(ioc, config.server, intake, *journal);
+  http::Server server(ioc, config.server, intake, *journal, &backlog);
   if (!server.listen(error)) {
     log::error("listen_failed", {{"message", error}});
     return kExitUnavailable;
@@ -89,9 +126,13 @@ int run_daemon(const config::Config& config) {
   ioc.run();
   for (auto& t : threads) t.join();
 
+  // Intake has stopped; route what was journaled, let Kafka acknowledge what is in flight, then close the store.
+  pipeline.stop();
+  if (kafka) kafka->stop(config.server.shutdown_grace);
   journal->stop();
   const auto stats = journal->stats();
-  log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits}});
+  log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits},
+                        {"deliveries_pending", backlog.count()}});
   return kExitOk;
 }
 

@@ -12,6 +12,7 @@
 #include "daemon/intake/intake.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
+#include "daemon/outbox/backlog.hpp"
 
 namespace leadrelay::http {
 namespace {
@@ -72,8 +73,9 @@ struct SessionState {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake, journal::Journal& journal)
-      : ioc(ioc), config(config), intake(intake), journal(journal), grace_timer(ioc) {}
+  Impl(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake, journal::Journal& journal,
+       const outbox::Backlog* backlog)
+      : ioc(ioc), config(config), intake(intake), journal(journal), backlog(backlog), grace_timer(ioc) {}
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
   asio::awaitable<void> session(tcp::socket socket);
@@ -86,6 +88,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const ServerConfig config;
   const intake::Intake& intake;
   journal::Journal& journal;
+  const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
 
@@ -107,8 +110,8 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 }  // namespace
 
 Server::Server(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
-               journal::Journal& journal)
-    : impl_(std::make_shared<Impl>(ioc, config, intake, journal)) {}
+               journal::Journal& journal, const outbox::Backlog* backlog)
+    : impl_(std::make_shared<Impl>(ioc, config, intake, journal, backlog)) {}
 
 Server::~Server() = default;
 
@@ -394,7 +397,16 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         model::Lead lead;
         intake::Rejection rejection;
         const auto& body = parser.get().body();
-        if (!intake.on_body(*decision.source, body, now, lead, rejection)) {
+        if (backlog != nullptr && backlog->full()) {
+          // Undelivered work fills the outbox budget: refuse before storing, never store and then drop.
+          const intake::Rejection r{503, "backlog_full",
+                                    "too many leads are waiting for delivery (is Kafka down?); retry after the "
+                                    "Retry-After delay"};
+          res = error_response(r, version, keep_alive);
+          res.set(bhttp::field::retry_after, "5");
+          log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
+                                        {"backlog", backlog->count()}});
+        } else if (!intake.on_body(*decision.source, body, now, lead, rejection)) {
           res = error_response(rejection, version, keep_alive);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),
                                       {"status", rejection.status},

@@ -16,13 +16,17 @@ class Intake;
 namespace leadrelay::journal {
 class Journal;
 }
+namespace leadrelay::outbox {
+class Backlog;
+}
 
 namespace leadrelay::http {
 
 class Server {
  public:
+  // With a backlog, leads are answered 503 while it is full (the outbox holds too much undelivered work).
   Server(boost::asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
-         journal::Journal& journal);
+         journal::Journal& journal, const outbox::Backlog* backlog = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -36,6 +36,20 @@ CREATE TABLE IF NOT EXISTS leads (
   routed         TEXT,
   outcome        TEXT
 );
+-- The outbox: one row per (lead, destination). state: 0 pending, 1 delivered (acknowledged by the destination),
+-- 2 failed permanently (kept, with the destination's error).
+CREATE TABLE IF NOT EXISTS deliveries (
+  id          INTEGER PRIMARY KEY,
+  lead_seq    INTEGER NOT NULL,
+  destination TEXT NOT NULL,
+  msg_key     TEXT NOT NULL,
+  bytes       INTEGER NOT NULL,
+  state       INTEGER NOT NULL DEFAULT 0,
+  error       TEXT,
+  done_ms     INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
 bool exec(sqlite3* db, const char* sql, std::string& error) {

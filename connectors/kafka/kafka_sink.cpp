@@ -1,0 +1,232 @@
+#include "connectors/kafka/kafka_sink.hpp"
+
+#include <librdkafka/rdkafka.h>
+#include <sqlite3.h>
+
+#include <future>
+
+#include "daemon/log/log.hpp"
+#include "daemon/model/lead.hpp"
+
+namespace leadrelay::connectors::kafka {
+namespace {
+
+constexpr std::int64_t kMaxInFlight = 50000;
+constexpr std::string_view kPrefix = "kafka:";
+
+void delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->on_delivery(message);
+}
+
+void error_trampoline(rd_kafka_t*, int code, const char* reason, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->on_error(code, reason);
+}
+
+}  // namespace
+
+KafkaSink::KafkaSink(const KafkaConfig& config, std::string bootstrap, journal::Journal& journal,
+                     std::filesystem::path database, outbox::Backlog& backlog)
+    : config_(config), bootstrap_(std::move(bootstrap)), journal_(journal), database_(std::move(database)),
+      backlog_(backlog) {}
+
+KafkaSink::~KafkaSink() {
+  stop(std::chrono::milliseconds(0));
+  if (producer_ != nullptr) rd_kafka_destroy(producer_);
+  sqlite3_close(db_);
+}
+
+bool KafkaSink::start(std::string& error) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (const auto& [name, value] : producer_properties(config_, bootstrap_)) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      error = "kafka property " + name + ": " + errstr;
+      rd_kafka_conf_destroy(conf);
+      return false;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_dr_msg_cb(conf, &delivery_trampoline);
+  rd_kafka_conf_set_error_cb(conf, &error_trampoline);
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (producer_ == nullptr) {
+    error = std::string("cannot create the Kafka producer: ") + errstr;
+    return false;
+  }
+  if (sqlite3_open_v2(database_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
+    return false;
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  log::info("kafka_producer", {log::safe("bootstrap", bootstrap_), log::safe("compression", config_.compression),
+                               {"embedded", config_.embedded}});
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void KafkaSink::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    work_ = true;
+  }
+  wake_.notify_one();
+}
+
+void KafkaSink::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.exchange(true)) return;
+    grace_ = grace;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void KafkaSink::on_error(int code, const char* reason) {
+  const auto err = static_cast<rd_kafka_resp_err_t>(code);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    if (!broker_down_logged_) {
+      log::warn("kafka_unreachable", {{"message", reason},
+                                      {"hint", "leads are kept in the outbox and published when Kafka is back"}});
+    }
+    broker_down_logged_ = true;
+    return;
+  }
+  log::warn("kafka_error", {{"code", rd_kafka_err2name(err)}, {"message", reason}});
+}
+
+void KafkaSink::on_delivery(const rd_kafka_message_t* message) {
+  --in_flight_;
+  const auto id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(message->_private));
+  Ack ack{id, static_cast<std::int64_t>(message->len), {}};
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // With message.timeout.ms=0 librdkafka retries transient errors forever: what reaches here is permanent
+    // (message too large, not authorized, ...). The delivery is kept as failed, with the broker's reason.
+    ack.error = rd_kafka_err2str(message->err);
+    log::error("kafka_delivery_failed",
+               {{"delivery", id}, {"message", ack.error}, log::safe("topic", rd_kafka_topic_name(message->rkt))});
+  } else if (broker_down_logged_) {
+    broker_down_logged_ = false;
+    log::info("kafka_reachable");
+  }
+  acks_.push_back(std::move(ack));
+}
+
+std::size_t KafkaSink::produce_batch() {
+  if (in_flight_ >= kMaxInFlight) return 0;
+  sqlite3_stmt* select = nullptr;
+  sqlite3_prepare_v2(db_,
+                     "SELECT d.id, substr(d.destination, 7), d.msg_key, l.routed FROM deliveries d "
+                     "JOIN leads l ON l.seq = d.lead_seq "
+                     "WHERE d.state = 0 AND d.id > ?1 AND d.destination LIKE 'kafka:%' ORDER BY d.id LIMIT 1000",
+                     -1, &select, nullptr);
+  sqlite3_bind_int64(select, 1, cursor_);
+  std::size_t produced = 0;
+  while (sqlite3_step(select) == SQLITE_ROW) {
+    const auto id = sqlite3_column_int64(select, 0);
+    const std::string topic(reinterpret_cast<const char*>(sqlite3_column_text(select, 1)));
+    const std::string key(reinterpret_cast<const char*>(sqlite3_column_text(select, 2)));
+    const std::string value(reinterpret_cast<const char*>(sqlite3_column_text(select, 3)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(select, 3)));
+    model::Lead lead;
+    std::string error;
+    model::from_json(value, lead, error);
+    const std::string test = lead.test_lead ? "true" : "false";
+    const auto err = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("lead-id", lead.lead_id.data(), static_cast<ssize_t>(lead.lead_id.size())),
+        RD_KAFKA_V_HEADER("lead-schema", model::kLeadSchema.data(), static_cast<ssize_t>(model::kLeadSchema.size())),
+        RD_KAFKA_V_HEADER("lead-source", lead.source_name.data(), static_cast<ssize_t>(lead.source_name.size())),
+        RD_KAFKA_V_HEADER("lead-action", lead.action.code.data(), static_cast<ssize_t>(lead.action.code.size())),
+        RD_KAFKA_V_HEADER("test-lead", test.data(), static_cast<ssize_t>(test.size())),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::intptr_t>(id))), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // librdkafka's queue is full: poll, then resume here
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      acks_.push_back(Ack{id, static_cast<std::int64_t>(value.size()), rd_kafka_err2str(err)});
+      log::error("kafka_produce_failed", {{"delivery", id}, {"message", rd_kafka_err2str(err)}});
+    } else {
+      ++in_flight_;
+    }
+    cursor_ = id;
+    ++produced;
+    if (in_flight_ >= kMaxInFlight) break;
+  }
+  sqlite3_finalize(select);
+  return produced;
+}
+
+void KafkaSink::flush_acks(bool wait) {
+  if (acks_.empty()) return;
+  auto batch = std::make_shared<std::vector<Ack>>();
+  batch->swap(acks_);
+  const auto now = log::now_unix_ms();
+  std::promise<bool> committed;
+  auto done = committed.get_future();
+  journal::WriteJob job;
+  job.apply = [batch, now](sqlite3* db, std::string& error) {
+    sqlite3_stmt* update = nullptr;
+    sqlite3_prepare_v2(db, "UPDATE deliveries SET state = ?1, error = ?2, done_ms = ?3 WHERE id = ?4", -1, &update,
+                       nullptr);
+    bool ok = true;
+    for (const auto& a : *batch) {
+      sqlite3_bind_int(update, 1, a.error.empty() ? 1 : 2);
+      if (a.error.empty()) {
+        sqlite3_bind_null(update, 2);
+      } else {
+        sqlite3_bind_text(update, 2, a.error.data(), static_cast<int>(a.error.size()), SQLITE_STATIC);
+      }
+      sqlite3_bind_int64(update, 3, now);
+      sqlite3_bind_int64(update, 4, a.id);
+      if (sqlite3_step(update) != SQLITE_DONE) {
+        error = sqlite3_errmsg(db);
+        ok = false;
+      }
+      sqlite3_reset(update);
+      if (!ok) break;
+    }
+    sqlite3_finalize(update);
+    return ok;
+  };
+  auto shared = std::make_shared<std::promise<bool>>(std::move(committed));
+  job.done = [this, batch, shared](bool ok) {
+    if (ok) {
+      std::int64_t bytes = 0;
+      for (const auto& a : *batch) bytes += a.bytes;
+      backlog_.remove(static_cast<std::int64_t>(batch->size()), bytes);
+    }
+    shared->set_value(ok);
+  };
+  journal_.submit(std::move(job));
+  last_ack_flush_ = std::chrono::steady_clock::now();
+  if (wait && !done.get()) {
+    log::warn("outbox_ack_not_stored", {{"deliveries", static_cast<std::int64_t>(batch->size())},
+                                        {"hint", "they will be published again after a restart"}});
+  }
+}
+
+void KafkaSink::run() {
+  while (!stopping_.load()) {
+    const auto produced = produce_batch();
+    rd_kafka_poll(producer_, produced > 0 ? 0 : 10);
+    if (!acks_.empty() &&
+        (acks_.size() >= 512 || std::chrono::steady_clock::now() - last_ack_flush_ > std::chrono::milliseconds(2))) {
+      flush_acks(false);
+    }
+    if (produced == 0 && in_flight_ == 0 && acks_.empty()) {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return work_ || stopping_.load(); });
+      work_ = false;
+    }
+  }
+  // Give messages in flight the grace to be acknowledged, and record what was.
+  const auto deadline = std::chrono::steady_clock::now() + grace_;
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < deadline) rd_kafka_poll(producer_, 10);
+  flush_acks(true);
+  if (in_flight_ > 0) {
+    log::warn("kafka_unacknowledged_at_stop",
+              {{"messages", in_flight_}, {"hint", "kept in the outbox; published again at the next start"}});
+  }
+}
+
+}  // namespace leadrelay::connectors::kafka

@@ -1,0 +1,46 @@
+#pragma once
+// Runs the pipeline over every journaled lead, in order, and records the outcome durably: the lead's state and
+// its routed form, plus one pending delivery per destination, written in one transaction with a cursor, so that
+// after a crash each lead is routed exactly once. Runs on its own thread, after the journal commit.
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "daemon/journal/journal.hpp"
+#include "daemon/outbox/backlog.hpp"
+#include "daemon/routing/router.hpp"
+
+namespace leadrelay::outbox {
+
+class PipelineWorker {
+ public:
+  PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+                 std::shared_ptr<const routing::RouteTable> routes, std::function<void()> on_deliveries);
+  ~PipelineWorker();
+
+  // Seeds the backlog from the store and starts the thread; false with a message when the store cannot be read.
+  bool start(std::string& error);
+  void stop();
+  // Leads routed from now on use `routes`; leads already routed keep their deliveries.
+  void set_routes(std::shared_ptr<const routing::RouteTable> routes);
+
+ private:
+  void run();
+  bool process_batch();
+
+  journal::Journal& journal_;
+  std::filesystem::path database_;
+  Backlog& backlog_;
+  std::function<void()> on_deliveries_;
+  std::mutex routes_mutex_;
+  std::shared_ptr<const routing::RouteTable> routes_;
+  sqlite3* db_ = nullptr;
+  std::int64_t cursor_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace leadrelay::outbox
