@@ -43,7 +43,7 @@ def lead(n):
 class Daemon:
     """One leadrelay process with its own folder, config, secret and state."""
 
-    def __init__(self, server=None, journal=None, workdir=None):
+    def __init__(self, server=None, journal=None, workdir=None, extra=""):
         self.tmp = None
         if workdir is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="leadrelay-it-")
@@ -61,6 +61,7 @@ class Daemon:
                        "idle_timeout": "5s", "shutdown_grace": "5s"}
         self.server.update(server or {})
         self.journal = journal or {}
+        self.extra = extra  # raw YAML appended to the config (kafka, outbox, routes)
         self.config = os.path.join(self.dir, "leadrelay.yaml")
         self.write_config()
         self.proc = None
@@ -87,6 +88,7 @@ class Daemon:
                  "      type: query_secret\n"
                  "      param: code\n"
                  "      secret_file: marketplace.secret\n")
+        text += self.extra
         with open(self.config, "w") as f:
             f.write(text)
 
@@ -201,6 +203,68 @@ class Daemon:
             count = out[lead_id][0] + 1 if lead_id in out else 1
             out[lead_id] = (count, bytes(raw), json.loads(lead_json))
         return out
+
+
+class DevBroker:
+    """`leadrelay dev-broker` as its own process: a mock Kafka cluster on loopback."""
+
+    def __init__(self, brokers=1):
+        self.proc = subprocess.Popen([BIN, "dev-broker", "--brokers", str(brokers)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.bootstrap = self.proc.stdout.readline().decode().strip()
+        if not self.bootstrap:
+            raise RuntimeError("dev-broker printed no bootstrap address: " + self.proc.stderr.read().decode())
+        self.events = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            try:
+                self.events.put(json.loads(raw))
+            except ValueError:
+                pass
+
+    def _signal(self, sig, event):
+        self.proc.send_signal(sig)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.events.get(timeout=deadline - time.monotonic()).get("event") == event:
+                    return
+            except queue.Empty:
+                break
+        raise TimeoutError(f"dev-broker did not log {event}")
+
+    def down(self):
+        self._signal(signal.SIGUSR1, "dev_broker_down")
+
+    def up(self):
+        self._signal(signal.SIGUSR2, "dev_broker_up")
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+def consume(bootstrap, topic, count=None, timeout=60):
+    """Reads a topic from the beginning with kcat (an independent client): with `count`, waits until that many
+    messages arrived; without, reads to the end. Returns [(key, headers, payload dict)]."""
+    args = ["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-J", "-q"]
+    args += ["-c", str(count)] if count is not None else ["-e"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    messages = []
+    for line in r.stdout.splitlines():
+        m = json.loads(line)
+        h = m.get("headers") or []
+        headers = dict(zip(h[0::2], h[1::2]))
+        messages.append((m.get("key"), headers, json.loads(m["payload"])))
+    return messages
+
+
+def kafka_config(bootstrap, routes, outbox=""):
+    return f"kafka:\n  brokers: \"{bootstrap}\"\n" + outbox + "routes:\n" + routes
 
 
 def schema_errors(leads):
