@@ -17,6 +17,7 @@ struct KafkaConfig {
   std::string brokers;    // bootstrap servers when not embedded
   std::string compression;
   std::vector<std::pair<std::string, std::string>> properties;  // passed to librdkafka as they are
+  bool operator==(const KafkaConfig&) const = default;
 };
 
 std::span<const config::KeySpec> kafka_keys();

@@ -2,7 +2,14 @@
 
 #include "daemon/util/asio.hpp"
 
+#include <openssl/sha.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <csignal>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "connectors/kafka/kafka_sink.hpp"
@@ -17,6 +24,44 @@ namespace leadrelay::app {
 namespace asio = boost::asio;
 
 namespace {
+
+// What a reload cannot apply while running: these sections take effect at the next start.
+std::vector<std::string> needs_restart(const config::Config& running, const config::Config& loaded) {
+  std::vector<std::string> out;
+  if (!(running.server == loaded.server)) out.emplace_back("server");
+  if (running.state_dir != loaded.state_dir) out.emplace_back("state_dir");
+  if (!(running.journal == loaded.journal)) out.emplace_back("journal");
+  if (!(running.kafka == loaded.kafka)) out.emplace_back("kafka");
+  if (!(running.outbox == loaded.outbox)) out.emplace_back("outbox");
+  return out;
+}
+
+std::string file_hash(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto data = text.str();
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0f];
+  }
+  return out;
+}
+
+// The outcome of the last reload, for /status and logs.
+struct ReloadState {
+  std::mutex mutex;
+  std::string config_hash;
+  std::int64_t at_ms = 0;
+  bool ok = true;
+  std::vector<std::string> errors;
+  std::vector<std::string> restart_needed;
+};
+
 std::string_view auth_name(intake::AuthType type) {
   switch (type) {
     case intake::AuthType::QuerySecret: return "query_secret";
@@ -27,7 +72,8 @@ std::string_view auth_name(intake::AuthType type) {
 }
 }  // namespace
 
-int run_daemon(const config::Config& config) {
+int run_daemon(const config::Config& initial) {
+  config::Config config = initial;  // the running configuration; a reload replaces the parts it can
   log::set_level(config.logging.level);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -38,7 +84,7 @@ int run_daemon(const config::Config& config) {
     log::error("store_open_failed", {{"message", error}, {"hint", "check that state_dir is writable by this user"}});
     return kExitCantCreate;
   }
-  const intake::Intake intake(config.sources);
+  auto intake = std::make_shared<const intake::Intake>(config.sources);
 
   // Delivery: the outbox's backlog, the Kafka producer (with a mock cluster in-process for `brokers: embedded`),
   // and the pipeline worker that routes each journaled lead into the outbox.
@@ -77,6 +123,85 @@ int run_daemon(const config::Config& config) {
   asio::io_context ioc(config.server.io_threads);
   auto work = asio::make_work_guard(ioc);
   http::Server server(ioc, config.server, intake, *journal, &backlog);
+  const auto started_ms = log::now_unix_ms();
+  ReloadState reload;
+  reload.config_hash = file_hash(config.file);
+  reload.at_ms = started_ms;
+  server.set_status([&] {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    std::lock_guard lock(reload.mutex);
+    w.StartObject();
+    w.Key("version");
+    w.String(LEADRELAY_VERSION);
+    w.Key("config_file");
+    w.String(config.file.string().c_str());
+    w.Key("config_hash");
+    w.String(reload.config_hash.c_str());
+    w.Key("started_at");
+    w.String(log::format_utc_ms(started_ms).c_str());
+    w.Key("last_reload");
+    w.StartObject();
+    w.Key("at");
+    w.String(log::format_utc_ms(reload.at_ms).c_str());
+    w.Key("ok");
+    w.Bool(reload.ok);
+    w.Key("errors");
+    w.StartArray();
+    for (const auto& e : reload.errors) w.String(e.c_str());
+    w.EndArray();
+    w.Key("restart_needed");
+    w.StartArray();
+    for (const auto& e : reload.restart_needed) w.String(e.c_str());
+    w.EndArray();
+    w.EndObject();
+    w.Key("backlog");
+    w.StartObject();
+    w.Key("deliveries");
+    w.Int64(backlog.count());
+    w.Key("bytes");
+    w.Int64(backlog.bytes());
+    w.EndObject();
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+  });
+
+  // SIGHUP: validate the whole file first; apply sources, routes and the log level atomically; keep everything
+  // as it was when the file has an error. Listening sockets are never touched.
+  const auto reload_config = [&] {
+    auto result = config::load_config_file(config.file);
+    const auto hash = file_hash(config.file);
+    std::lock_guard lock(reload.mutex);
+    reload.at_ms = log::now_unix_ms();
+    reload.errors.clear();
+    reload.restart_needed.clear();
+    if (!result.config) {
+      reload.ok = false;
+      for (const auto& d : result.errors) {
+        reload.errors.push_back(d.to_string());
+        log::error("reload_error", {{"message", d.to_string()}});
+      }
+      log::error("reload_failed", {{"errors", static_cast<std::int64_t>(result.errors.size())},
+                                   {"hint", "the previous configuration keeps running; fix the file and send SIGHUP again"}});
+      return;
+    }
+    auto& loaded = *result.config;
+    reload.ok = true;
+    reload.config_hash = hash;
+    reload.restart_needed = needs_restart(config, loaded);
+    server.set_intake(std::make_shared<const intake::Intake>(loaded.sources));
+    pipeline.set_routes(loaded.routes);
+    log::set_level(loaded.logging.level);
+    config.sources = loaded.sources;
+    config.routes = loaded.routes;
+    config.logging = loaded.logging;
+    std::string restart;
+    for (const auto& section : reload.restart_needed) restart += (restart.empty() ? "" : ", ") + section;
+    log::info("reload_applied", {log::safe("config_hash", hash),
+                                 {"sources", static_cast<std::int64_t>(loaded.sources.size())},
+                                 {"routes", static_cast<std::int64_t>(loaded.routes->rules.size())},
+                                 log::safe("restart_needed", restart)});
+  };
   if (!server.listen(error)) {
     log::error("listen_failed", {{"message", error}});
     return kExitUnavailable;
@@ -101,7 +226,7 @@ int run_daemon(const config::Config& config) {
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      log::warn("reload_unsupported", {{"hint", "this version reads its config at start only; restart to apply changes"}});
+      if (!draining) reload_config();
     } else if (!draining) {
       draining = true;
       log::info("draining", {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(config.server.shutdown_grace.count())}});

@@ -73,9 +73,14 @@ struct SessionState {
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
-  Impl(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake, journal::Journal& journal,
-       const outbox::Backlog* backlog)
-      : ioc(ioc), config(config), intake(intake), journal(journal), backlog(backlog), grace_timer(ioc) {}
+  Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
+       journal::Journal& journal, const outbox::Backlog* backlog)
+      : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {}
+
+  std::shared_ptr<const intake::Intake> intake() {
+    std::lock_guard lock(mutex);
+    return intake_;
+  }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
   asio::awaitable<void> session(tcp::socket socket);
@@ -86,14 +91,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   asio::io_context& ioc;
   const ServerConfig config;
-  const intake::Intake& intake;
+  std::shared_ptr<const intake::Intake> intake_;  // guarded by mutex; swapped by a reload
+  std::function<std::string()> status;
   journal::Journal& journal;
   const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
 
   std::atomic<bool> draining{false};
-  std::mutex mutex;  // guards sessions and on_drained
+  std::mutex mutex;  // guards sessions, on_drained, intake_ and status
   std::unordered_set<std::shared_ptr<SessionState>> sessions;
   std::function<void()> on_drained;
 };
@@ -109,9 +115,19 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 }
 }  // namespace
 
-Server::Server(asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
+Server::Server(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
                journal::Journal& journal, const outbox::Backlog* backlog)
-    : impl_(std::make_shared<Impl>(ioc, config, intake, journal, backlog)) {}
+    : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), journal, backlog)) {}
+
+void Server::set_intake(std::shared_ptr<const intake::Intake> intake) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->intake_ = std::move(intake);
+}
+
+void Server::set_status(std::function<std::string()> status) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->status = std::move(status);
+}
 
 Server::~Server() = default;
 
@@ -341,12 +357,29 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     const auto& head_msg = parser.get();
     const intake::RequestHead head{head_msg.method_string(), head_msg.target(),
                                    head_msg[bhttp::field::content_type], head_msg[bhttp::field::authorization]};
-    const auto decision = intake.on_head(head);
+    // This request keeps the intake it started with, even if a reload swaps it meanwhile.
+    const auto intake = this->intake();
+    const auto decision = intake->on_head(head);
     const unsigned version = head_msg.version();
     bool keep_alive = head_msg.keep_alive();
     Response res;
 
-    if (decision.route == intake::Route::Reject) {
+    std::function<std::string()> status_fn;
+    if (head.method == "GET" && head.target == "/status") {
+      std::lock_guard lock(mutex);
+      status_fn = status;
+    }
+    if (status_fn) {
+      // Reload results and backlog: for the admin on this machine, not for the internet.
+      error_code ignored;
+      const bool local = stream.socket().remote_endpoint(ignored).address().is_loopback();
+      res = local ? make_response(200, status_fn(), version, keep_alive)
+                  : error_response({403, "forbidden", "/status answers loopback clients only"}, version, keep_alive);
+      if (!parser.is_done()) {
+        res.keep_alive(false);
+        linger = true;
+      }
+    } else if (decision.route == intake::Route::Reject) {
       res = error_response(decision.rejection, version, keep_alive);
       if (!decision.allow.empty()) res.set(bhttp::field::allow, decision.allow);
       if (!parser.is_done()) {
@@ -406,7 +439,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
           res.set(bhttp::field::retry_after, "5");
           log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
                                         {"backlog", backlog->count()}});
-        } else if (!intake.on_body(*decision.source, body, now, lead, rejection)) {
+        } else if (!intake->on_body(*decision.source, body, now, lead, rejection)) {
           res = error_response(rejection, version, keep_alive);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),
                                       {"status", rejection.status},

@@ -25,8 +25,13 @@ namespace leadrelay::http {
 class Server {
  public:
   // With a backlog, leads are answered 503 while it is full (the outbox holds too much undelivered work).
-  Server(boost::asio::io_context& ioc, const ServerConfig& config, const intake::Intake& intake,
+  Server(boost::asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
          journal::Journal& journal, const outbox::Backlog* backlog = nullptr);
+
+  // Swaps the sources (a reload). Requests already being served finish with the intake they started with.
+  void set_intake(std::shared_ptr<const intake::Intake> intake);
+  // Answers GET /status (loopback clients only) with what `status` returns: a JSON object.
+  void set_status(std::function<std::string()> status);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -14,6 +14,7 @@ struct ListenAddress {
   std::string host;  // an IP literal; IPv6 without brackets
   std::uint16_t port = 0;
   std::string text;  // as written, for messages
+  bool operator==(const ListenAddress&) const = default;
 };
 
 struct ServerConfig {
@@ -27,6 +28,7 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{0};
   std::chrono::milliseconds write_timeout{0};
   std::chrono::milliseconds shutdown_grace{0};
+  bool operator==(const ServerConfig&) const = default;
 };
 
 std::span<const config::KeySpec> server_keys();

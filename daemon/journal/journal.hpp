@@ -29,6 +29,7 @@ struct JournalConfig {
   std::uint64_t max_pending = 10000;
   std::uint64_t max_store_bytes = 0;  // 0: no budget but the disk
   bool synchronous_full = true;
+  bool operator==(const JournalConfig&) const = default;
 };
 
 std::span<const config::KeySpec> journal_keys();

@@ -10,6 +10,7 @@ namespace leadrelay::outbox {
 struct OutboxConfig {
   std::uint64_t max_backlog = 1000000;
   std::uint64_t max_backlog_bytes = 1ULL << 30;
+  bool operator==(const OutboxConfig&) const = default;
 };
 
 std::span<const config::KeySpec> outbox_keys();

@@ -73,7 +73,7 @@ class Shutdown(unittest.TestCase):
         d = Daemon().start()
         try:
             d.proc.send_signal(signal.SIGHUP)
-            d.wait_event("reload_unsupported")
+            d.wait_event("reload_applied")
             self.assertEqual(d.post(lead(1))[0], 202)
             self.assertEqual(d.stop(), 0)
         finally:
