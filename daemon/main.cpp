@@ -20,9 +20,10 @@ commands:
   check-config FILE       check FILE; prints every error as file:line:col: key.path: message
                           and exits 78 when there is one, 0 when the file is valid
   config-keys             print every configuration key with its type, default and meaning (Markdown)
-  dev-broker [--brokers N]
+  dev-broker [--brokers N] [--port P]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
-                          its bootstrap address; SIGUSR1 takes it down, SIGUSR2 brings it back
+                          its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
+                          brings it back
   --version               print the version
   --help                  print this help
 
@@ -73,15 +74,19 @@ int config_keys() {
 
 int dev_broker(const std::vector<std::string_view>& args) {
   int brokers = 3;
+  int port = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--brokers" && i + 1 < args.size()) {
       brokers = std::atoi(std::string(args[++i]).c_str());
       if (brokers < 1 || brokers > 16) return usage_error("--brokers takes 1 to 16");
+    } else if (args[i] == "--port" && i + 1 < args.size()) {
+      port = std::atoi(std::string(args[++i]).c_str());
+      if (port < 1 || port > 65535) return usage_error("--port takes 1 to 65535");
     } else {
       return usage_error("unknown option for dev-broker: " + std::string(args[i]));
     }
   }
-  return connectors::kafka::run_dev_broker(brokers);
+  return connectors::kafka::run_dev_broker(brokers, port);
 }
 
 int run(const std::vector<std::string_view>& args) {

@@ -28,6 +28,8 @@ class MockCluster {
 
 // `leadrelay dev-broker`: runs a mock cluster as its own process until SIGTERM/SIGINT. Prints the bootstrap
 // address on stdout; SIGUSR1 takes the brokers down and SIGUSR2 brings them back (outage drills).
-int run_dev_broker(int brokers);
+// librdkafka 2.0's mock brokers listen on ports the kernel picks; with `port` > 0 a fixed bootstrap address
+// 127.0.0.1:port forwards to the first broker, and clients then reach every broker through the metadata.
+int run_dev_broker(int brokers, int port);
 
 }  // namespace leadrelay::connectors::kafka

@@ -208,9 +208,9 @@ class Daemon:
 class DevBroker:
     """`leadrelay dev-broker` as its own process: a mock Kafka cluster on loopback."""
 
-    def __init__(self, brokers=1):
-        self.proc = subprocess.Popen([BIN, "dev-broker", "--brokers", str(brokers)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+    def __init__(self, brokers=1, port=None):
+        args = [BIN, "dev-broker", "--brokers", str(brokers)] + (["--port", str(port)] if port else [])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.bootstrap = self.proc.stdout.readline().decode().strip()
         if not self.bootstrap:
             raise RuntimeError("dev-broker printed no bootstrap address: " + self.proc.stderr.read().decode())

@@ -4,6 +4,7 @@ kill -9 and backpressure."""
 import collections
 import concurrent.futures
 import json
+import socket
 import time
 import unittest
 
@@ -165,6 +166,23 @@ class Kafka(unittest.TestCase):
         while d.post(body(9999))[0] != 202:
             self.assertLess(time.monotonic(), deadline, "intake never accepted again after the backlog drained")
             time.sleep(0.1)
+
+    def test_dev_broker_on_a_fixed_port(self):
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        fixed = DevBroker(brokers=3, port=port)
+        try:
+            self.assertEqual(fixed.bootstrap, f"127.0.0.1:{port}")
+            self.daemon = Daemon(extra=kafka_config(fixed.bootstrap, ROUTES)).start()
+            self.assertEqual(self.daemon.post(body(1))[0], 202)
+            messages = consume(fixed.bootstrap, "leads.all", count=1)
+            self.assertEqual(messages[0][0], "person1@contoso.com")
+        finally:
+            self.daemon.close()
+            self.daemon = None
+            fixed.close()
 
     @staticmethod
     def pending(d):
