@@ -244,6 +244,9 @@ int run_daemon(const config::Config& initial) {
   signals.async_wait(on_signal);
   server.start();
   // Announced only now that signals are handled: a supervisor may stop us the moment it reads this.
+  if (config.routes->rules.empty()) {
+    log::warn("no_routes", {{"hint", "leads are stored but delivered nowhere; add 'routes:' to the config"}});
+  }
   for (const auto& address : server.bound_addresses()) log::info("listening", {log::safe("address", address)});
 
   std::vector<std::thread> threads;

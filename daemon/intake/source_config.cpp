@@ -166,8 +166,8 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
     if (r.has("path")) {
       if (!valid_path(s.path)) {
         r.error("path", "'" + s.path + "' is not a valid path; it starts with '/' and has no spaces, '?', '#' or '%'");
-      } else if (s.path == "/healthz" || s.path == "/readyz") {
-        r.error("path", "'" + s.path + "' is reserved for health checks; choose another path");
+      } else if (s.path == "/healthz" || s.path == "/readyz" || s.path == "/status") {
+        r.error("path", "'" + s.path + "' is reserved for health checks and status; choose another path");
       } else if (!paths.insert(s.path).second) {
         r.error("path", "another source already listens on '" + s.path + "'");
       }

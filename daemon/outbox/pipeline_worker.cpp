@@ -88,9 +88,15 @@ void PipelineWorker::run() {
       journal_.wait_committed_after(cursor_, std::chrono::milliseconds(200));
       continue;
     }
+    const auto before = cursor_;
     if (process_batch()) {
       failures = 0;
-      if (on_deliveries_) on_deliveries_();
+      if (cursor_ == before) {
+        // Nothing readable past the cursor yet: wait for the next commit instead of spinning.
+        journal_.wait_committed_after(journal_.committed_seq(), std::chrono::milliseconds(50));
+      } else if (on_deliveries_) {
+        on_deliveries_();
+      }
     } else {
       // The store refused the write (disk full): back off, then route the same leads again.
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5000, 100 << std::min(failures++, 6))));
@@ -142,8 +148,11 @@ bool PipelineWorker::process_batch() {
       case pipeline::Outcome::Kind::Unrouted:
         r.state = 3;
         r.outcome = "no rule matched";
-        log::warn("lead_unrouted", {log::safe("lead_id", r.lead_id),
-                                    {"hint", "no route matched; add a default rule (one without 'when')"}});
+        // With no routes at all this was said once at start; with routes, a lead slipping through is news.
+        if (!routes->rules.empty()) {
+          log::warn("lead_unrouted", {log::safe("lead_id", r.lead_id),
+                                      {"hint", "no route matched; add a default rule (one without 'when')"}});
+        }
         break;
     }
     batch->push_back(std::move(r));

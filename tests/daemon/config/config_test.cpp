@@ -196,8 +196,8 @@ TEST_F(ConfigTest, DuplicateSourcesAndReservedPaths) {
                 "leadrelay.yaml:4:12: sources[1].name: another source is already named 'a'",
                 "leadrelay.yaml:4:21: sources[1].path: another source already listens on '/x'",
                 "leadrelay.yaml:5:12: sources[2].name: 'B!' is not a valid name; use 1-64 of a-z, 0-9, '-' and '_'",
-                "leadrelay.yaml:5:22: sources[2].path: '/healthz' is reserved for health checks; choose another "
-                "path"}));
+                "leadrelay.yaml:5:22: sources[2].path: '/healthz' is reserved for health checks and "
+                "status; choose another path"}));
 }
 
 TEST_F(ConfigTest, DuplicateYamlKey) {
