@@ -33,6 +33,7 @@ std::vector<std::string> needs_restart(const config::Config& running, const conf
   if (!(running.journal == loaded.journal)) out.emplace_back("journal");
   if (!(running.kafka == loaded.kafka)) out.emplace_back("kafka");
   if (!(running.outbox == loaded.outbox)) out.emplace_back("outbox");
+  if (!(running.dedup == loaded.dedup)) out.emplace_back("dedup");
   return out;
 }
 
@@ -112,7 +113,7 @@ int run_daemon(const config::Config& initial) {
     }
   }
   outbox::PipelineWorker pipeline(*journal, journal::Journal::database_path(config.state_dir), backlog, config.routes,
-                                  [&kafka] {
+                                  config.dedup, [&kafka] {
                                     if (kafka) kafka->notify();
                                   });
   if (!pipeline.start(error)) {

@@ -18,6 +18,7 @@ constexpr KeySpec kTopKeys[] = {
     {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
     {"kafka", KeyType::Section, "", "the Kafka cluster leads are published to"},
     {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
+    {"dedup", KeyType::Section, "", "linking leads of the same person for the same offer"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
 };
@@ -48,6 +49,7 @@ std::vector<KeyTable> key_tables() {
       {"sources[].auth", intake::auth_keys()},
       {"kafka", connectors::kafka::kafka_keys()},
       {"outbox", outbox::outbox_keys()},
+      {"dedup", outbox::dedup_keys()},
       {"routes[]", routing::rule_keys()},
   };
 }
@@ -94,6 +96,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   }
   MapReader outbox(diagnostics, top.child("outbox"), "outbox", outbox::outbox_keys());
   c.outbox = outbox::parse_outbox_config(outbox);
+  MapReader dedup(diagnostics, top.child("dedup"), "dedup", outbox::dedup_keys());
+  c.dedup = outbox::parse_dedup_config(dedup);
   routing::RouteContext route_context;
   for (const auto& s : c.sources) route_context.source_names.push_back(s.name);
   route_context.kafka_configured = c.kafka.configured;

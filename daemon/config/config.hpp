@@ -31,6 +31,7 @@ struct Config {
   std::vector<intake::SourceConfig> sources;
   connectors::kafka::KafkaConfig kafka;
   outbox::OutboxConfig outbox;
+  outbox::DedupConfig dedup;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
 };
 

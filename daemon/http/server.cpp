@@ -28,12 +28,12 @@ using Response = bhttp::response<bhttp::string_body>;
 // Completes when the journal has committed (or refused) the entry, on the awaiting coroutine's executor.
 template <class Token>
 auto async_append(journal::Journal& journal, journal::Entry entry, Token&& token) {
-  return asio::async_initiate<Token, void(journal::AppendStatus)>(
+  return asio::async_initiate<Token, void(journal::AppendResult)>(
       [&journal](auto handler, journal::Entry e) {
         // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
         auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-        journal.append(std::move(e), [h = std::move(handler), ex](journal::AppendStatus status) mutable {
-          asio::post(ex, [h = std::move(h), status]() mutable { h(status); });
+        journal.append(std::move(e), [h = std::move(handler), ex](journal::AppendResult result) mutable {
+          asio::post(ex, [h = std::move(h), result = std::move(result)]() mutable { h(std::move(result)); });
         });
       },
       token, std::move(entry));
@@ -429,7 +429,12 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         const auto now = log::now_unix_ms();
         model::Lead lead;
         intake::Rejection rejection;
+        std::string replay_key;
         const auto& body = parser.get().body();
+        const auto& source_config = decision.source->config;
+        const auto idempotency = source_config.idempotency_header.empty()
+                                     ? std::string_view{}
+                                     : parser.get()[source_config.idempotency_header];
         if (backlog != nullptr && backlog->full()) {
           // Undelivered work fills the outbox budget: refuse before storing, never store and then drop.
           const intake::Rejection r{503, "backlog_full",
@@ -439,7 +444,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
           res.set(bhttp::field::retry_after, "5");
           log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
                                         {"backlog", backlog->count()}});
-        } else if (!intake->on_body(*decision.source, body, now, lead, rejection)) {
+        } else if (!intake->on_body(*decision.source, body, now, lead, replay_key, rejection, idempotency)) {
           res = error_response(rejection, version, keep_alive);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),
                                       {"status", rejection.status},
@@ -447,12 +452,19 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
                                       log::safe("field", rejection.field),
                                       log::safe("client", client)});
         } else {
-          journal::Entry entry{lead.lead_id, decision.source->config.name, now, body, model::to_json(lead)};
-          const auto status = co_await async_append(journal, std::move(entry), asio::use_awaitable);
+          journal::Entry entry{lead.lead_id, source_config.name, now, body, model::to_json(lead), replay_key,
+                               now + source_config.replay_window.count()};
+          const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
+          const auto status = result.status;
           if (status == journal::AppendStatus::Committed) {
             res = make_response(202, intake::accepted_body(lead.lead_id), version, keep_alive);
             log::debug("lead_accepted",
                        {log::safe("lead_id", lead.lead_id), log::safe("source", decision.source->config.name)});
+          } else if (status == journal::AppendStatus::Duplicate) {
+            // A redelivery: the first delivery's lead stands; nothing is stored or published again.
+            res = make_response(200, intake::duplicate_body(result.lead_id), version, keep_alive);
+            log::info("lead_redelivered", {log::safe("lead_id", result.lead_id),
+                                           log::safe("source", source_config.name)});
           } else {
             const auto r = unavailable(status);
             res = error_response(r, version, keep_alive);

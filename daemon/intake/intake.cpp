@@ -1,5 +1,8 @@
 #include "daemon/intake/intake.hpp"
 
+#include <rapidjson/pointer.h>
+
+#include "daemon/intake/canonical.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead_id.hpp"
 #include "daemon/util/strings.hpp"
@@ -74,10 +77,25 @@ HeadDecision Intake::on_head(const RequestHead& head) const {
 }
 
 bool Intake::on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
-                     Rejection& error) const {
+                     std::string& replay_key, Rejection& error, std::string_view idempotency_header) const {
   rapidjson::Document doc;
   if (!parse_json_object(body, doc, error)) return false;
   if (!source.format->map(doc, lead, error)) return false;
+  replay_key.clear();
+  if (source.config.replay_window.count() > 0) {
+    // Keys are per source: the same body sent to two sources is two deliveries.
+    replay_key = source.config.name + "|";
+    const auto& pointer = source.config.idempotency_json_pointer;
+    const rapidjson::Value* id = pointer.empty() ? nullptr : rapidjson::Pointer(pointer.c_str()).Get(doc);
+    if (!source.config.idempotency_header.empty() && !util::trim(idempotency_header).empty()) {
+      replay_key += "header:" + std::string(util::trim(idempotency_header));
+    } else if (id != nullptr && !id->IsNull()) {
+      replay_key += "json:" + canonical_json(*id);
+    } else {
+      // No idempotency key configured, or the request lacks it: the body's content decides.
+      replay_key += canonical_digest(doc);
+    }
+  }
   lead.lead_id = model::new_lead_id(now_ms);
   lead.received_at_ms = now_ms;
   lead.source_name = source.config.name;
@@ -87,6 +105,10 @@ bool Intake::on_body(const Source& source, std::string_view body, std::int64_t n
 
 std::string accepted_body(std::string_view lead_id) {
   return R"({"lead_id":")" + std::string(lead_id) + R"(","status":"accepted"})";
+}
+
+std::string duplicate_body(std::string_view lead_id) {
+  return R"({"lead_id":")" + std::string(lead_id) + R"(","status":"duplicate","duplicate":true})";
 }
 
 }  // namespace leadrelay::intake

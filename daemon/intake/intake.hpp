@@ -44,9 +44,11 @@ class Intake {
 
   HeadDecision on_head(const RequestHead& head) const;
 
-  // Parses and maps an authenticated body, then stamps the lead's id and time.
+  // Parses and maps an authenticated body, then stamps the lead's id and time. `replay_key` receives the key
+  // that recognises a redelivery of this same delivery (empty when the source turned detection off);
+  // `idempotency_header` is the value of the source's idempotency header, when it names one.
   bool on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
-               Rejection& error) const;
+               std::string& replay_key, Rejection& error, std::string_view idempotency_header = {}) const;
 
   const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
 
@@ -59,5 +61,7 @@ bool is_json_content_type(std::string_view content_type);
 
 // The 202 body: {"lead_id": "...", "status": "accepted"}.
 std::string accepted_body(std::string_view lead_id);
+// The 200 body for a redelivery: {"lead_id": "<the first lead's>", "status": "duplicate", "duplicate": true}.
+std::string duplicate_body(std::string_view lead_id);
 
 }  // namespace leadrelay::intake

@@ -19,6 +19,14 @@ constexpr KeySpec kSourceKeys[] = {
     {"path", KeyType::String, "", "the URL path the sender posts to, such as /leads/marketplace", true},
     {"format", KeyType::String, "", "the body's format, one of the registered source formats (ms-marketplace)", true},
     {"auth", KeyType::Section, "", "how a sender proves it may post here", true},
+    {"replay_window", KeyType::Duration, "24h",
+     "a delivery identical to one accepted within this window is answered 200 with the first lead's id and not "
+     "stored or published again; 0s turns redelivery detection off",
+     false, 0, 365LL * 86400000},
+    {"idempotency_header", KeyType::String, "",
+     "judge redeliveries by this request header (e.g. Idempotency-Key) instead of by the body's content"},
+    {"idempotency_json_pointer", KeyType::String, "",
+     "judge redeliveries by the value at this JSON Pointer in the body (e.g. /id) instead of the whole body"},
 };
 
 constexpr KeySpec kAuthKeys[] = {
@@ -171,6 +179,16 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
       } else if (!paths.insert(s.path).second) {
         r.error("path", "another source already listens on '" + s.path + "'");
       }
+    }
+    s.replay_window = r.duration("replay_window");
+    s.idempotency_header = r.string("idempotency_header");
+    s.idempotency_json_pointer = r.string("idempotency_json_pointer");
+    if (!s.idempotency_header.empty() && !s.idempotency_json_pointer.empty()) {
+      r.error("idempotency_json_pointer", "give idempotency_header or idempotency_json_pointer, not both");
+    }
+    if (!s.idempotency_json_pointer.empty() && s.idempotency_json_pointer.front() != '/') {
+      r.error("idempotency_json_pointer",
+              "'" + s.idempotency_json_pointer + "' is not a JSON Pointer; it starts with '/', such as /id");
     }
     config::MapReader auth(diagnostics, r.child("auth"), r.path_of("auth"), kAuthKeys);
     if (r.has("auth")) s.auth = parse_auth(auth, base_dir);

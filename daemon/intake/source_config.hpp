@@ -1,6 +1,7 @@
 #pragma once
 // The `sources:` list: each source is one webhook endpoint (a path), the format its body is in, and how a
 // sender proves it may post there.
+#include <chrono>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -24,6 +25,10 @@ struct SourceConfig {
   std::string path;
   std::string format;
   AuthConfig auth;
+  // Redelivery: the same delivery again within the window is answered 200 with the first lead's id.
+  std::chrono::milliseconds replay_window{0};
+  std::string idempotency_header;        // sameness from this header's value instead of the body
+  std::string idempotency_json_pointer;  // ... or from this JSON Pointer (RFC 6901) into the body
 };
 
 std::span<const config::KeySpec> source_keys();

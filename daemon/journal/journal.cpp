@@ -50,6 +50,22 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Redelivery keys: written only in the transaction that stores their lead, so no key is ever seen without it.
+CREATE TABLE IF NOT EXISTS replay_keys (
+  key        TEXT PRIMARY KEY,
+  lead_id    TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_keys_expiry ON replay_keys(expires_ms);
+-- The same person for the same offer: the first lead, how many so far, their action codes (JSON array).
+CREATE TABLE IF NOT EXISTS person_keys (
+  key           TEXT PRIMARY KEY,
+  first_lead_id TEXT NOT NULL,
+  occurrences   INTEGER NOT NULL,
+  actions       TEXT NOT NULL,
+  expires_ms    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS person_keys_expiry ON person_keys(expires_ms);
 )sql";
 
 bool exec(sqlite3* db, const char* sql, std::string& error) {
@@ -129,6 +145,13 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
   }
+  if (sqlite3_prepare_v3(db, "SELECT lead_id, expires_ms FROM replay_keys WHERE key = ?1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &journal->replay_find_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO replay_keys (key, lead_id, expires_ms) VALUES (?1, ?2, ?3)", -1,
+                         SQLITE_PREPARE_PERSISTENT, &journal->replay_put_, nullptr) != SQLITE_OK) {
+    error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
+    return nullptr;
+  }
   {
     sqlite3_stmt* max_seq = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(seq), 0) FROM leads", -1, &max_seq, nullptr) == SQLITE_OK &&
@@ -146,6 +169,8 @@ Journal::Journal(sqlite3* db, const JournalConfig& config) : db_(db), config_(co
 Journal::~Journal() {
   stop();
   sqlite3_finalize(insert_);
+  sqlite3_finalize(replay_find_);
+  sqlite3_finalize(replay_put_);
   sqlite3_close(db_);
 }
 
@@ -156,12 +181,12 @@ void Journal::append(Entry entry, Completion done) {
     if (stop_requested_) {
       refused = AppendStatus::Stopped;
     } else if (queue_.size() < config_.max_pending) {
-      queue_.push_back(Pending{std::move(entry), std::move(done)});
+      queue_.push_back(Pending{std::move(entry), std::move(done), {}});
       wake_.notify_one();
       return;
     }
   }
-  done(refused);
+  done(AppendResult{refused, {}});
 }
 
 void Journal::submit(WriteJob job) {
@@ -220,9 +245,15 @@ void Journal::run() {
       jobs.swap(jobs_);
     }
     const auto status = commit(batch, jobs);
-    for (auto& p : batch) p.done(status);
+    for (auto& p : batch) {
+      if (status == AppendStatus::Committed && !p.duplicate_of.empty()) {
+        p.done(AppendResult{AppendStatus::Duplicate, std::move(p.duplicate_of)});
+      } else {
+        p.done(AppendResult{status, status == AppendStatus::Committed ? p.entry.lead_id : std::string()});
+      }
+    }
     for (auto& j : jobs) j.done(status == AppendStatus::Committed);
-    if (status == AppendStatus::Committed && !batch.empty()) {
+    if (status == AppendStatus::Committed && batch_last_seq_ > committed_seq_.load()) {
       {
         std::lock_guard lock(mutex_);
         committed_seq_.store(batch_last_seq_);
@@ -236,9 +267,29 @@ void Journal::run() {
 
 AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs) {
   std::string error;
+  std::int64_t inserted_seq = 0;  // the last lead row this transaction wrote
   bool ok = exec(db_, "BEGIN IMMEDIATE", error);
   for (auto it = batch.begin(); ok && it != batch.end(); ++it) {
     const auto& e = it->entry;
+    it->duplicate_of.clear();
+    if (!e.replay_key.empty()) {
+      // The single writer sees every earlier entry of this batch too: two identical deliveries arriving at
+      // the same instant become one lead.
+      sqlite3_bind_text(replay_find_, 1, e.replay_key.data(), static_cast<int>(e.replay_key.size()), SQLITE_STATIC);
+      if (sqlite3_step(replay_find_) == SQLITE_ROW && sqlite3_column_int64(replay_find_, 1) > e.received_at_ms) {
+        it->duplicate_of = reinterpret_cast<const char*>(sqlite3_column_text(replay_find_, 0));
+      }
+      sqlite3_reset(replay_find_);
+      if (!it->duplicate_of.empty()) continue;
+      sqlite3_bind_text(replay_put_, 1, e.replay_key.data(), static_cast<int>(e.replay_key.size()), SQLITE_STATIC);
+      sqlite3_bind_text(replay_put_, 2, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(replay_put_, 3, e.replay_expires_ms);
+      if (sqlite3_step(replay_put_) != SQLITE_DONE) {
+        error = sqlite3_errmsg(db_);
+        ok = false;
+      }
+      sqlite3_reset(replay_put_);
+    }
     sqlite3_bind_text(insert_, 1, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);
     sqlite3_bind_text(insert_, 2, e.source.data(), static_cast<int>(e.source.size()), SQLITE_STATIC);
     sqlite3_bind_int64(insert_, 3, e.received_at_ms);
@@ -247,11 +298,19 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
     if (sqlite3_step(insert_) != SQLITE_DONE) {
       error = sqlite3_errmsg(db_);
       ok = false;
+    } else {
+      inserted_seq = sqlite3_last_insert_rowid(db_);
     }
     sqlite3_reset(insert_);
   }
   sqlite3_clear_bindings(insert_);
-  if (!batch.empty()) batch_last_seq_ = sqlite3_last_insert_rowid(db_);  // before jobs insert rows of their own
+  // Expired redelivery keys go in small slices, at most once a second, so no commit is held up by a big delete.
+  if (ok && !batch.empty() && batch.back().entry.received_at_ms - last_prune_ms_ > 1000) {
+    last_prune_ms_ = batch.back().entry.received_at_ms;
+    const auto prune = "DELETE FROM replay_keys WHERE key IN (SELECT key FROM replay_keys WHERE expires_ms <= " +
+                       std::to_string(last_prune_ms_) + " LIMIT 1000)";
+    ok = exec(db_, prune.c_str(), error);
+  }
   for (auto it = jobs.begin(); ok && it != jobs.end(); ++it) ok = it->apply(db_, error);
   if (ok) ok = exec(db_, "COMMIT", error);
   if (!ok) {
@@ -265,6 +324,7 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
     }
     return AppendStatus::Failed;
   }
+  if (inserted_seq > 0) batch_last_seq_ = inserted_seq;
   if (!healthy_.exchange(true)) log::info("journal_recovered");
   commits_.fetch_add(1);
   entries_.fetch_add(batch.size());

@@ -41,10 +41,14 @@ struct Entry {
   std::int64_t received_at_ms = 0;
   std::string raw;        // the body exactly as received
   std::string lead_json;  // the mapped lead (lead.v1)
+  // Redelivery detection: a delivery with the same key before `replay_expires_ms` is the same lead. Empty: none.
+  std::string replay_key;
+  std::int64_t replay_expires_ms = 0;
 };
 
 enum class AppendStatus {
   Committed,   // durable: the sender may be answered 2xx
+  Duplicate,   // a redelivery of a lead already stored (its id is in the result); nothing written
   Overloaded,  // too many appends waiting; nothing written
   Failed,      // the store refused the write (disk full, I/O error); nothing written
   Stopped,     // the journal is shutting down; nothing written
@@ -65,9 +69,14 @@ struct WriteJob {
   util::UniqueFunction<void(bool committed)> done;
 };
 
+struct AppendResult {
+  AppendStatus status = AppendStatus::Failed;
+  std::string lead_id;  // Committed: the entry's own; Duplicate: the original lead's
+};
+
 class Journal {
  public:
-  using Completion = util::UniqueFunction<void(AppendStatus)>;
+  using Completion = util::UniqueFunction<void(AppendResult)>;
 
   // Opens (creating if needed) state_dir/leadrelay.db and starts the writer thread.
   static std::unique_ptr<Journal> open(const std::filesystem::path& state_dir, const JournalConfig& config,
@@ -101,6 +110,7 @@ class Journal {
   struct Pending {
     Entry entry;
     Completion done;
+    std::string duplicate_of;  // set in commit() when the entry is a redelivery
   };
 
   Journal(sqlite3* db, const JournalConfig& config);
@@ -109,6 +119,9 @@ class Journal {
 
   sqlite3* db_;
   sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* replay_find_ = nullptr;
+  sqlite3_stmt* replay_put_ = nullptr;
+  std::int64_t last_prune_ms_ = 0;
   JournalConfig config_;
 
   mutable std::mutex mutex_;

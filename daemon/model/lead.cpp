@@ -94,6 +94,13 @@ std::string to_json(const Lead& lead) {
   optional(w, "description", lead.description);
   boolean(w, "test_lead", lead.test_lead);
   boolean(w, "contactable", lead.contactable);
+  optional(w, "duplicate_of", lead.duplicate_of);
+  w.Key("occurrence");
+  w.Int(lead.occurrence);
+  w.Key("action_history");
+  w.StartArray();
+  for (const auto& a : lead.action_history) w.String(a.data(), static_cast<rapidjson::SizeType>(a.size()));
+  w.EndArray();
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

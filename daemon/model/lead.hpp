@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace leadrelay::model {
 
@@ -54,6 +55,11 @@ struct Lead {
   std::string description;
   bool test_lead = false;
   bool contactable = false;  // has an email address or a phone number
+  // The same person for the same offer within the window: the first lead's id, which occurrence this is, and
+  // the action codes of all occurrences so far (oldest first).
+  std::string duplicate_of;
+  int occurrence = 1;
+  std::vector<std::string> action_history;
 };
 
 inline constexpr std::string_view kLeadSchema = "lead.v1";

@@ -97,6 +97,15 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
   lead.description = get_string(d, "description");
   lead.test_lead = get_bool(d, "test_lead");
   lead.contactable = get_bool(d, "contactable");
+  lead.duplicate_of = get_string(d, "duplicate_of");
+  if (const auto it = d.FindMember("occurrence"); it != d.MemberEnd() && it->value.IsInt()) {
+    lead.occurrence = it->value.GetInt();
+  }
+  if (const auto it = d.FindMember("action_history"); it != d.MemberEnd() && it->value.IsArray()) {
+    for (const auto& a : it->value.GetArray()) {
+      if (a.IsString()) lead.action_history.emplace_back(a.GetString(), a.GetStringLength());
+    }
+  }
   return true;
 }
 

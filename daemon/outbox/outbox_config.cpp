@@ -13,9 +13,22 @@ constexpr KeySpec kOutboxKeys[] = {
      "bytes of leads waiting for delivery at most; past it new leads are answered 503 with Retry-After", false,
      1 << 20, std::numeric_limits<std::int64_t>::max()},
 };
+constexpr KeySpec kDedupKeys[] = {
+    {"person_window", KeyType::Duration, "14d",
+     "a lead of the same person (email, else phone) for the same offer within this time of the first is linked "
+     "to it (duplicate_of, occurrence, action_history); 14 days is the partner's response window",
+     false, 0, 365LL * 86400000},
+};
 }  // namespace
 
 std::span<const KeySpec> outbox_keys() { return kOutboxKeys; }
+std::span<const KeySpec> dedup_keys() { return kDedupKeys; }
+
+DedupConfig parse_dedup_config(config::MapReader& r) {
+  DedupConfig c;
+  c.person_window = r.duration("person_window");
+  return c;
+}
 
 OutboxConfig parse_outbox_config(config::MapReader& r) {
   OutboxConfig c;

@@ -1,5 +1,6 @@
 #pragma once
 // The `outbox:` section: how much undelivered work may pile up on disk before intake pushes back with 503.
+#include <chrono>
 #include <cstdint>
 #include <span>
 
@@ -15,5 +16,14 @@ struct OutboxConfig {
 
 std::span<const config::KeySpec> outbox_keys();
 OutboxConfig parse_outbox_config(config::MapReader& reader);
+
+// The `dedup:` section: linking leads of the same person for the same offer.
+struct DedupConfig {
+  std::chrono::milliseconds person_window{14LL * 86400000};
+  bool operator==(const DedupConfig&) const = default;
+};
+
+std::span<const config::KeySpec> dedup_keys();
+DedupConfig parse_dedup_config(config::MapReader& reader);
 
 }  // namespace leadrelay::outbox

@@ -4,11 +4,47 @@
 
 #include <future>
 
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <unordered_map>
+
 #include "daemon/log/log.hpp"
 #include "daemon/pipeline/pipeline.hpp"
 
 namespace leadrelay::outbox {
 namespace {
+
+struct PersonState {
+  pipeline::PriorLeads leads;
+  std::int64_t expires_ms = 0;
+};
+
+std::string actions_json(const std::vector<std::string>& actions) {
+  std::string out = "[";
+  for (const auto& a : actions) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : a) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    }
+    out += '"';
+  }
+  return out + "]";
+}
+
+std::vector<std::string> parse_actions(std::string_view json) {
+  std::vector<std::string> out;
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.IsArray()) {
+    for (const auto& a : d.GetArray()) {
+      if (a.IsString()) out.emplace_back(a.GetString(), a.GetStringLength());
+    }
+  }
+  return out;
+}
 
 struct Routed {
   std::int64_t seq = 0;
@@ -18,6 +54,8 @@ struct Routed {
   std::string outcome;
   std::string key;
   std::vector<std::string> destinations;
+  std::string person_key;  // empty: nobody to recognise
+  PersonState person;      // the person-and-offer state after this lead
 };
 
 // A statement bound and stepped once; false with the database's message.
@@ -42,10 +80,12 @@ std::int64_t query_int(sqlite3* db, const char* sql) {
 }  // namespace
 
 PipelineWorker::PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
-                               std::shared_ptr<const routing::RouteTable> routes, std::function<void()> on_deliveries)
+                               std::shared_ptr<const routing::RouteTable> routes, const DedupConfig& dedup,
+                               std::function<void()> on_deliveries)
     : journal_(journal),
       database_(std::move(database)),
       backlog_(backlog),
+      dedup_(dedup),
       on_deliveries_(std::move(on_deliveries)),
       routes_(std::move(routes)) {}
 
@@ -111,6 +151,32 @@ bool PipelineWorker::process_batch() {
     routes = routes_;
   }
   auto batch = std::make_shared<std::vector<Routed>>();
+  // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
+  // store. Looked up here so that the pipeline itself stays free of I/O.
+  std::unordered_map<std::string, PersonState> seen;
+  sqlite3_stmt* person = nullptr;
+  sqlite3_prepare_v2(db_, "SELECT first_lead_id, occurrences, actions, expires_ms FROM person_keys WHERE key = ?1", -1,
+                     &person, nullptr);
+  const auto prior_of = [&](const std::string& key, std::int64_t now) -> std::optional<PersonState> {
+    if (key.empty() || dedup_.person_window.count() == 0) return std::nullopt;
+    std::optional<PersonState> found;
+    if (const auto it = seen.find(key); it != seen.end()) {
+      found = it->second;
+    } else {
+      sqlite3_bind_text(person, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      if (sqlite3_step(person) == SQLITE_ROW) {
+        PersonState p;
+        p.leads.first_lead_id = reinterpret_cast<const char*>(sqlite3_column_text(person, 0));
+        p.leads.occurrences = sqlite3_column_int(person, 1);
+        p.leads.actions = parse_actions(reinterpret_cast<const char*>(sqlite3_column_text(person, 2)));
+        p.expires_ms = sqlite3_column_int64(person, 3);
+        found = std::move(p);
+      }
+      sqlite3_reset(person);
+    }
+    if (found && found->expires_ms <= now) return std::nullopt;  // the window has passed: a new first lead
+    return found;
+  };
   sqlite3_stmt* select = nullptr;
   sqlite3_prepare_v2(db_, "SELECT seq, lead FROM leads WHERE seq > ?1 ORDER BY seq LIMIT 512", -1, &select, nullptr);
   sqlite3_bind_int64(select, 1, cursor_);
@@ -129,7 +195,17 @@ bool PipelineWorker::process_batch() {
       batch->push_back(std::move(r));
       continue;
     }
-    const auto outcome = pipeline::run(*routes, lead);
+    r.person_key = pipeline::person_key(lead);
+    const auto prior = prior_of(r.person_key, lead.received_at_ms);
+    const auto outcome = pipeline::run(*routes, lead, prior ? &prior->leads : nullptr);
+    if (!r.person_key.empty() && dedup_.person_window.count() > 0) {
+      r.person.leads.first_lead_id = prior ? prior->leads.first_lead_id : lead.lead_id;
+      r.person.leads.occurrences = lead.occurrence;
+      r.person.leads.actions = lead.action_history;
+      // The window runs from the first lead: the partner's 14 days to respond start then.
+      r.person.expires_ms = prior ? prior->expires_ms : lead.received_at_ms + dedup_.person_window.count();
+      seen[r.person_key] = r.person;
+    }
     r.lead_id = lead.lead_id;
     r.routed_json = model::to_json(lead);
     r.key = pipeline::message_key(lead);
@@ -158,16 +234,21 @@ bool PipelineWorker::process_batch() {
     batch->push_back(std::move(r));
   }
   sqlite3_finalize(select);
+  sqlite3_finalize(person);
   if (batch->empty()) return true;
 
   const auto last_seq = batch->back().seq;
   std::promise<bool> committed;
   auto done = committed.get_future();
   journal::WriteJob job;
-  job.apply = [batch, last_seq](sqlite3* db, std::string& error) {
+  const auto prune_before = batch->back().person.expires_ms > 0 ? log::now_unix_ms() : 0;
+  job.apply = [batch, last_seq, prune_before](sqlite3* db, std::string& error) {
     sqlite3_stmt* update = nullptr;
     sqlite3_stmt* insert = nullptr;
     sqlite3_stmt* cursor = nullptr;
+    sqlite3_stmt* person = nullptr;
+    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &person, nullptr);
     sqlite3_prepare_v2(db, "UPDATE leads SET state = ?1, routed = ?2, outcome = ?3 WHERE seq = ?4", -1, &update, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) VALUES (?1, ?2, ?3, ?4)", -1,
                        &insert, nullptr);
@@ -191,6 +272,16 @@ bool PipelineWorker::process_batch() {
         sqlite3_bind_int64(insert, 4, static_cast<std::int64_t>(r.routed_json.size()));
         ok = ok && step(db, insert, error);
       }
+      if (ok && !r.person_key.empty() && r.person.expires_ms > 0) {
+        const auto actions = actions_json(r.person.leads.actions);
+        sqlite3_bind_text(person, 1, r.person_key.data(), static_cast<int>(r.person_key.size()), SQLITE_STATIC);
+        sqlite3_bind_text(person, 2, r.person.leads.first_lead_id.data(),
+                          static_cast<int>(r.person.leads.first_lead_id.size()), SQLITE_STATIC);
+        sqlite3_bind_int(person, 3, r.person.leads.occurrences);
+        sqlite3_bind_text(person, 4, actions.data(), static_cast<int>(actions.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(person, 5, r.person.expires_ms);
+        ok = step(db, person, error);
+      }
       if (!ok) break;
     }
     sqlite3_bind_int64(cursor, 1, last_seq);
@@ -198,6 +289,18 @@ bool PipelineWorker::process_batch() {
     sqlite3_finalize(update);
     sqlite3_finalize(insert);
     sqlite3_finalize(cursor);
+    sqlite3_finalize(person);
+    if (ok && prune_before > 0) {
+      // Expired person keys, a slice at a time so no commit waits on a big delete.
+      const auto prune = "DELETE FROM person_keys WHERE key IN (SELECT key FROM person_keys WHERE expires_ms <= " +
+                         std::to_string(prune_before) + " LIMIT 1000)";
+      char* message = nullptr;
+      if (sqlite3_exec(db, prune.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        error = message != nullptr ? message : "prune failed";
+        ok = false;
+      }
+      sqlite3_free(message);
+    }
     return ok;
   };
   job.done = [&committed](bool ok) { committed.set_value(ok); };

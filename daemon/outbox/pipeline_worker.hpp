@@ -18,7 +18,8 @@ namespace leadrelay::outbox {
 class PipelineWorker {
  public:
   PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
-                 std::shared_ptr<const routing::RouteTable> routes, std::function<void()> on_deliveries);
+                 std::shared_ptr<const routing::RouteTable> routes, const DedupConfig& dedup,
+                 std::function<void()> on_deliveries);
   ~PipelineWorker();
 
   // Seeds the backlog from the store and starts the thread; false with a message when the store cannot be read.
@@ -34,6 +35,7 @@ class PipelineWorker {
   journal::Journal& journal_;
   std::filesystem::path database_;
   Backlog& backlog_;
+  DedupConfig dedup_;
   std::function<void()> on_deliveries_;
   std::mutex routes_mutex_;
   std::shared_ptr<const routing::RouteTable> routes_;

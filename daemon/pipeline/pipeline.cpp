@@ -1,5 +1,7 @@
 #include "daemon/pipeline/pipeline.hpp"
 
+#include <algorithm>
+
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::pipeline {
@@ -13,7 +15,23 @@ StageResult normalize(model::Lead& lead, Context&) {
   return StageResult::Continue;
 }
 
-StageResult dedup(model::Lead&, Context&) { return StageResult::Continue; }
+StageResult dedup(model::Lead& lead, Context& context) {
+  lead.action_history.clear();
+  if (context.prior != nullptr) {
+    lead.duplicate_of = context.prior->first_lead_id;
+    lead.occurrence = context.prior->occurrences + 1;
+    lead.action_history = context.prior->actions;
+  }
+  if (!lead.action.code.empty()) lead.action_history.push_back(lead.action.code);
+  // A Contact me anywhere in the history means the customer asked to be contacted: the partner must act,
+  // even when this occurrence is only a Get it now or a Test drive.
+  if (std::find(lead.action_history.begin(), lead.action_history.end(), "PLT") != lead.action_history.end() &&
+      !lead.action.do_not_contact) {
+    lead.action.call_to_action = model::CallToAction::ContactMe;
+    lead.action.partner_action_required = true;
+  }
+  return StageResult::Continue;
+}
 
 StageResult validate(model::Lead&, Context&) { return StageResult::Continue; }
 
@@ -36,22 +54,36 @@ namespace {
 constexpr Stage kStages[] = {&normalize, &dedup, &validate, &route};
 }  // namespace
 
-Outcome run(const routing::RouteTable& routes, model::Lead& lead) {
-  Context context{routes, {}};
+Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior) {
+  Context context{routes, prior, {}};
   for (auto stage : kStages) {
     if (stage(lead, context) == StageResult::Stop) break;
   }
   return std::move(context.outcome);
 }
 
-std::string message_key(const model::Lead& lead) {
-  if (!lead.contact.email.empty()) return lead.contact.email;
+namespace {
+// The person: normalized email, else the phone's digits (and a leading '+'), else empty.
+std::string person(const model::Lead& lead) {
+  const auto email = util::to_lower(util::trim(lead.contact.email));
+  if (!email.empty()) return email;
   std::string phone;
   for (char c : lead.contact.phone) {
     if ((c >= '0' && c <= '9') || (c == '+' && phone.empty())) phone += c;
   }
-  if (phone.size() > 1 || (phone.size() == 1 && phone != "+")) return phone;
-  return lead.lead_id;
+  return phone == "+" ? std::string() : phone;
+}
+}  // namespace
+
+std::string message_key(const model::Lead& lead) {
+  auto key = person(lead);
+  return key.empty() ? lead.lead_id : key;
+}
+
+std::string person_key(const model::Lead& lead) {
+  const auto who = person(lead);
+  if (who.empty()) return {};
+  return who + "|" + util::to_lower(lead.offer.id);
 }
 
 }  // namespace leadrelay::pipeline

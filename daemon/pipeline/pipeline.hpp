@@ -21,8 +21,17 @@ struct Outcome {
 
 enum class StageResult { Continue, Stop };
 
+// What the store knows of earlier leads of the same person for the same offer, looked up by the caller (the
+// pipeline does no I/O): null when this is the first within the window.
+struct PriorLeads {
+  std::string first_lead_id;
+  int occurrences = 0;
+  std::vector<std::string> actions;
+};
+
 struct Context {
   const routing::RouteTable& routes;
+  const PriorLeads* prior = nullptr;
   Outcome outcome;
 };
 
@@ -35,7 +44,11 @@ StageResult dedup(model::Lead& lead, Context& context);
 StageResult validate(model::Lead& lead, Context& context);
 StageResult route(model::Lead& lead, Context& context);
 
-Outcome run(const routing::RouteTable& routes, model::Lead& lead);
+Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior = nullptr);
+
+// The person-and-offer key: normalized email (else phone digits) + "|" + offer id, lower-cased; empty when the
+// lead names neither email nor phone (nobody to recognise).
+std::string person_key(const model::Lead& lead);
 
 // The Kafka message key: the normalized email, else the phone (digits and a leading '+'), else the lead id, so
 // all of one person's leads land on one partition in order.

@@ -54,6 +54,8 @@ const FieldSpec kFields[] = {
      [](const model::Lead& l) { return l.action.partner_action_required; }, nullptr},
     {"do_not_contact", FieldKind::Bool, "DNC: do not reach out", nullptr,
      [](const model::Lead& l) { return l.action.do_not_contact; }, nullptr},
+    {"duplicate", FieldKind::Bool, "a later lead of the same person for the same offer within the window", nullptr,
+     [](const model::Lead& l) { return !l.duplicate_of.empty(); }, nullptr},
 };
 
 constexpr KeySpec kRuleKeys[] = {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/intake/canonical.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead_id.hpp"
 #include "tests/support/lead_schema.hpp"
@@ -97,7 +98,9 @@ TEST(IntakeBody, StampsIdTimeAndSource) {
   const auto* source = in.sources().front().get();
   model::Lead lead;
   Rejection error;
-  ASSERT_TRUE(in.on_body(*source, R"({"UserDetails":{"Email":"a@b.io"}})", 1732320000000, lead, error));
+  std::string replay_key;
+  ASSERT_TRUE(in.on_body(*source, R"({"UserDetails":{"Email":"a@b.io"}})", 1732320000000, lead, replay_key, error));
+  EXPECT_EQ(replay_key, "");  // these test sources leave the replay window at 0: detection off
   EXPECT_TRUE(model::is_lead_id(lead.lead_id));
   EXPECT_EQ(model::lead_id_time_ms(lead.lead_id), 1732320000000);
   EXPECT_EQ(lead.source_name, "marketplace");
@@ -144,6 +147,71 @@ TEST(IntakeBody, DepthLimitCountsOnlyRealNesting) {
   // 32 levels are allowed.
   const std::string deep = std::string(31, '[');
   EXPECT_TRUE(parse_json_object("{\"a\":" + deep + std::string(31, ']') + "}", doc, error)) << error.message;
+}
+
+}  // namespace
+}  // namespace leadrelay::intake
+
+namespace leadrelay::intake {
+namespace {
+
+std::string digest(const char* json) {
+  rapidjson::Document d;
+  d.Parse(json);
+  return canonical_digest(d);
+}
+
+TEST(Canonical, KeyOrderWhitespaceAndKeyCaseDoNotMatter) {
+  const auto a = digest(R"({"UserDetails":{"FirstName":"Jane","Email":"j@x.io"},"ActionCode":"INS"})");
+  EXPECT_EQ(a, digest("{ \"ActionCode\" : \"INS\",\n  \"UserDetails\": {\"Email\": \"j@x.io\", \"FirstName\": \"Jane\"} }"));
+  EXPECT_EQ(a, digest(R"({"actioncode":"INS","userDetails":{"email":"j@x.io","firstname":"Jane"}})"));
+  EXPECT_EQ(a, digest(R"({"UserDetails":{"FirstName":"  Jane ","Email":"j@x.io"},"ActionCode":"INS"})"));
+  EXPECT_EQ(digest(R"({"d":"two  words\tand\nmore"})"), digest(R"({"d":"two words and more"})"));
+}
+
+TEST(Canonical, UnicodeNormalisationFormDoesNotMatter) {
+  // "José" precomposed (U+00E9) and decomposed (e + U+0301) are the same name.
+  EXPECT_EQ(digest("{\"n\":\"Jos\u00e9\"}"), digest("{\"n\":\"Jose\u0301\"}"));
+  rapidjson::Document decomposed;
+  decomposed.Parse("{\"n\":\"Jose\u0301\"}");
+  EXPECT_EQ(canonical_json(decomposed), "{\"n\":\"Jos\u00e9\"}");
+}
+
+TEST(Canonical, ValuesStillMatter) {
+  const auto a = digest(R"({"UserDetails":{"Email":"j@x.io"}})");
+  EXPECT_NE(a, digest(R"({"UserDetails":{"Email":"k@x.io"}})"));
+  EXPECT_NE(a, digest(R"({"UserDetails":{"Email":"J@x.io"}})"));  // values keep their case
+  EXPECT_NE(digest(R"({"a":[1,2]})"), digest(R"({"a":[2,1]})"));  // arrays keep their order
+  EXPECT_NE(digest(R"({"a":"1"})"), digest(R"({"a":1})"));
+  EXPECT_EQ(a.rfind("sha256:", 0), 0u);
+  EXPECT_EQ(a.size(), 7u + 64u);
+}
+
+TEST(ReplayKey, FromBodyHeaderOrJsonPointer) {
+  auto configs = sources();
+  configs[0].replay_window = std::chrono::hours(24);
+  configs[1].replay_window = std::chrono::hours(24);
+  configs[1].idempotency_header = "Idempotency-Key";
+  SourceConfig by_pointer = configs[0];
+  by_pointer.name = "pointer";
+  by_pointer.path = "/p";
+  by_pointer.idempotency_json_pointer = "/Meta/Id";
+  configs.push_back(by_pointer);
+  const Intake in(configs);
+  model::Lead lead;
+  Rejection error;
+  std::string k1, k2, k3;
+  ASSERT_TRUE(in.on_body(*in.sources()[0], R"({"UserDetails":{"Email":"a@b.io"}})", 1, lead, k1, error));
+  ASSERT_TRUE(in.on_body(*in.sources()[0], R"({ "userdetails" : { "email" : "a@b.io" } })", 2, lead, k2, error));
+  EXPECT_EQ(k1, k2);
+  EXPECT_EQ(k1.rfind("marketplace|sha256:", 0), 0u);
+  ASSERT_TRUE(in.on_body(*in.sources()[1], R"({"UserDetails":{"Email":"a@b.io"}})", 3, lead, k3, error, "abc-123"));
+  EXPECT_EQ(k3, "proxy|header:abc-123");
+  ASSERT_TRUE(in.on_body(*in.sources()[2], R"({"Meta":{"Id":"x7"},"UserDetails":{}})", 4, lead, k3, error));
+  EXPECT_EQ(k3, "pointer|json:\"x7\"");
+  // Without the header or the pointer's value, the body decides.
+  ASSERT_TRUE(in.on_body(*in.sources()[1], R"({"UserDetails":{"Email":"a@b.io"}})", 5, lead, k3, error));
+  EXPECT_EQ(k3.rfind("proxy|sha256:", 0), 0u);
 }
 
 }  // namespace

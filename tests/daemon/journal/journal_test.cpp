@@ -35,7 +35,7 @@ class JournalTest : public ::testing::Test {
   }
 
   static Entry entry(std::string raw = R"({"UserDetails":{}})") {
-    return Entry{model::new_lead_id(1732320000000), "marketplace", 1732320000000, std::move(raw), "{}"};
+    return Entry{model::new_lead_id(1732320000000), "marketplace", 1732320000000, std::move(raw), "{}", {}, 0};
   }
 
   // Rows in the store, read through a separate connection as an independent reader would.
@@ -63,9 +63,9 @@ struct Completions {
   std::map<std::string, int> calls;
 
   Journal::Completion track(const std::string& id) {
-    return [this, id](AppendStatus s) {
+    return [this, id](AppendResult r) {
       std::lock_guard lock(mutex);
-      by_id[id] = s;
+      by_id[id] = r.status;
       ++calls[id];
       cv.notify_all();
     };
@@ -126,7 +126,7 @@ TEST_F(JournalTest, CompletionComesOnlyAfterTheRowIsReadable) {
   auto e = entry();
   const auto id = e.lead_id;
   std::promise<AppendStatus> committed;
-  j->append(std::move(e), [&](AppendStatus s) { committed.set_value(s); });
+  j->append(std::move(e), [&](AppendResult r) { committed.set_value(r.status); });
   ASSERT_EQ(committed.get_future().get(), AppendStatus::Committed);
   // Another connection sees the row the moment the append completes.
   EXPECT_EQ(stored_ids().count(id), 1u);
@@ -144,13 +144,13 @@ TEST_F(JournalTest, StopCommitsWhatIsQueuedThenRefuses) {
   j->stop();
   for (const auto& id : ids) EXPECT_EQ(done.by_id[id], AppendStatus::Committed);
   std::promise<AppendStatus> late;
-  j->append(entry(), [&](AppendStatus s) { late.set_value(s); });
+  j->append(entry(), [&](AppendResult r) { late.set_value(r.status); });
   EXPECT_EQ(late.get_future().get(), AppendStatus::Stopped);
   EXPECT_FALSE(j->healthy());
 }
 
 TEST_F(JournalTest, OverloadedWhenTooManyWait) {
-  auto j = open(JournalConfig{1, 3, 0, true});
+  auto j = open(JournalConfig{1, 3, 0, true});  // max_batch 1, max_pending 3
   // Hold the database's write lock from another connection so the writer cannot commit.
   sqlite3* blocker = nullptr;
   ASSERT_EQ(sqlite3_open(Journal::database_path(dir_ / "state").c_str(), &blocker), SQLITE_OK);
@@ -184,7 +184,7 @@ TEST_F(JournalTest, FullStoreFailsCleanlyAndRecovers) {
   int accepted = 0;
   for (int i = 0; i < 100 && last == AppendStatus::Committed; ++i) {
     std::promise<AppendStatus> p;
-    j->append(entry(big), [&](AppendStatus s) { p.set_value(s); });
+    j->append(entry(big), [&](AppendResult r) { p.set_value(r.status); });
     last = p.get_future().get();
     if (last == AppendStatus::Committed) ++accepted;
   }
@@ -195,9 +195,68 @@ TEST_F(JournalTest, FullStoreFailsCleanlyAndRecovers) {
   EXPECT_EQ(stored_ids().size(), static_cast<std::size_t>(accepted));
   // A small lead still fits in the last pages: the store is usable again once there is room.
   std::promise<AppendStatus> small;
-  j->append(entry("{}"), [&](AppendStatus s) { small.set_value(s); });
+  j->append(entry("{}"), [&](AppendResult r) { small.set_value(r.status); });
   EXPECT_EQ(small.get_future().get(), AppendStatus::Committed);
   EXPECT_TRUE(j->healthy());
+}
+
+TEST_F(JournalTest, RedeliveriesWithinTheWindowAreOneLead) {
+  auto j = open();
+  // 20 identical deliveries queued at once (they share batches): one lead, every answer carries its id.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<AppendResult> results;
+  std::string first_id;
+  for (int i = 0; i < 20; ++i) {
+    auto e = entry();
+    if (i == 0) first_id = e.lead_id;
+    e.replay_key = "marketplace|sha256:abc";
+    e.replay_expires_ms = e.received_at_ms + 1000;
+    j->append(std::move(e), [&](AppendResult r) {
+      std::lock_guard lock(mutex);
+      results.push_back(std::move(r));
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return results.size() == 20; });
+  }
+  int committed = 0;
+  for (const auto& r : results) {
+    committed += r.status == AppendStatus::Committed ? 1 : 0;
+    EXPECT_EQ(r.lead_id, first_id);
+    EXPECT_TRUE(r.status == AppendStatus::Committed || r.status == AppendStatus::Duplicate);
+  }
+  EXPECT_EQ(committed, 1);
+  EXPECT_EQ(stored_ids().size(), 1u);
+
+  // After the window the same delivery is a new lead.
+  auto later = entry();
+  later.received_at_ms += 1000;
+  later.replay_key = "marketplace|sha256:abc";
+  later.replay_expires_ms = later.received_at_ms + 1000;
+  std::promise<AppendResult> p;
+  j->append(std::move(later), [&](AppendResult r) { p.set_value(std::move(r)); });
+  EXPECT_EQ(p.get_future().get().status, AppendStatus::Committed);
+  EXPECT_EQ(stored_ids().size(), 2u);
+}
+
+TEST_F(JournalTest, AKeyIsNotSeenWhenItsLeadWasNotStored) {
+  auto j = open(JournalConfig{512, 10000, 64 * 1024, true});
+  auto big = entry(std::string(80 * 1024, 'x'));
+  big.replay_key = "k";
+  big.replay_expires_ms = big.received_at_ms + 100000;
+  std::promise<AppendResult> p1;
+  j->append(std::move(big), [&](AppendResult r) { p1.set_value(std::move(r)); });
+  EXPECT_EQ(p1.get_future().get().status, AppendStatus::Failed);
+  // The same key again (a retry after the 503) must be stored, not answered as a duplicate of nothing.
+  auto retry = entry("{}");
+  retry.replay_key = "k";
+  retry.replay_expires_ms = retry.received_at_ms + 100000;
+  std::promise<AppendResult> p2;
+  j->append(std::move(retry), [&](AppendResult r) { p2.set_value(std::move(r)); });
+  EXPECT_EQ(p2.get_future().get().status, AppendStatus::Committed);
 }
 
 TEST_F(JournalTest, ReopenKeepsEverything) {

@@ -200,11 +200,58 @@ TEST(Pipeline, NormalizesRoutesAndKeys) {
   EXPECT_EQ(pipeline::run(p.table, l).kind, pipeline::Outcome::Kind::Dropped);
 }
 
+TEST(PipelineDedup, LinksToTheFirstLeadAndUpgradesToContactMe) {
+  const auto p = parse("- name: dupes\n  when: {duplicate: true}\n  to: [{kafka: dupes}]\n- name: all\n  to: [{kafka: all}]\n");
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  auto first = lead();
+  first.action = {"INS", model::CallToAction::GetItNowOrFreeTrial, false, false};
+  auto o = pipeline::run(p.table, first);
+  EXPECT_EQ(first.occurrence, 1);
+  EXPECT_EQ(first.duplicate_of, "");
+  EXPECT_EQ(first.action_history, std::vector<std::string>{"INS"});
+  EXPECT_EQ(o.destinations.front().name, "all");
+
+  // Then Contact me: linked, and the partner must act.
+  auto second = lead();
+  second.lead_id = "01900000-0000-7000-8000-000000000002";
+  pipeline::PriorLeads prior{first.lead_id, 1, {"INS"}};
+  o = pipeline::run(p.table, second, &prior);
+  EXPECT_EQ(second.duplicate_of, first.lead_id);
+  EXPECT_EQ(second.occurrence, 2);
+  EXPECT_EQ(second.action_history, (std::vector<std::string>{"INS", "PLT"}));
+  EXPECT_EQ(o.destinations.front().name, "dupes");
+
+  // Then a Test drive: still a Contact me lead, because the customer asked earlier.
+  auto third = lead();
+  third.action = {"StartTestDrive", model::CallToAction::TestDrive, false, false};
+  pipeline::PriorLeads prior2{first.lead_id, 2, {"INS", "PLT"}};
+  pipeline::run(p.table, third, &prior2);
+  EXPECT_EQ(third.occurrence, 3);
+  EXPECT_EQ(third.action.call_to_action, model::CallToAction::ContactMe);
+  EXPECT_TRUE(third.action.partner_action_required);
+  EXPECT_EQ(third.action.code, "StartTestDrive");
+}
+
+TEST(PipelineDedup, PersonKey) {
+  auto l = lead();
+  l.contact.email = " Jane@Contoso.COM ";
+  l.offer.id = "Contoso.Analytics-Pro";
+  EXPECT_EQ(pipeline::person_key(l), "jane@contoso.com|contoso.analytics-pro");
+  l.contact.email.clear();
+  l.contact.phone = "+1 617-555-5555";
+  EXPECT_EQ(pipeline::person_key(l), "+16175555555|contoso.analytics-pro");
+  l.contact.phone.clear();
+  EXPECT_EQ(pipeline::person_key(l), "");
+}
+
 TEST(LeadJson, RoundTrips) {
   auto l = lead();
   l.received_at_ms = 1732320000123;
   l.description = "two\nlines";
   l.contact.country_raw = "USA";
+  l.duplicate_of = "01900000-0000-7000-8000-000000000001";
+  l.occurrence = 3;
+  l.action_history = {"INS", "PLT"};
   model::Lead back;
   std::string error;
   ASSERT_TRUE(model::from_json(model::to_json(l), back, error)) << error;
