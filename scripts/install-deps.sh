@@ -12,8 +12,6 @@ packages=(
   libgtest-dev libgmock-dev python3 sqlite3 curl
   # an independent Kafka client, to read what leadrelay publishes
   kcat
-  # an injected clock for the real binary (window expiry tests)
-  faketime
 )
 
 sudo=()

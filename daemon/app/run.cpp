@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -77,6 +78,18 @@ int run_daemon(const config::Config& initial) {
   config::Config config = initial;  // the running configuration; a reload replaces the parts it can
   log::set_level(config.logging.level);
   std::signal(SIGPIPE, SIG_IGN);
+  if (const char* offset = std::getenv("LEADRELAY_CLOCK_OFFSET"); offset != nullptr && *offset != '\0') {
+    // A test hook: moves the daemon's wall clock forward so that replay and person windows can be seen to expire.
+    std::chrono::milliseconds ms{0};
+    std::string problem;
+    if (!config::parse_duration(offset, ms, problem)) {
+      log::error("clock_offset_invalid", {{"message", problem}});
+      return kExitConfig;
+    }
+    log::set_clock_offset_ms(ms.count());
+    log::warn("clock_offset", {{"offset_ms", static_cast<std::int64_t>(ms.count())},
+                               {"hint", "LEADRELAY_CLOCK_OFFSET is for tests only; unset it in production"}});
+  }
 
   std::string error;
   // Declared before the io_context: coroutines reference them, so they must outlive it.

@@ -39,9 +39,16 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
+namespace {
+std::atomic<std::int64_t> g_clock_offset_ms{0};
+}  // namespace
+
+void set_clock_offset_ms(std::int64_t offset) { g_clock_offset_ms.store(offset); }
+
 std::int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+             .count() +
+         g_clock_offset_ms.load(std::memory_order_relaxed);
 }
 
 std::string format_utc_ms(std::int64_t unix_ms) {

@@ -59,6 +59,9 @@ inline void error(std::string_view event, std::initializer_list<Field> fields = 
 
 // "2026-11-23T01:02:03.456Z" for a Unix time in milliseconds.
 std::string format_utc_ms(std::int64_t unix_ms);
+// The daemon's wall clock: every lead time, window and log line reads it. Tests shift it to see windows
+// expire (LEADRELAY_CLOCK_OFFSET, see run.cpp); the offset is 0 otherwise.
 std::int64_t now_unix_ms();
+void set_clock_offset_ms(std::int64_t offset);
 
 }  // namespace leadrelay::log
