@@ -11,7 +11,7 @@ CONNECTIONS = 16
 
 
 class Crash(unittest.TestCase):
-    def post_until_killed(self, d, kill_after):
+    def post_until_killed(self, d, kill_after, first_lead):
         """16 connections post distinct leads; kill -9 once `kill_after` of them were acknowledged."""
         lock = threading.Lock()
         next_lead = [0]
@@ -26,7 +26,7 @@ class Crash(unittest.TestCase):
                     if n >= TOTAL:
                         break
                     next_lead[0] += 1
-                body = lead(n)
+                body = lead(first_lead + n)  # new leads each round: repeats would be redeliveries
                 try:
                     status, _, data = d.post(body, conn=conn)
                 except (ConnectionError, http.client.HTTPException, OSError):
@@ -55,7 +55,7 @@ class Crash(unittest.TestCase):
             all_acked = {}
             for round_no, kill_after in enumerate((60, 100, 150)):
                 d.start()
-                acked, sent = self.post_until_killed(d, kill_after)
+                acked, sent = self.post_until_killed(d, kill_after, round_no * 1000)
                 self.assertGreaterEqual(len(acked), kill_after)
                 self.assertLess(len(acked), TOTAL, "the kill must land while leads are still in flight")
                 all_acked.update(acked)

@@ -1,5 +1,6 @@
 """Hostile input against the real binary: each case gets its status (or a closed connection), never a crash or a
 hang, and the daemon keeps answering /healthz and accepting leads afterwards."""
+import itertools
 import json
 import select
 import socket
@@ -34,15 +35,17 @@ class Hostile(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon(server={"header_timeout": "1s", "body_timeout": "1s"}).start()
+        cls.fresh = itertools.count(10000)
 
     @classmethod
     def tearDownClass(cls):
         cls.d.close()
 
     def tearDown(self):
-        # After every case the daemon is alive and still takes leads.
+        # After every case the daemon is alive and still takes leads (a new one each time: a repeat would be
+        # answered as a redelivery).
         self.assertEqual(self.d.get("/healthz"), (200, b'{"status":"ok"}'))
-        self.assertEqual(self.d.post(lead(7))[0], 202)
+        self.assertEqual(self.d.post(lead(next(self.fresh)))[0], 202)
 
     def expect(self, raw, status, error=None, field=None):
         data = self.d.raw(raw)
