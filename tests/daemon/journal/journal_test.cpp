@@ -242,6 +242,35 @@ TEST_F(JournalTest, RedeliveriesWithinTheWindowAreOneLead) {
   EXPECT_EQ(stored_ids().size(), 2u);
 }
 
+TEST_F(JournalTest, ExpiredReplayKeysArePruned) {
+  auto j = open();
+  const auto append = [&](std::int64_t at, const std::string& key) {
+    auto e = entry();
+    e.received_at_ms = at;
+    e.replay_key = key;
+    e.replay_expires_ms = at + 1000;
+    std::promise<AppendResult> p;
+    j->append(std::move(e), [&](AppendResult r) { p.set_value(std::move(r)); });
+    return p.get_future().get().status;
+  };
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(append(1732320000000, "old-" + std::to_string(i)), AppendStatus::Committed);
+  const auto keys = [&] {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(Journal::database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM replay_keys", -1, &stmt, nullptr);
+    sqlite3_step(stmt);
+    const auto n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  };
+  EXPECT_EQ(keys(), 50);
+  // A lead arriving after those keys' expiry clears them out; its own key stays.
+  ASSERT_EQ(append(1732320000000 + 60000, "new"), AppendStatus::Committed);
+  EXPECT_EQ(keys(), 1);
+}
+
 TEST_F(JournalTest, AKeyIsNotSeenWhenItsLeadWasNotStored) {
   auto j = open(JournalConfig{512, 10000, 64 * 1024, true});
   auto big = entry(std::string(80 * 1024, 'x'));
