@@ -246,7 +246,14 @@ void Journal::run() {
       }
       jobs.swap(jobs_);
     }
-    const auto status = commit(batch, jobs);
+    auto status = commit(batch, jobs);
+    bool jobs_committed = status == AppendStatus::Committed;
+    if (status == AppendStatus::Failed && !jobs.empty() && !batch.empty()) {
+      // Intake must not depend on internal work: if a routing result or an acknowledgement made the
+      // transaction fail, store the leads alone; the jobs' owners retry their part.
+      std::deque<WriteJob> none;
+      status = commit(batch, none);
+    }
     for (auto& p : batch) {
       if (status == AppendStatus::Committed && !p.duplicate_of.empty()) {
         p.done(AppendResult{AppendStatus::Duplicate, std::move(p.duplicate_of)});
@@ -254,7 +261,7 @@ void Journal::run() {
         p.done(AppendResult{status, status == AppendStatus::Committed ? p.entry.lead_id : std::string()});
       }
     }
-    for (auto& j : jobs) j.done(status == AppendStatus::Committed);
+    for (auto& j : jobs) j.done(jobs_committed);
     if (status == AppendStatus::Committed && batch_last_seq_ > committed_seq_.load()) {
       {
         std::lock_guard lock(mutex_);
@@ -270,6 +277,7 @@ void Journal::run() {
 AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs) {
   std::string error;
   std::int64_t inserted_seq = 0;  // the last lead row this transaction wrote
+  std::uint64_t inserted = 0;
   bool ok = exec(db_, "BEGIN IMMEDIATE", error);
   for (auto it = batch.begin(); ok && it != batch.end(); ++it) {
     const auto& e = it->entry;
@@ -302,6 +310,7 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
       ok = false;
     } else {
       inserted_seq = sqlite3_last_insert_rowid(db_);
+      ++inserted;
     }
     sqlite3_reset(insert_);
   }
@@ -329,7 +338,7 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
   if (inserted_seq > 0) batch_last_seq_ = inserted_seq;
   if (!healthy_.exchange(true)) log::info("journal_recovered");
   commits_.fetch_add(1);
-  entries_.fetch_add(batch.size());
+  entries_.fetch_add(inserted);
   return AppendStatus::Committed;
 }
 

@@ -288,6 +288,34 @@ TEST_F(JournalTest, AKeyIsNotSeenWhenItsLeadWasNotStored) {
   EXPECT_EQ(p2.get_future().get().status, AppendStatus::Committed);
 }
 
+TEST_F(JournalTest, AFailingInternalJobNeverFailsIntake) {
+  auto j = open();
+  // A first job holds the writer inside its transaction until the failing job and the append are both queued,
+  // so those two share the next transaction.
+  std::promise<void> holding;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  j->submit(WriteJob{[&holding, released](sqlite3*, std::string&) {
+                       holding.set_value();
+                       released.wait();
+                       return true;
+                     },
+                     [](bool) {}});
+  holding.get_future().wait();
+  std::promise<bool> job_done;
+  j->submit(WriteJob{[](sqlite3*, std::string& error) {
+                       error = "a broken job";
+                       return false;
+                     },
+                     [&](bool ok) { job_done.set_value(ok); }});
+  std::promise<AppendResult> appended;
+  j->append(entry(), [&](AppendResult r) { appended.set_value(std::move(r)); });
+  release.set_value();
+  EXPECT_FALSE(job_done.get_future().get());
+  EXPECT_EQ(appended.get_future().get().status, AppendStatus::Committed);
+  EXPECT_EQ(stored_ids().size(), 1u);
+}
+
 TEST_F(JournalTest, ReopenKeepsEverything) {
   std::vector<std::string> ids;
   {
