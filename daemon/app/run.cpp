@@ -2,7 +2,6 @@
 
 #include "daemon/util/asio.hpp"
 
-#include <openssl/sha.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -20,6 +19,7 @@
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
+#include "daemon/util/digest.hpp"
 
 namespace leadrelay::app {
 namespace asio = boost::asio;
@@ -42,16 +42,7 @@ std::string file_hash(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
-  const auto data = text.str();
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0f];
-  }
-  return out;
+  return util::sha256_hex(text.str()).substr(0, 16);
 }
 
 // The outcome of the last reload, for /status and logs.

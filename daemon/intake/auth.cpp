@@ -1,18 +1,12 @@
 #include "daemon/intake/auth.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
+#include "daemon/util/digest.hpp"
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::intake {
-namespace {
-std::array<unsigned char, 32> sha256(std::string_view data) {
-  std::array<unsigned char, 32> out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
-  return out;
-}
-}  // namespace
+using util::sha256;
 
 SourceAuth::SourceAuth(const AuthConfig& config) : type_(config.type), param_(config.param) {
   for (const auto& s : config.secrets) digests_.push_back(sha256(s));

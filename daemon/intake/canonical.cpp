@@ -1,6 +1,5 @@
 #include "daemon/intake/canonical.hpp"
 
-#include <openssl/sha.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <uninorm.h>
@@ -9,6 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "daemon/util/digest.hpp"
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::intake {
@@ -79,16 +79,7 @@ std::string canonical_json(const rapidjson::Value& value) {
 }
 
 std::string canonical_digest(const rapidjson::Value& value) {
-  const auto text = canonical_json(value);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned char b : digest) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0x0f];
-  }
-  return out;
+  return "sha256:" + util::sha256_hex(canonical_json(value));
 }
 
 }  // namespace leadrelay::intake
