@@ -9,6 +9,7 @@
 #include "connectors/kafka/mock_cluster.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/config/config.hpp"
+#include "daemon/config/schema.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -20,6 +21,7 @@ commands:
   check-config FILE       check FILE; prints every error as file:line:col: key.path: message
                           and exits 78 when there is one, 0 when the file is valid
   config-keys             print every configuration key with its type, default and meaning (Markdown)
+  config-schema           print the JSON Schema of the configuration, for editors (schemas/config.schema.json)
   dev-broker [--brokers N] [--port P]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
                           its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
@@ -123,6 +125,10 @@ int main(int argc, char** argv) {
   if (command == "run") return run(rest);
   if (command == "check-config") return check_config(rest);
   if (command == "config-keys") return config_keys();
+  if (command == "config-schema") {
+    std::cout << config::config_json_schema();
+    return app::kExitOk;
+  }
   if (command == "dev-broker") return dev_broker(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }
