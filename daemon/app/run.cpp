@@ -5,6 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <systemd/sd-daemon.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -127,6 +129,8 @@ int run_daemon(const config::Config& initial) {
 
   asio::io_context ioc(config.server.io_threads);
   auto work = asio::make_work_guard(ioc);
+  asio::steady_timer watchdog(ioc);  // systemd watchdog pings, armed once the daemon is ready
+  std::uint64_t watchdog_usec = 0;
   http::Server server(ioc, config.server, intake, *journal, &backlog);
   const auto started_ms = log::now_unix_ms();
   ReloadState reload;
@@ -231,9 +235,18 @@ int run_daemon(const config::Config& initial) {
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int signo) {
     if (ec) return;
     if (signo == SIGHUP) {
-      if (!draining) reload_config();
+      if (!draining) {
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                   static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                       std::chrono::steady_clock::now().time_since_epoch())
+                                                       .count()));
+        reload_config();
+        sd_notify(0, "READY=1");
+      }
     } else if (!draining) {
       draining = true;
+      sd_notify(0, "STOPPING=1");
+      watchdog.cancel();
       log::info("draining", {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(config.server.shutdown_grace.count())}});
       server.drain([&] {
         log::info("drained");
@@ -253,6 +266,20 @@ int run_daemon(const config::Config& initial) {
     log::warn("no_routes", {{"hint", "leads are stored but delivered nowhere; add 'routes:' to the config"}});
   }
   for (const auto& address : server.bound_addresses()) log::info("listening", {log::safe("address", address)});
+
+  // systemd (Type=notify): ready now; watchdog pings from the I/O loop, so a wedged loop gets the service restarted.
+  // Without NOTIFY_SOCKET (not under systemd) these calls do nothing.
+  sd_notify(0, "READY=1\nSTATUS=accepting leads");
+  std::function<void(boost::system::error_code)> ping = [&](boost::system::error_code ec) {
+    if (ec) return;
+    sd_notify(0, "WATCHDOG=1");
+    watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+    watchdog.async_wait(ping);
+  };
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    log::info("watchdog", {{"interval_ms", static_cast<std::int64_t>(watchdog_usec / 1000)}});
+    ping({});
+  }
 
   std::vector<std::thread> threads;
   for (int i = 1; i < config.server.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });

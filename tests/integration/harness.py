@@ -100,13 +100,14 @@ class Daemon:
     def lead_path(self):
         return f"/leads/marketplace?code={self.secret}"
 
-    def start(self, timeout=20, clock_offset=None):
+    def start(self, timeout=20, clock_offset=None, env_extra=None):
         """Starts the daemon; `clock_offset` ("25h") moves its wall clock forward: an injected clock."""
         self.events = queue.Queue()
         env = dict(os.environ)
         env.pop("LEADRELAY_CLOCK_OFFSET", None)
         if clock_offset:
             env["LEADRELAY_CLOCK_OFFSET"] = clock_offset
+        env.update(env_extra or {})
         self.proc = subprocess.Popen([BIN, "run", "--config", self.config], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, env=env)
         threading.Thread(target=self._read_logs, args=(self.proc, self.events), daemon=True).start()
