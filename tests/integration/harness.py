@@ -43,7 +43,7 @@ def lead(n):
 class Daemon:
     """One leadrelay process with its own folder, config, secret and state."""
 
-    def __init__(self, server=None, journal=None, workdir=None, extra=""):
+    def __init__(self, server=None, journal=None, workdir=None, extra="", source_extra=""):
         self.tmp = None
         if workdir is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="leadrelay-it-")
@@ -62,6 +62,7 @@ class Daemon:
         self.server.update(server or {})
         self.journal = journal or {}
         self.extra = extra  # raw YAML appended to the config (kafka, outbox, routes)
+        self.source_extra = source_extra  # raw YAML keys added to the source (4-space indent)
         self.config = os.path.join(self.dir, "leadrelay.yaml")
         self.write_config()
         self.proc = None
@@ -88,6 +89,7 @@ class Daemon:
                  "      type: query_secret\n"
                  "      param: code\n"
                  "      secret_file: marketplace.secret\n")
+        text += self.source_extra
         text += self.extra
         with open(self.config, "w") as f:
             f.write(text)

@@ -134,5 +134,22 @@ class Dedup(unittest.TestCase):
         self.assertEqual(sorted(m[2]["lead_id"] for m in consume(self.broker.bootstrap, "leads.all")), sorted(unique))
 
 
+class IdempotencyHeader(unittest.TestCase):
+    def test_a_sender_key_decides_sameness(self):
+        d = Daemon(source_extra="    idempotency_header: Idempotency-Key\n").start()
+        try:
+            status, _, data = d.post(lead_body(), headers={"Idempotency-Key": "delivery-1"})
+            self.assertEqual(status, 202)
+            first = json.loads(data)["lead_id"]
+            # Same key, changed body (a sender re-sending with a new timestamp, say): the same delivery.
+            status, _, data = d.post(lead_body(Description="resent"), headers={"Idempotency-Key": "delivery-1"})
+            self.assertEqual((status, json.loads(data)["lead_id"]), (200, first))
+            # Same body, another key: another delivery.
+            self.assertEqual(d.post(lead_body(), headers={"Idempotency-Key": "delivery-2"})[0], 202)
+            self.assertEqual(len(d.stored()), 2)
+        finally:
+            d.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -94,6 +94,20 @@ class Kafka(unittest.TestCase):
             self.assertEqual(headers["test-lead"], "false")
         self.assertEqual(schema_errors(m[2] for m in all_msgs + hot_msgs), "")
 
+    def test_one_persons_leads_keep_their_order(self):
+        d = self.start()
+        sent = []
+        for i in range(20):
+            b = json.loads(body(7))
+            b["Description"] = f"visit {i}"  # distinct deliveries of the same person and offer
+            status, _, data = d.post(json.dumps(b).encode())
+            self.assertEqual(status, 202)
+            sent.append(json.loads(data)["lead_id"])
+        messages = consume(self.broker.bootstrap, "leads.all", count=20)
+        self.assertEqual(len({m[0] for m in messages}), 1, "one key, so one partition")
+        self.assertEqual([m[2]["lead_id"] for m in messages], sent, "published in the order they were accepted")
+        self.assertEqual([m[2]["occurrence"] for m in messages], list(range(1, 21)))
+
     def test_validation_lead_is_dropped_not_published(self):
         d = self.start()
         test = json.dumps({"userDetails": {"email": "MSFT_TEST_1@contoso.com"}, "description": "MSFT_TEST_1"})
