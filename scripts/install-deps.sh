@@ -10,8 +10,8 @@ packages=(
   libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev
   # tests: GoogleTest, and Python (standard library only) for the integration tests that drive the real binary
   libgtest-dev libgmock-dev python3 sqlite3 curl
-  # systemd-analyze, to check the unit file
-  systemd
+  # systemd-analyze, to check the unit file; dpkg-dev and lintian, to build and check the Debian package
+  systemd dpkg-dev lintian
   # an independent Kafka client, to read what leadrelay publishes
   kcat
 )
