@@ -10,6 +10,7 @@
 #include "daemon/app/run.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/config/schema.hpp"
+#include "daemon/http/admin_server.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -22,6 +23,9 @@ commands:
                           and exits 78 when there is one, 0 when the file is valid
   config-keys             print every configuration key with its type, default and meaning (Markdown)
   config-schema           print the JSON Schema of the configuration, for editors (schemas/config.schema.json)
+  status [--admin ADDR | --config FILE]
+                          print the running daemon's status (config hash, last reload, outbox backlog) from
+                          its admin listener (default: admin.listen of /etc/leadrelay/config.yaml)
   dev-broker [--brokers N] [--port P]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
                           its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
@@ -72,6 +76,26 @@ int config_keys() {
     }
   }
   return app::kExitOk;
+}
+
+int status(const std::vector<std::string_view>& args) {
+  std::string address;
+  std::string file = "/etc/leadrelay/config.yaml";
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--admin" && i + 1 < args.size()) {
+      address = args[++i];
+    } else if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[++i];
+    } else {
+      return usage_error("unknown option for status: " + std::string(args[i]));
+    }
+  }
+  if (address.empty()) {
+    const auto result = config::load_config_file(file);
+    if (!report(result)) return app::kExitConfig;
+    address = result.config->admin.listen.text;
+  }
+  return http::print_status(address);
 }
 
 int dev_broker(const std::vector<std::string_view>& args) {
@@ -130,5 +154,6 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (command == "dev-broker") return dev_broker(rest);
+  if (command == "status") return status(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -7,7 +7,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config
   # libraries (Boost 1.74 is Debian bookworm's default; libphonenumber-dev depends on it)
-  libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev
+  libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev prometheus-cpp-dev
   # tests: GoogleTest, and Python (standard library only) for the integration tests that drive the real binary
   libgtest-dev libgmock-dev python3 sqlite3 curl
   # systemd-analyze, to check the unit file; dpkg-dev and lintian, to build and check the Debian package

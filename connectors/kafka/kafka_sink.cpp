@@ -6,6 +6,7 @@
 #include <future>
 
 #include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
 #include "daemon/model/lead.hpp"
 
 namespace leadrelay::connectors::kafka {
@@ -95,8 +96,12 @@ void KafkaSink::on_error(int code, const char* reason) {
   log::warn("kafka_error", {{"code", rd_kafka_err2name(err)}, {"message", reason}});
 }
 
+std::int64_t KafkaSink::queue_length() const { return producer_ != nullptr ? rd_kafka_outq_len(producer_) : 0; }
+
 void KafkaSink::on_delivery(const rd_kafka_message_t* message) {
   --in_flight_;
+  metrics::Metrics::get().delivery(std::string("kafka:") + rd_kafka_topic_name(message->rkt),
+                                   message->err == RD_KAFKA_RESP_ERR_NO_ERROR);
   const auto id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(message->_private));
   Ack ack{id, static_cast<std::int64_t>(message->len), {}};
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -32,6 +32,9 @@ class KafkaSink {
   // Waits up to `grace` for messages in flight to be acknowledged, records what was, then stops.
   void stop(std::chrono::milliseconds grace);
 
+  // Messages handed to librdkafka and not yet acknowledged.
+  std::int64_t queue_length() const;
+
   // librdkafka's callbacks (public for the C trampolines).
   void on_delivery(const rd_kafka_message_s* message);
   void on_error(int code, const char* reason);

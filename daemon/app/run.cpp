@@ -16,10 +16,12 @@
 
 #include "connectors/kafka/kafka_sink.hpp"
 #include "connectors/kafka/mock_cluster.hpp"
+#include "daemon/http/admin_server.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
 #include "daemon/util/digest.hpp"
 
@@ -32,6 +34,7 @@ namespace {
 std::vector<std::string> needs_restart(const config::Config& running, const config::Config& loaded) {
   std::vector<std::string> out;
   if (!(running.server == loaded.server)) out.emplace_back("server");
+  if (!(running.admin == loaded.admin)) out.emplace_back("admin");
   if (running.state_dir != loaded.state_dir) out.emplace_back("state_dir");
   if (!(running.journal == loaded.journal)) out.emplace_back("journal");
   if (!(running.kafka == loaded.kafka)) out.emplace_back("kafka");
@@ -136,7 +139,7 @@ int run_daemon(const config::Config& initial) {
   ReloadState reload;
   reload.config_hash = file_hash(config.file);
   reload.at_ms = started_ms;
-  server.set_status([&] {
+  const std::function<std::string()> status_json = [&] {
     rapidjson::StringBuffer buffer;
     rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
     std::lock_guard lock(reload.mutex);
@@ -173,7 +176,24 @@ int run_daemon(const config::Config& initial) {
     w.EndObject();
     w.EndObject();
     return std::string(buffer.GetString(), buffer.GetSize());
+  };
+  server.set_status(status_json);
+  auto& metrics = metrics::Metrics::get();
+  metrics.reload(true, reload.config_hash, static_cast<double>(started_ms) / 1000.0);
+  http::AdminServer admin(ioc, config.admin, [&](std::string_view path) -> std::pair<int, std::string> {
+    if (path == "/metrics") {
+      metrics.set_backlog(backlog.count(), backlog.bytes());
+      if (kafka) metrics.set_kafka_queue(kafka->queue_length());
+      return {200, metrics.serialize()};
+    }
+    if (path == "/status") return {200, status_json()};
+    if (path == "/healthz") return {200, R"({"status":"ok"})"};
+    return {404, R"({"error":"not_found","message":"the admin listener serves /metrics, /status and /healthz"})"};
   });
+  if (!admin.listen(error)) {
+    log::error("listen_failed", {{"message", error}});
+    return kExitUnavailable;
+  }
 
   // SIGHUP: validate the whole file first; apply sources, routes and the log level atomically; keep everything
   // as it was when the file has an error. Listening sockets are never touched.
@@ -186,6 +206,7 @@ int run_daemon(const config::Config& initial) {
     reload.restart_needed.clear();
     if (!result.config) {
       reload.ok = false;
+      metrics.reload(false, reload.config_hash, static_cast<double>(reload.at_ms) / 1000.0);
       for (const auto& d : result.errors) {
         reload.errors.push_back(d.to_string());
         log::error("reload_error", {{"message", d.to_string()}});
@@ -197,6 +218,7 @@ int run_daemon(const config::Config& initial) {
     auto& loaded = *result.config;
     reload.ok = true;
     reload.config_hash = hash;
+    metrics.reload(true, hash, static_cast<double>(reload.at_ms) / 1000.0);
     reload.restart_needed = needs_restart(config, loaded);
     server.set_intake(std::make_shared<const intake::Intake>(loaded.sources));
     pipeline.set_routes(loaded.routes);
@@ -247,6 +269,7 @@ int run_daemon(const config::Config& initial) {
       draining = true;
       sd_notify(0, "STOPPING=1");
       watchdog.cancel();
+      admin.stop();
       log::info("draining", {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(config.server.shutdown_grace.count())}});
       server.drain([&] {
         log::info("drained");
@@ -261,6 +284,8 @@ int run_daemon(const config::Config& initial) {
   };
   signals.async_wait(on_signal);
   server.start();
+  admin.start();
+  log::info("admin_listening", {log::safe("address", admin.bound_address())});
   // Announced only now that signals are handled: a supervisor may stop us the moment it reads this.
   if (config.routes->rules.empty()) {
     log::warn("no_routes", {{"hint", "leads are stored but delivered nowhere; add 'routes:' to the config"}});

@@ -13,6 +13,7 @@ constexpr KeySpec kTopKeys[] = {
     {"state_dir", KeyType::String, "", "folder for the journal and all other state; relative to the config file",
      true},
     {"server", KeyType::Section, "", "the HTTP listener that receives webhooks"},
+    {"admin", KeyType::Section, "", "the operators' listener: Prometheus /metrics, /status, /healthz"},
     {"journal", KeyType::Section, "", "the durable store that every accepted lead is written to first"},
     {"logging", KeyType::Section, "", "log output (JSON lines on stderr)"},
     {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
@@ -43,6 +44,7 @@ std::vector<KeyTable> key_tables() {
   return {
       {"", kTopKeys},
       {"server", http::server_keys()},
+      {"admin", http::admin_keys()},
       {"journal", journal::journal_keys()},
       {"logging", kLoggingKeys},
       {"sources[]", intake::source_keys()},
@@ -82,6 +84,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   }
   MapReader server(diagnostics, top.child("server"), "server", http::server_keys());
   c.server = http::parse_server_config(server);
+  MapReader admin(diagnostics, top.child("admin"), "admin", http::admin_keys());
+  c.admin = http::parse_admin_config(admin);
   MapReader journal(diagnostics, top.child("journal"), "journal", journal::journal_keys());
   c.journal = journal::parse_journal_config(journal);
   MapReader logging(diagnostics, top.child("logging"), "logging", kLoggingKeys);

@@ -26,6 +26,7 @@ struct Config {
   std::filesystem::path file;
   std::filesystem::path state_dir;  // absolute
   http::ServerConfig server;
+  http::AdminConfig admin;
   journal::JournalConfig journal;
   LoggingConfig logging;
   std::vector<intake::SourceConfig> sources;

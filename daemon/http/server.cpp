@@ -12,6 +12,7 @@
 #include "daemon/intake/intake.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
 #include "daemon/outbox/backlog.hpp"
 
 namespace leadrelay::http {
@@ -354,6 +355,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
       break;
     }
 
+    const auto request_started = std::chrono::steady_clock::now();
+    auto& metrics = metrics::Metrics::get();
     const auto& head_msg = parser.get();
     const intake::RequestHead head{head_msg.method_string(), head_msg.target(),
                                    head_msg[bhttp::field::content_type], head_msg[bhttp::field::authorization]};
@@ -388,6 +391,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         linger = true;
       }
       if (decision.rejection.status != 404) {
+        metrics.lead_rejected("unknown", decision.rejection.code);
         log::info("request_rejected", {{"status", decision.rejection.status},
                                        {"error", decision.rejection.code},
                                        log::safe("client", client)});
@@ -432,6 +436,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         std::string replay_key;
         const auto& body = parser.get().body();
         const auto& source_config = decision.source->config;
+        metrics.lead_received(source_config.name);
         const auto idempotency = source_config.idempotency_header.empty()
                                      ? std::string_view{}
                                      : parser.get()[source_config.idempotency_header];
@@ -442,10 +447,12 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
                                     "Retry-After delay"};
           res = error_response(r, version, keep_alive);
           res.set(bhttp::field::retry_after, "5");
+          metrics.lead_rejected(source_config.name, r.code);
           log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
                                         {"backlog", backlog->count()}});
         } else if (!intake->on_body(*decision.source, body, now, lead, replay_key, rejection, idempotency)) {
           res = error_response(rejection, version, keep_alive);
+          metrics.lead_rejected(source_config.name, rejection.code);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),
                                       {"status", rejection.status},
                                       {"error", rejection.code},
@@ -458,17 +465,20 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
           const auto status = result.status;
           if (status == journal::AppendStatus::Committed) {
             res = make_response(202, intake::accepted_body(lead.lead_id), version, keep_alive);
+            metrics.lead_accepted(source_config.name);
             log::debug("lead_accepted",
                        {log::safe("lead_id", lead.lead_id), log::safe("source", decision.source->config.name)});
           } else if (status == journal::AppendStatus::Duplicate) {
             // A redelivery: the first delivery's lead stands; nothing is stored or published again.
             res = make_response(200, intake::duplicate_body(result.lead_id), version, keep_alive);
+            metrics.lead_redelivered(source_config.name);
             log::info("lead_redelivered", {log::safe("lead_id", result.lead_id),
                                            log::safe("source", source_config.name)});
           } else {
             const auto r = unavailable(status);
             res = error_response(r, version, keep_alive);
             res.set(bhttp::field::retry_after, status == journal::AppendStatus::Failed ? "5" : "1");
+            metrics.lead_rejected(source_config.name, r.code);
             log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code}});
           }
         }
@@ -479,6 +489,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     keep_alive = res.keep_alive();
     stream.expires_after(config.write_timeout);
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    metrics.http_request(std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count());
     if (ec || !keep_alive) break;
   }
 

@@ -30,9 +30,21 @@ constexpr KeySpec kServerKeys[] = {
      "on SIGTERM, how long in-flight requests may take to finish before connections are closed", false, 0,
      3600000},
 };
+constexpr KeySpec kAdminKeys[] = {
+    {"listen", KeyType::String, "127.0.0.1:9464",
+     "address of the admin listener (/metrics, /status, /healthz); keep it on loopback or a private network"},
+};
 }  // namespace
 
 std::span<const KeySpec> server_keys() { return kServerKeys; }
+std::span<const KeySpec> admin_keys() { return kAdminKeys; }
+
+AdminConfig parse_admin_config(config::MapReader& r) {
+  AdminConfig c;
+  std::string problem;
+  if (!parse_listen_address(r.string("listen"), c.listen, problem)) r.error("listen", problem);
+  return c;
+}
 
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error) {
   const std::string hint = "; expected IP:PORT such as 127.0.0.1:8080 or [::]:8080";

@@ -34,6 +34,14 @@ struct ServerConfig {
 std::span<const config::KeySpec> server_keys();
 ServerConfig parse_server_config(config::MapReader& reader);
 
+// The `admin:` section: the operators' listener (metrics, status).
+struct AdminConfig {
+  ListenAddress listen;
+  bool operator==(const AdminConfig&) const = default;
+};
+std::span<const config::KeySpec> admin_keys();
+AdminConfig parse_admin_config(config::MapReader& reader);
+
 // Parses "127.0.0.1:8080", "[::1]:8080" or "0.0.0.0:0"; false with a message naming the problem.
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);
 

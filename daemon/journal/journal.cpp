@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
 
 namespace leadrelay::journal {
 namespace {
@@ -246,6 +247,7 @@ void Journal::run() {
       }
       jobs.swap(jobs_);
     }
+    const auto started = std::chrono::steady_clock::now();
     auto status = commit(batch, jobs);
     bool jobs_committed = status == AppendStatus::Committed;
     if (status == AppendStatus::Failed && !jobs.empty() && !batch.empty()) {
@@ -262,6 +264,10 @@ void Journal::run() {
       }
     }
     for (auto& j : jobs) j.done(jobs_committed);
+    if (status == AppendStatus::Committed) {
+      metrics::Metrics::get().journal_commit(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), batch.size());
+    }
     if (status == AppendStatus::Committed && batch_last_seq_ > committed_seq_.load()) {
       {
         std::lock_guard lock(mutex_);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
 #include "daemon/pipeline/pipeline.hpp"
 
 namespace leadrelay::outbox {
@@ -54,6 +55,8 @@ struct Routed {
   std::string outcome;
   std::string key;
   std::vector<std::string> destinations;
+  std::vector<std::string> matched_rules;
+  std::string drop_rule;
   std::string person_key;  // empty: nobody to recognise
   PersonState person;      // the person-and-offer state after this lead
 };
@@ -207,6 +210,8 @@ bool PipelineWorker::process_batch() {
       seen[r.person_key] = r.person;
     }
     r.lead_id = lead.lead_id;
+    r.matched_rules = outcome.matched_rules;
+    r.drop_rule = outcome.drop_rule;
     r.routed_json = model::to_json(lead);
     r.key = pipeline::message_key(lead);
     switch (outcome.kind) {
@@ -306,6 +311,14 @@ bool PipelineWorker::process_batch() {
   job.done = [&committed](bool ok) { committed.set_value(ok); };
   journal_.submit(std::move(job));
   if (!done.get()) return false;
+  // Counted once the outcome is durable, so a retried batch is not counted twice.
+  auto& metrics = metrics::Metrics::get();
+  for (const auto& r : *batch) {
+    for (const auto& rule : r.matched_rules) metrics.route_matched(rule);
+    if (r.state == 2) metrics.lead_dropped(r.drop_rule);
+    if (r.state == 3) metrics.lead_unrouted();
+    if (r.person.leads.occurrences > 1) metrics.lead_linked();
+  }
 
   std::int64_t count = 0;
   std::int64_t bytes = 0;

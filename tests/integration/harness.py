@@ -69,6 +69,7 @@ class Daemon:
         self.events = queue.Queue()
         self.lines = []
         self.port = None
+        self.admin_port = None
 
     def write_config(self):
         def block(name, values):
@@ -77,7 +78,7 @@ class Daemon:
                 out.append(f"  {k}: {json.dumps(v)}")
             return "\n".join(out) + "\n"
 
-        text = "state_dir: ./state\n" + block("server", self.server)
+        text = "state_dir: ./state\n" + block("server", self.server) + 'admin: {listen: "127.0.0.1:0"}\n'
         if self.journal:
             text += block("journal", self.journal)
         text += ("logging:\n  level: debug\n"
@@ -122,7 +123,10 @@ class Daemon:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             self.lines.append(line)
             try:
-                events.put(json.loads(line))
+                event = json.loads(line)
+                if event.get("event") == "admin_listening":
+                    self.admin_port = int(event["address"].rsplit(":", 1)[1])
+                events.put(event)
             except ValueError:
                 events.put({"event": "unparsed", "line": line})
         proc.stderr.close()
@@ -296,6 +300,28 @@ def read_until_close(s):
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def read_response(s):
+    """Reads exactly one HTTP response (head and Content-Length body) from a socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def status_of(response_bytes):

@@ -113,7 +113,11 @@ class Intake(unittest.TestCase):
         s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
         s.sendall((f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n").encode())
-        interim = s.recv(1024)
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):  # exactly the interim response, however TCP splits it
+            chunk = s.recv(1)
+            self.assertTrue(chunk, interim)
+            interim += chunk
         self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue"), interim)
         s.sendall(body)
         final = read_until_close(s)

@@ -4,7 +4,7 @@ import signal
 import socket
 import unittest
 
-from harness import Daemon, json_body_of, lead, read_until_close, status_of
+from harness import Daemon, json_body_of, lead, read_response, read_until_close, status_of
 
 
 def head_and_body(d, body):
@@ -20,7 +20,7 @@ class Shutdown(unittest.TestCase):
             s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
             head, body = head_and_body(d, lead(0))
             s.sendall(head + body)
-            first = s.recv(65536)
+            first = read_response(s)
             self.assertEqual(status_of(first), 202, first)
             # The second request is in flight (head and part of the body sent) when SIGTERM arrives.
             head, body = head_and_body(d, lead(1))

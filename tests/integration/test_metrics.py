@@ -1,0 +1,97 @@
+"""Observability with the real binary: Prometheus metrics on the admin listener count what happened, and
+`leadrelay status` reads the running daemon's status."""
+import json
+import re
+import subprocess
+import time
+import unittest
+import urllib.request
+
+from harness import BIN, DevBroker, Daemon, consume, kafka_config, lead
+
+ROUTES = """  - name: all
+    to: [{kafka: leads.all}]
+"""
+
+
+def scrape(d):
+    with urllib.request.urlopen(f"http://127.0.0.1:{d.admin_port}/metrics", timeout=10) as r:
+        return r.headers.get("Content-Type"), r.read().decode()
+
+
+def value(text, name, **labels):
+    """The sample `name{labels}` (labels in any order), or None."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"^([a-z_]+)(\{[^}]*\})? (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        found = dict(re.findall(r'([a-z_]+)="([^"]*)"', m.group(2) or ""))
+        if found == {k: str(v) for k, v in labels.items()}:
+            return float(m.group(3))
+    return None
+
+
+class Metrics(unittest.TestCase):
+    def setUp(self):
+        self.broker = DevBroker()
+        self.d = Daemon(extra=kafka_config(self.broker.bootstrap, ROUTES)).start()
+
+    def tearDown(self):
+        self.d.close()
+        self.broker.close()
+
+    def test_counters_follow_the_leads(self):
+        d = self.d
+        for n in range(3):
+            self.assertEqual(d.post(lead(n))[0], 202)
+        self.assertEqual(d.post(lead(0))[0], 200)  # a redelivery
+        self.assertEqual(d.post(b'{"UserDetails": {"Phone": 1}}')[0], 400)
+        self.assertEqual(d.post(lead(9), path="/leads/marketplace?code=wrong")[0], 401)
+        consume(self.broker.bootstrap, "leads.all", count=3)
+        deadline = time.monotonic() + 20
+        while True:  # delivery reports are counted a moment after the broker has the messages
+            content_type, text = scrape(d)
+            if value(text, "leadrelay_deliveries_total", destination="kafka:leads.all", result="ok") == 3:
+                break
+            self.assertLess(time.monotonic(), deadline, text)
+            time.sleep(0.1)
+        self.assertEqual(content_type, "text/plain; version=0.0.4; charset=utf-8")
+        self.assertEqual(value(text, "leadrelay_leads_received_total", source="marketplace"), 5)
+        self.assertEqual(value(text, "leadrelay_leads_accepted_total", source="marketplace"), 3)
+        self.assertEqual(value(text, "leadrelay_leads_redelivered_total", source="marketplace"), 1)
+        self.assertEqual(value(text, "leadrelay_leads_rejected_total", source="marketplace", reason="wrong_type"), 1)
+        self.assertEqual(value(text, "leadrelay_leads_rejected_total", source="unknown", reason="unauthorized"), 1)
+        self.assertEqual(value(text, "leadrelay_route_matches_total", rule="all"), 3)
+        self.assertEqual(value(text, "leadrelay_outbox_backlog"), 0)
+        self.assertEqual(value(text, "leadrelay_config_last_reload_success"), 1)
+        self.assertGreaterEqual(value(text, "leadrelay_journal_commit_duration_seconds_count"), 1)
+        self.assertGreaterEqual(value(text, "leadrelay_http_request_duration_seconds_count"), 6)
+        self.assertIsNotNone(value(text, "leadrelay_kafka_producer_queue_messages"))
+        # Every sample follows Prometheus naming: the leadrelay_ prefix.
+        names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+        self.assertTrue(all(n.startswith("leadrelay_") for n in names), names)
+
+    def test_status_command(self):
+        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        status = json.loads(r.stdout)
+        self.assertRegex(status["config_hash"], r"^[0-9a-f]{16}$")
+        self.assertTrue(status["last_reload"]["ok"])
+        self.assertIn("deliveries", status["backlog"])
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/metrics", timeout=10) as m:
+            hash_label = re.search(r'leadrelay_config_info\{hash="([0-9a-f]+)"\} 1', m.read().decode())
+        self.assertEqual(hash_label.group(1), status["config_hash"])
+
+    def test_status_command_when_nothing_listens(self):
+        self.d.stop()
+        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 69)
+        self.assertIn("cannot reach the admin listener", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
