@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 BIN = os.environ.get("LEADRELAY_BIN", os.path.join(os.path.dirname(__file__), "../../build/leadrelay"))
 CHECK_LEADS = os.environ.get("CHECK_LEADS_BIN", os.path.join(os.path.dirname(__file__), "../../build/tests/check_leads"))
@@ -339,3 +340,17 @@ def json_body_of(response_bytes):
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     return json.loads(body[:length] if length is not None else body)
+
+
+class WithKafka(unittest.TestCase):
+    """A dev-broker and a daemon publishing to it along `routes` (YAML list items), fresh for each test."""
+
+    routes = "  - name: all\n    to: [{kafka: leads.all}]\n"
+
+    def setUp(self):
+        self.broker = DevBroker()
+        self.d = Daemon(extra=kafka_config(self.broker.bootstrap, self.routes)).start()
+
+    def tearDown(self):
+        self.d.close()
+        self.broker.close()

@@ -5,12 +5,7 @@ import json
 import threading
 import unittest
 
-from harness import SAMPLE_LEAD, DevBroker, Daemon, consume, kafka_config
-
-ROUTES = """  - name: all
-    to: [{kafka: leads.all}]
-"""
-
+from harness import SAMPLE_LEAD, Daemon, WithKafka, consume
 
 def lead_body(email="jane@contoso.com", action="INS", offer="contoso.analytics-pro", indent=None, **extra):
     body = json.loads(json.dumps(SAMPLE_LEAD))
@@ -21,14 +16,7 @@ def lead_body(email="jane@contoso.com", action="INS", offer="contoso.analytics-p
     return json.dumps(body, indent=indent).encode()
 
 
-class Dedup(unittest.TestCase):
-    def setUp(self):
-        self.broker = DevBroker()
-        self.d = Daemon(extra=kafka_config(self.broker.bootstrap, ROUTES)).start()
-
-    def tearDown(self):
-        self.d.close()
-        self.broker.close()
+class Dedup(WithKafka):
 
     def test_double_post_and_reformatted_copies(self):
         status, _, data = self.d.post(lead_body())

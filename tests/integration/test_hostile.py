@@ -1,7 +1,6 @@
 """Hostile input against the real binary: each case gets its status (or a closed connection), never a crash or a
 hang, and the daemon keeps answering /healthz and accepting leads afterwards."""
 import itertools
-import json
 import select
 import socket
 import time

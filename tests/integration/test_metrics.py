@@ -7,12 +7,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import BIN, DevBroker, Daemon, consume, kafka_config, lead
-
-ROUTES = """  - name: all
-    to: [{kafka: leads.all}]
-"""
-
+from harness import BIN, WithKafka, consume, lead
 
 def scrape(d):
     with urllib.request.urlopen(f"http://127.0.0.1:{d.admin_port}/metrics", timeout=10) as r:
@@ -33,14 +28,7 @@ def value(text, name, **labels):
     return None
 
 
-class Metrics(unittest.TestCase):
-    def setUp(self):
-        self.broker = DevBroker()
-        self.d = Daemon(extra=kafka_config(self.broker.bootstrap, ROUTES)).start()
-
-    def tearDown(self):
-        self.d.close()
-        self.broker.close()
+class Metrics(WithKafka):
 
     def test_counters_follow_the_leads(self):
         d = self.d

@@ -1,5 +1,4 @@
 """SIGTERM/SIGINT: stop accepting, finish requests in flight within the grace, close idle connections, exit 0."""
-import json
 import signal
 import socket
 import unittest
