@@ -14,7 +14,8 @@ state_dir: ./state
 server: {listen: ["127.0.0.1:18080"], max_connections: 1000}
 logging: {level: warn}
 sources:
-  - {name: bench, path: /leads, format: ms-marketplace, auth: {secret_file: s.secret}}
+  # replay_window 0s: wrk rotates 500 bodies, and every lead must take the full intake path (a journal row).
+  - {name: bench, path: /leads, format: ms-marketplace, replay_window: 0s, auth: {secret_file: s.secret}}
 YAML
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;
