@@ -121,8 +121,8 @@ std::size_t KafkaSink::produce_batch() {
   if (in_flight_ >= kMaxInFlight) return 0;
   sqlite3_stmt* select = nullptr;
   sqlite3_prepare_v2(db_,
-                     "SELECT d.id, substr(d.destination, 7), d.msg_key, l.routed FROM deliveries d "
-                     "JOIN leads l ON l.seq = d.lead_seq "
+                     "SELECT d.id, substr(d.destination, 7), d.msg_key, r.lead FROM deliveries d "
+                     "JOIN routed r ON r.seq = d.lead_seq "
                      "WHERE d.state = 0 AND d.id > ?1 AND d.destination LIKE 'kafka:%' ORDER BY d.id LIMIT 1000",
                      -1, &select, nullptr);
   sqlite3_bind_int64(select, 1, cursor_);

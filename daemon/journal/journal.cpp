@@ -23,8 +23,9 @@ constexpr KeySpec kJournalKeys[] = {
      false, 0, 0, "full|normal"},
 };
 
-// leads.state: 0 journaled (the pipeline has not seen it), 1 routed (deliveries exist), 2 dropped by a rule,
-// 3 unrouted (no rule matched: kept, and logged). leads.routed is the lead as the pipeline left it.
+// Leads are written once and never updated (an UPDATE would rewrite the row, raw body included). What the
+// pipeline made of a lead goes to `routed`, keyed by the lead's seq: state 1 routed (deliveries exist),
+// 2 dropped by a rule, 3 unrouted (no rule matched: kept, and logged); `lead` is the lead as the pipeline left it.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS leads (
   seq            INTEGER PRIMARY KEY,
@@ -32,10 +33,13 @@ CREATE TABLE IF NOT EXISTS leads (
   source         TEXT NOT NULL,
   received_at_ms INTEGER NOT NULL,
   raw            BLOB NOT NULL,
-  lead           TEXT NOT NULL,
-  state          INTEGER NOT NULL DEFAULT 0,
-  routed         TEXT,
-  outcome        TEXT
+  lead           TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS routed (
+  seq     INTEGER PRIMARY KEY,
+  state   INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  lead    TEXT
 );
 -- The outbox: one row per (lead, destination). state: 0 pending, 1 delivered (acknowledged by the destination),
 -- 2 failed permanently (kept, with the destination's error).

@@ -254,7 +254,8 @@ bool PipelineWorker::process_batch() {
     sqlite3_stmt* person = nullptr;
     sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
                            "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &person, nullptr);
-    sqlite3_prepare_v2(db, "UPDATE leads SET state = ?1, routed = ?2, outcome = ?3 WHERE seq = ?4", -1, &update, nullptr);
+    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO routed (state, lead, outcome, seq) VALUES (?1, ?2, ?3, ?4)", -1,
+                       &update, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) VALUES (?1, ?2, ?3, ?4)", -1,
                        &insert, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO cursors (name, value) VALUES ('pipeline', ?1) "
