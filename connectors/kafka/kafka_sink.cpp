@@ -33,6 +33,7 @@ KafkaSink::KafkaSink(const KafkaConfig& config, std::string bootstrap, journal::
 KafkaSink::~KafkaSink() {
   stop(std::chrono::milliseconds(0));
   if (producer_ != nullptr) rd_kafka_destroy(producer_);
+  sqlite3_finalize(pending_);
   sqlite3_close(db_);
 }
 
@@ -59,6 +60,14 @@ bool KafkaSink::start(std::string& error) {
     return false;
   }
   sqlite3_busy_timeout(db_, 5000);
+  if (sqlite3_prepare_v3(db_,
+                         "SELECT d.id, substr(d.destination, 7), d.msg_key, r.lead, r.lead_id, r.source, r.action, "
+                         "r.test_lead FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
+                         "WHERE d.state = 0 AND d.id > ?1 AND d.destination LIKE 'kafka:%' ORDER BY d.id LIMIT 1000",
+                         -1, SQLITE_PREPARE_PERSISTENT, &pending_, nullptr) != SQLITE_OK) {
+    error = "cannot read the outbox: " + std::string(sqlite3_errmsg(db_));
+    return false;
+  }
   log::info("kafka_producer", {log::safe("bootstrap", bootstrap_), log::safe("compression", config_.compression),
                                {"embedded", config_.embedded}});
   thread_ = std::thread([this] { run(); });
@@ -119,31 +128,29 @@ void KafkaSink::on_delivery(const rd_kafka_message_t* message) {
 
 std::size_t KafkaSink::produce_batch() {
   if (in_flight_ >= kMaxInFlight) return 0;
-  sqlite3_stmt* select = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "SELECT d.id, substr(d.destination, 7), d.msg_key, r.lead FROM deliveries d "
-                     "JOIN routed r ON r.seq = d.lead_seq "
-                     "WHERE d.state = 0 AND d.id > ?1 AND d.destination LIKE 'kafka:%' ORDER BY d.id LIMIT 1000",
-                     -1, &select, nullptr);
-  sqlite3_bind_int64(select, 1, cursor_);
+  // Column text stays valid until the next step; librdkafka copies what it keeps (RD_KAFKA_MSG_F_COPY).
+  const auto text = [this](int column) {
+    return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(pending_, column)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(pending_, column)));
+  };
+  sqlite3_bind_int64(pending_, 1, cursor_);
   std::size_t produced = 0;
-  while (sqlite3_step(select) == SQLITE_ROW) {
-    const auto id = sqlite3_column_int64(select, 0);
-    const std::string topic(reinterpret_cast<const char*>(sqlite3_column_text(select, 1)));
-    const std::string key(reinterpret_cast<const char*>(sqlite3_column_text(select, 2)));
-    const std::string value(reinterpret_cast<const char*>(sqlite3_column_text(select, 3)),
-                            static_cast<std::size_t>(sqlite3_column_bytes(select, 3)));
-    model::Lead lead;
-    std::string error;
-    model::from_json(value, lead, error);
-    const std::string test = lead.test_lead ? "true" : "false";
+  while (sqlite3_step(pending_) == SQLITE_ROW) {
+    const auto id = sqlite3_column_int64(pending_, 0);
+    const auto topic = text(1);  // NUL-terminated: the end of SQLite's column text
+    const auto key = text(2);
+    const auto value = text(3);
+    const auto lead_id = text(4);
+    const auto source = text(5);
+    const auto action = text(6);
+    const std::string_view test = sqlite3_column_int(pending_, 7) != 0 ? "true" : "false";
     const auto err = rd_kafka_producev(
-        producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+        producer_, RD_KAFKA_V_TOPIC(topic.data()), RD_KAFKA_V_KEY(key.data(), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER("lead-id", lead.lead_id.data(), static_cast<ssize_t>(lead.lead_id.size())),
+        RD_KAFKA_V_HEADER("lead-id", lead_id.data(), static_cast<ssize_t>(lead_id.size())),
         RD_KAFKA_V_HEADER("lead-schema", model::kLeadSchema.data(), static_cast<ssize_t>(model::kLeadSchema.size())),
-        RD_KAFKA_V_HEADER("lead-source", lead.source_name.data(), static_cast<ssize_t>(lead.source_name.size())),
-        RD_KAFKA_V_HEADER("lead-action", lead.action.code.data(), static_cast<ssize_t>(lead.action.code.size())),
+        RD_KAFKA_V_HEADER("lead-source", source.data(), static_cast<ssize_t>(source.size())),
+        RD_KAFKA_V_HEADER("lead-action", action.data(), static_cast<ssize_t>(action.size())),
         RD_KAFKA_V_HEADER("test-lead", test.data(), static_cast<ssize_t>(test.size())),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::intptr_t>(id))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // librdkafka's queue is full: poll, then resume here
@@ -157,7 +164,7 @@ std::size_t KafkaSink::produce_batch() {
     ++produced;
     if (in_flight_ >= kMaxInFlight) break;
   }
-  sqlite3_finalize(select);
+  sqlite3_reset(pending_);
   return produced;
 }
 
@@ -166,8 +173,8 @@ void KafkaSink::flush_acks(bool wait) {
   auto batch = std::make_shared<std::vector<Ack>>();
   batch->swap(acks_);
   const auto now = log::now_unix_ms();
-  std::promise<bool> committed;
-  auto done = committed.get_future();
+  auto committed = std::make_shared<std::promise<bool>>();
+  auto done = committed->get_future();
   journal::WriteJob job;
   job.apply = [batch, now](sqlite3* db, std::string& error) {
     sqlite3_stmt* update = nullptr;
@@ -193,14 +200,13 @@ void KafkaSink::flush_acks(bool wait) {
     sqlite3_finalize(update);
     return ok;
   };
-  auto shared = std::make_shared<std::promise<bool>>(std::move(committed));
-  job.done = [this, batch, shared](bool ok) {
+  job.done = [this, batch, committed](bool ok) {
     if (ok) {
       std::int64_t bytes = 0;
       for (const auto& a : *batch) bytes += a.bytes;
       backlog_.remove(static_cast<std::int64_t>(batch->size()), bytes);
     }
-    shared->set_value(ok);
+    committed->set_value(ok);
   };
   journal_.submit(std::move(job));
   last_ack_flush_ = std::chrono::steady_clock::now();

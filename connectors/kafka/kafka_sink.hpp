@@ -57,6 +57,7 @@ class KafkaSink {
   outbox::Backlog& backlog_;
   rd_kafka_s* producer_ = nullptr;
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* pending_ = nullptr;  // the next pending deliveries, prepared once
   std::int64_t cursor_ = 0;  // highest delivery id handed to librdkafka
   std::int64_t in_flight_ = 0;
   std::vector<Ack> acks_;

@@ -1,7 +1,5 @@
 #include "daemon/intake/intake.hpp"
 
-#include <rapidjson/pointer.h>
-
 #include "daemon/intake/canonical.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead_id.hpp"
@@ -11,7 +9,9 @@ namespace leadrelay::intake {
 
 Intake::Intake(const std::vector<SourceConfig>& sources) {
   for (const auto& s : sources) {
-    sources_.push_back(std::make_unique<Source>(Source{s, SourceAuth(s.auth), connectors::find_format(s.format)}));
+    sources_.push_back(std::make_unique<Source>(
+        Source{s, SourceAuth(s.auth), connectors::find_format(s.format),
+               rapidjson::Pointer(s.idempotency_json_pointer.empty() ? "" : s.idempotency_json_pointer.c_str())}));
   }
 }
 
@@ -85,8 +85,8 @@ bool Intake::on_body(const Source& source, std::string_view body, std::int64_t n
   if (source.config.replay_window.count() > 0) {
     // Keys are per source: the same body sent to two sources is two deliveries.
     replay_key = source.config.name + "|";
-    const auto& pointer = source.config.idempotency_json_pointer;
-    const rapidjson::Value* id = pointer.empty() ? nullptr : rapidjson::Pointer(pointer.c_str()).Get(doc);
+    const rapidjson::Value* id =
+        source.config.idempotency_json_pointer.empty() ? nullptr : source.idempotency_pointer.Get(doc);
     if (!source.config.idempotency_header.empty() && !util::trim(idempotency_header).empty()) {
       replay_key += "header:" + std::string(util::trim(idempotency_header));
     } else if (id != nullptr && !id->IsNull()) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <rapidjson/pointer.h>
+
 #include "connectors/source_formats.hpp"
 #include "daemon/intake/auth.hpp"
 #include "daemon/intake/rejection.hpp"
@@ -27,6 +29,7 @@ struct Source {
   SourceConfig config;
   SourceAuth auth;
   const connectors::SourceFormat* format;
+  rapidjson::Pointer idempotency_pointer;  // parsed once from config.idempotency_json_pointer; empty when unset
 };
 
 enum class Route { Healthz, Readyz, Lead, Reject };

@@ -36,10 +36,15 @@ CREATE TABLE IF NOT EXISTS leads (
   lead           TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS routed (
-  seq     INTEGER PRIMARY KEY,
-  state   INTEGER NOT NULL,
-  outcome TEXT NOT NULL,
-  lead    TEXT
+  seq       INTEGER PRIMARY KEY,
+  state     INTEGER NOT NULL,
+  outcome   TEXT NOT NULL,
+  lead      TEXT,
+  -- What destinations put in message headers, so that they need not parse the lead again.
+  lead_id   TEXT,
+  source    TEXT,
+  action    TEXT,
+  test_lead INTEGER
 );
 -- The outbox: one row per (lead, destination). state: 0 pending, 1 delivered (acknowledged by the destination),
 -- 2 failed permanently (kept, with the destination's error).

@@ -53,6 +53,9 @@ struct Routed {
   int state = 0;
   std::string routed_json;
   std::string outcome;
+  std::string source;
+  std::string action;
+  bool test_lead = false;
   std::string key;
   std::vector<std::string> destinations;
   std::vector<std::string> matched_rules;
@@ -210,6 +213,9 @@ bool PipelineWorker::process_batch() {
       seen[r.person_key] = r.person;
     }
     r.lead_id = lead.lead_id;
+    r.source = lead.source_name;
+    r.action = lead.action.code;
+    r.test_lead = lead.test_lead;
     r.matched_rules = outcome.matched_rules;
     r.drop_rule = outcome.drop_rule;
     r.routed_json = model::to_json(lead);
@@ -254,8 +260,10 @@ bool PipelineWorker::process_batch() {
     sqlite3_stmt* person = nullptr;
     sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
                            "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &person, nullptr);
-    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO routed (state, lead, outcome, seq) VALUES (?1, ?2, ?3, ?4)", -1,
-                       &update, nullptr);
+    sqlite3_prepare_v2(db,
+                       "INSERT OR REPLACE INTO routed (state, lead, outcome, seq, lead_id, source, action, test_lead) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       -1, &update, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) VALUES (?1, ?2, ?3, ?4)", -1,
                        &insert, nullptr);
     sqlite3_prepare_v2(db, "INSERT INTO cursors (name, value) VALUES ('pipeline', ?1) "
@@ -270,6 +278,10 @@ bool PipelineWorker::process_batch() {
       }
       sqlite3_bind_text(update, 3, r.outcome.data(), static_cast<int>(r.outcome.size()), SQLITE_STATIC);
       sqlite3_bind_int64(update, 4, r.seq);
+      sqlite3_bind_text(update, 5, r.lead_id.data(), static_cast<int>(r.lead_id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(update, 6, r.source.data(), static_cast<int>(r.source.size()), SQLITE_STATIC);
+      sqlite3_bind_text(update, 7, r.action.data(), static_cast<int>(r.action.size()), SQLITE_STATIC);
+      sqlite3_bind_int(update, 8, r.test_lead ? 1 : 0);
       ok = ok && step(db, update, error);
       for (const auto& d : r.destinations) {
         sqlite3_bind_int64(insert, 1, r.seq);
