@@ -11,6 +11,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/schema.hpp"
 #include "daemon/http/admin_server.hpp"
+#include "daemon/validate/validate_command.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -23,6 +24,10 @@ commands:
                           and exits 78 when there is one, 0 when the file is valid
   config-keys             print every configuration key with its type, default and meaning (Markdown)
   config-schema           print the JSON Schema of the configuration, for editors (schemas/config.schema.json)
+  validate [--email E] [--phone P] [--country CC] [--no-dns] [--dns-server IP[:PORT]] [--config FILE]
+                          print the email, phone and quality verdicts of one contact as JSON; with no
+                          contact flags, read JSON lines ({"email":..,"phone":..,"country":..}) from stdin
+                          and write one verdict line per line; --config uses that file's lists and DNS
   status [--admin ADDR | --config FILE]
                           print the running daemon's status (config hash, last reload, outbox backlog) from
                           its admin listener (default: admin.listen of /etc/leadrelay/config.yaml)
@@ -33,7 +38,7 @@ commands:
   --version               print the version
   --help                  print this help
 
-exit codes: 0 ok, 64 usage error, 69 cannot listen, 73 cannot open the store, 78 invalid config
+exit codes: 0 ok, 64 usage error, 65 bad input line (validate), 69 cannot listen, 73 cannot open the store, 78 invalid config
 documentation: README.md (configuration keys, sources, troubleshooting)
 )";
 
@@ -155,5 +160,6 @@ int main(int argc, char** argv) {
   }
   if (command == "dev-broker") return dev_broker(rest);
   if (command == "status") return status(rest);
+  if (command == "validate") return validate::validate_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -8,8 +8,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   # libraries (Boost 1.74 is Debian bookworm's default; libphonenumber-dev depends on it)
   libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev prometheus-cpp-dev
+  # contact validation: IDN (libidn2), the Public Suffix List (libpsl + publicsuffix), async DNS (c-ares), phones
+  libidn2-dev libpsl-dev publicsuffix libc-ares-dev libphonenumber-dev
   # tests: GoogleTest, and Python (standard library only) for the integration tests that drive the real binary
-  libgtest-dev libgmock-dev python3 sqlite3 curl
+  libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 curl
+  # a real DNS server on loopback for the validation tests
+  dnsmasq-base
   # systemd-analyze, to check the unit file; dpkg-dev and lintian, to build and check the Debian package
   systemd dpkg-dev lintian
   # an independent Kafka client, to read what leadrelay publishes

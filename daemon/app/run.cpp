@@ -24,6 +24,7 @@
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
 #include "daemon/util/digest.hpp"
+#include "daemon/validate/ares_resolver.hpp"
 
 namespace leadrelay::app {
 namespace asio = boost::asio;
@@ -40,6 +41,7 @@ std::vector<std::string> needs_restart(const config::Config& running, const conf
   if (!(running.kafka == loaded.kafka)) out.emplace_back("kafka");
   if (!(running.outbox == loaded.outbox)) out.emplace_back("outbox");
   if (!(running.dedup == loaded.dedup)) out.emplace_back("dedup");
+  if (!(running.validation.dns == loaded.validation.dns)) out.emplace_back("validation.dns");
   return out;
 }
 
@@ -121,10 +123,24 @@ int run_daemon(const config::Config& initial) {
       return kExitConfig;
     }
   }
-  outbox::PipelineWorker pipeline(*journal, journal::Journal::database_path(config.state_dir), backlog, config.routes,
-                                  config.dedup, [&kafka] {
-                                    if (kafka) kafka->notify();
-                                  });
+  // Contact validation's DNS lookups (c-ares on its own loop), unless switched off.
+  std::unique_ptr<validate::AresResolver> resolver;
+  if (config.validation.dns.enabled) {
+    resolver = validate::AresResolver::create(config.validation.dns, error);
+    if (!resolver) {
+      log::error("dns_start_failed", {{"message", error},
+                                      {"hint", "set validation.dns.servers, or validation.dns.enabled: false"}});
+      return kExitConfig;
+    }
+  }
+  log::info("validation", {{"disposable_domains", static_cast<std::int64_t>(config.validator->disposable_count())},
+                           {"dns", config.validation.dns.enabled}});
+  outbox::PipelineWorker pipeline(
+      *journal, journal::Journal::database_path(config.state_dir), backlog, config.routes, config.dedup,
+      [&kafka] {
+        if (kafka) kafka->notify();
+      },
+      config.validator, resolver.get());
   if (!pipeline.start(error)) {
     log::error("store_open_failed", {{"message", error}});
     return kExitCantCreate;
@@ -222,15 +238,18 @@ int run_daemon(const config::Config& initial) {
     reload.restart_needed = needs_restart(config, loaded);
     server.set_intake(std::make_shared<const intake::Intake>(loaded.sources));
     pipeline.set_routes(loaded.routes);
+    pipeline.set_validator(loaded.validator);
     log::set_level(loaded.logging.level);
     config.sources = loaded.sources;
     config.routes = loaded.routes;
+    config.validator = loaded.validator;
     config.logging = loaded.logging;
     std::string restart;
     for (const auto& section : reload.restart_needed) restart += (restart.empty() ? "" : ", ") + section;
     log::info("reload_applied", {log::safe("config_hash", hash),
                                  {"sources", static_cast<std::int64_t>(loaded.sources.size())},
                                  {"routes", static_cast<std::int64_t>(loaded.routes->rules.size())},
+                                 {"disposable_domains", static_cast<std::int64_t>(loaded.validator->disposable_count())},
                                  log::safe("restart_needed", restart)});
   };
   if (!server.listen(error)) {

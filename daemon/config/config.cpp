@@ -20,6 +20,7 @@ constexpr KeySpec kTopKeys[] = {
     {"kafka", KeyType::Section, "", "the Kafka cluster leads are published to"},
     {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
     {"dedup", KeyType::Section, "", "linking leads of the same person for the same offer"},
+    {"validation", KeyType::Section, "", "email, phone and spam-domain verdicts and lead quality"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
 };
@@ -52,6 +53,9 @@ std::vector<KeyTable> key_tables() {
       {"kafka", connectors::kafka::kafka_keys()},
       {"outbox", outbox::outbox_keys()},
       {"dedup", outbox::dedup_keys()},
+      {"validation", validate::validation_keys()},
+      {"validation.dns", validate::dns_keys()},
+      {"validation.quality", validate::quality_keys()},
       {"routes[]", routing::rule_keys()},
   };
 }
@@ -102,6 +106,15 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   c.outbox = outbox::parse_outbox_config(outbox);
   MapReader dedup(diagnostics, top.child("dedup"), "dedup", outbox::dedup_keys());
   c.dedup = outbox::parse_dedup_config(dedup);
+  MapReader validation(diagnostics, top.child("validation"), "validation", validate::validation_keys());
+  c.validation = validate::parse_validation_config(validation, base_dir);
+  {
+    std::vector<std::pair<std::string, std::string>> list_errors;
+    c.validator = validate::Validator::build(c.validation, list_errors);
+    for (const auto& [key, message] : list_errors) {
+      validation.error(key, message + "; check the path (relative paths start at the config file's folder)");
+    }
+  }
   routing::RouteContext route_context;
   for (const auto& s : c.sources) route_context.source_names.push_back(s.name);
   route_context.kafka_configured = c.kafka.configured;

@@ -15,6 +15,7 @@
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/outbox_config.hpp"
 #include "daemon/routing/router.hpp"
+#include "daemon/validate/validator.hpp"
 
 namespace leadrelay::config {
 
@@ -34,6 +35,8 @@ struct Config {
   outbox::OutboxConfig outbox;
   outbox::DedupConfig dedup;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
+  validate::ValidationConfig validation;
+  std::shared_ptr<const validate::Validator> validator;  // lists loaded; swapped whole on reload
 };
 
 struct LoadResult {

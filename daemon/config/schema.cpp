@@ -74,7 +74,15 @@ Value key_schema(const KeySpec& k, Allocator& a) {
       break;
     }
   }
-  if (!k.default_value.empty() && k.type != KeyType::Section && k.type != KeyType::SectionList) {
+  if (k.type == KeyType::StringList && k.default_value.find(", ") != std::string_view::npos) {
+    Value items(rapidjson::kArrayType);
+    for (std::string_view rest = k.default_value; !rest.empty();) {
+      const auto comma = rest.find(", ");
+      items.PushBack(str(rest.substr(0, comma), a), a);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    s.AddMember("default", items, a);
+  } else if (!k.default_value.empty() && k.type != KeyType::Section && k.type != KeyType::SectionList) {
     s.AddMember("default", str(k.default_value, a), a);
   }
   return s;

@@ -312,7 +312,12 @@ std::vector<std::string> MapReader::string_list(std::string_view key) {
   const auto& s = spec(key);
   std::vector<std::string> out;
   if (!has(key)) {
-    if (!s.default_value.empty()) out.emplace_back(s.default_value);
+    // A list default is written "a, b, c".
+    for (std::string_view rest = s.default_value; !rest.empty();) {
+      const auto comma = rest.find(", ");
+      out.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
     return out;
   }
   const auto c = child(key);

@@ -46,6 +46,18 @@ struct Metrics::Impl {
       BuildGauge().Name("leadrelay_config_last_reload_timestamp_seconds").Help("When the configuration was last loaded or reloaded").Register(*registry);
   prometheus::Family<prometheus::Gauge>& config_info =
       BuildGauge().Name("leadrelay_config_info").Help("The running configuration's hash, as a label").Register(*registry);
+  prometheus::Family<prometheus::Counter>& email_verdicts =
+      BuildCounter().Name("leadrelay_email_verdicts_total").Help("Routed leads by email verdict (Valid, Invalid, Spam, Unknown)").Register(*registry);
+  prometheus::Family<prometheus::Counter>& phone_verdicts =
+      BuildCounter().Name("leadrelay_phone_verdicts_total").Help("Routed leads by phone verdict (Valid, Invalid, Unknown)").Register(*registry);
+  prometheus::Family<prometheus::Counter>& quality =
+      BuildCounter().Name("leadrelay_lead_quality_total").Help("Routed leads by quality (High, Low)").Register(*registry);
+  prometheus::Family<prometheus::Counter>& dns_queries =
+      BuildCounter().Name("leadrelay_dns_queries_total").Help("DNS queries sent, by record type").Register(*registry);
+  prometheus::Family<prometheus::Counter>& dns_lookups =
+      BuildCounter().Name("leadrelay_dns_lookups_total").Help("Email domains looked up, by result").Register(*registry);
+  prometheus::Family<prometheus::Counter>& dns_cache =
+      BuildCounter().Name("leadrelay_dns_cache_hits_total").Help("Email domains answered from the DNS cache").Register(*registry);
   prometheus::Family<prometheus::Histogram>& commit =
       BuildHistogram().Name("leadrelay_journal_commit_duration_seconds").Help("Time of one group commit (with its fsync)").Register(*registry);
   prometheus::Family<prometheus::Counter>& committed =
@@ -83,6 +95,14 @@ void Metrics::lead_linked() { impl_->linked.Add({}).Increment(); }
 void Metrics::route_matched(std::string_view rule) { impl_->matched.Add({{"rule", s(rule)}}).Increment(); }
 void Metrics::lead_dropped(std::string_view rule) { impl_->dropped.Add({{"rule", s(rule)}}).Increment(); }
 void Metrics::lead_unrouted() { impl_->unrouted.Add({}).Increment(); }
+void Metrics::verdicts(std::string_view email, std::string_view phone, std::string_view quality) {
+  impl_->email_verdicts.Add({{"verdict", s(email)}}).Increment();
+  impl_->phone_verdicts.Add({{"verdict", s(phone)}}).Increment();
+  impl_->quality.Add({{"quality", s(quality)}}).Increment();
+}
+void Metrics::dns_query(std::string_view type) { impl_->dns_queries.Add({{"type", s(type)}}).Increment(); }
+void Metrics::dns_lookup(std::string_view result) { impl_->dns_lookups.Add({{"result", s(result)}}).Increment(); }
+void Metrics::dns_cache_hit() { impl_->dns_cache.Add({}).Increment(); }
 void Metrics::delivery(std::string_view destination, bool ok) {
   impl_->deliveries.Add({{"destination", s(destination)}, {"result", ok ? "ok" : "failed"}}).Increment();
 }

@@ -20,6 +20,10 @@ class Metrics {
   void route_matched(std::string_view rule);
   void lead_dropped(std::string_view rule);
   void lead_unrouted();
+  void verdicts(std::string_view email, std::string_view phone, std::string_view quality);
+  void dns_query(std::string_view type);
+  void dns_lookup(std::string_view result);
+  void dns_cache_hit();
   void delivery(std::string_view destination, bool ok);
   void journal_commit(double seconds, std::uint64_t leads);
   void http_request(double seconds);

@@ -50,6 +50,37 @@ void boolean(Writer& w, std::string_view key, bool value) {
   w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
   w.Bool(value);
 }
+// The validation members, shared by lead.v1 and `leadrelay validate`.
+void write_verdicts(Writer& w, const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
+                    const std::vector<std::string>& quality_reasons) {
+  const auto strings = [&w](std::string_view key, const std::vector<std::string>& items) {
+    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+    w.StartArray();
+    for (const auto& s : items) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    w.EndArray();
+  };
+  w.Key("email_check");
+  w.StartObject();
+  string(w, "verdict", email.verdict);
+  optional(w, "normalized", email.normalized);
+  optional(w, "domain", email.domain);
+  strings("reasons", email.reasons);
+  boolean(w, "role_mailbox", email.role_mailbox);
+  boolean(w, "free_mail", email.free_mail);
+  w.EndObject();
+  w.Key("phone_check");
+  w.StartObject();
+  string(w, "verdict", phone.verdict);
+  optional(w, "e164", phone.e164);
+  optional(w, "extension", phone.extension);
+  optional(w, "type", phone.type);
+  optional(w, "region", phone.region);
+  strings("reasons", phone.reasons);
+  w.EndObject();
+  string(w, "quality", quality);
+  strings("quality_reasons", quality_reasons);
+}
+
 }  // namespace
 
 std::string to_json(const Lead& lead) {
@@ -101,6 +132,17 @@ std::string to_json(const Lead& lead) {
   w.StartArray();
   for (const auto& a : lead.action_history) w.String(a.data(), static_cast<rapidjson::SizeType>(a.size()));
   w.EndArray();
+  write_verdicts(w, lead.email_check, lead.phone_check, lead.quality, lead.quality_reasons);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string verdicts_to_json(const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
+                             const std::vector<std::string>& quality_reasons) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  write_verdicts(w, email, phone, quality, quality_reasons);
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

@@ -42,6 +42,25 @@ struct Action {
   bool do_not_contact = false;           // DNC: a cross-listing notice; do not reach out
 };
 
+// Contact validation verdicts (FORMATS.md §4), set by the pipeline's validate stage.
+struct EmailCheck {
+  std::string verdict = "Unknown";  // Valid | Invalid | Spam | Unknown
+  std::string normalized;           // local part @ A-label domain, when the syntax is valid
+  std::string domain;               // the registrable domain, when the syntax is valid
+  std::vector<std::string> reasons; // why the verdict (reason codes)
+  bool role_mailbox = false;        // info@, sales@, ...: valid, nobody in particular reads it
+  bool free_mail = false;           // gmail.com, outlook.com, ...
+};
+
+struct PhoneCheck {
+  std::string verdict = "Unknown";  // Valid | Invalid | Unknown (absent)
+  std::string e164;                 // "+4930123456", when valid
+  std::string extension;
+  std::string type;                 // mobile, fixed_line, ... when valid
+  std::string region;               // the number's ISO 3166-1 alpha-2 country, when valid
+  std::vector<std::string> reasons;
+};
+
 struct Lead {
   std::string lead_id;  // UUIDv7, assigned at intake
   std::int64_t received_at_ms = 0;
@@ -60,12 +79,19 @@ struct Lead {
   std::string duplicate_of;
   int occurrence = 1;
   std::vector<std::string> action_history;
+  EmailCheck email_check;
+  PhoneCheck phone_check;
+  std::string quality = "High";  // High | Low (Low = likely spam or not worth a call)
+  std::vector<std::string> quality_reasons;
 };
 
 inline constexpr std::string_view kLeadSchema = "lead.v1";
 
 // The lead as lead.v1 JSON (compact).
 std::string to_json(const Lead& lead);
+// {"email_check": ..., "phone_check": ..., "quality": ..., "quality_reasons": [...]}, as in lead.v1.
+std::string verdicts_to_json(const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
+                             const std::vector<std::string>& quality_reasons);
 
 }  // namespace leadrelay::model
 

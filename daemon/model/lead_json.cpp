@@ -37,6 +37,14 @@ bool parse_utc_ms(const std::string& text, std::int64_t& out) {
   return true;
 }
 
+void get_strings(const rapidjson::Value& object, const char* key, std::vector<std::string>& out) {
+  if (const auto it = object.FindMember(key); it != object.MemberEnd() && it->value.IsArray()) {
+    for (const auto& a : it->value.GetArray()) {
+      if (a.IsString()) out.emplace_back(a.GetString(), a.GetStringLength());
+    }
+  }
+}
+
 }  // namespace
 
 bool parse_origin_name(std::string_view name, Origin& out) {
@@ -101,11 +109,25 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
   if (const auto it = d.FindMember("occurrence"); it != d.MemberEnd() && it->value.IsInt()) {
     lead.occurrence = it->value.GetInt();
   }
-  if (const auto it = d.FindMember("action_history"); it != d.MemberEnd() && it->value.IsArray()) {
-    for (const auto& a : it->value.GetArray()) {
-      if (a.IsString()) lead.action_history.emplace_back(a.GetString(), a.GetStringLength());
-    }
+  get_strings(d, "action_history", lead.action_history);
+  if (const auto* e = get_object(d, "email_check")) {
+    lead.email_check.verdict = get_string(*e, "verdict");
+    lead.email_check.normalized = get_string(*e, "normalized");
+    lead.email_check.domain = get_string(*e, "domain");
+    get_strings(*e, "reasons", lead.email_check.reasons);
+    lead.email_check.role_mailbox = get_bool(*e, "role_mailbox");
+    lead.email_check.free_mail = get_bool(*e, "free_mail");
   }
+  if (const auto* p = get_object(d, "phone_check")) {
+    lead.phone_check.verdict = get_string(*p, "verdict");
+    lead.phone_check.e164 = get_string(*p, "e164");
+    lead.phone_check.extension = get_string(*p, "extension");
+    lead.phone_check.type = get_string(*p, "type");
+    lead.phone_check.region = get_string(*p, "region");
+    get_strings(*p, "reasons", lead.phone_check.reasons);
+  }
+  if (d.HasMember("quality")) lead.quality = get_string(d, "quality");
+  get_strings(d, "quality_reasons", lead.quality_reasons);
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <future>
 
 #include <rapidjson/document.h>
@@ -60,6 +61,7 @@ struct Routed {
   std::vector<std::string> destinations;
   std::vector<std::string> matched_rules;
   std::string drop_rule;
+  std::string email_verdict, phone_verdict, quality;  // for the verdict metrics
   std::string person_key;  // empty: nobody to recognise
   PersonState person;      // the person-and-offer state after this lead
 };
@@ -87,13 +89,17 @@ std::int64_t query_int(sqlite3* db, const char* sql) {
 
 PipelineWorker::PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
                                std::shared_ptr<const routing::RouteTable> routes, const DedupConfig& dedup,
-                               std::function<void()> on_deliveries)
+                               std::function<void()> on_deliveries,
+                               std::shared_ptr<const validate::Validator> validator,
+                               validate::MailDomainResolver* resolver)
     : journal_(journal),
       database_(std::move(database)),
       backlog_(backlog),
       dedup_(dedup),
       on_deliveries_(std::move(on_deliveries)),
-      routes_(std::move(routes)) {}
+      routes_(std::move(routes)),
+      validator_(validator ? std::move(validator) : validate::Validator::defaults()),
+      resolver_(resolver) {}
 
 PipelineWorker::~PipelineWorker() {
   stop();
@@ -127,6 +133,11 @@ void PipelineWorker::set_routes(std::shared_ptr<const routing::RouteTable> route
   routes_ = std::move(routes);
 }
 
+void PipelineWorker::set_validator(std::shared_ptr<const validate::Validator> validator) {
+  std::lock_guard lock(routes_mutex_);
+  validator_ = std::move(validator);
+}
+
 void PipelineWorker::run() {
   int failures = 0;
   while (!stopping_.load()) {
@@ -152,9 +163,11 @@ void PipelineWorker::run() {
 
 bool PipelineWorker::process_batch() {
   std::shared_ptr<const routing::RouteTable> routes;
+  std::shared_ptr<const validate::Validator> validator;
   {
     std::lock_guard lock(routes_mutex_);
     routes = routes_;
+    validator = validator_;
   }
   auto batch = std::make_shared<std::vector<Routed>>();
   // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
@@ -186,24 +199,47 @@ bool PipelineWorker::process_batch() {
   sqlite3_stmt* select = nullptr;
   sqlite3_prepare_v2(db_, "SELECT seq, lead FROM leads WHERE seq > ?1 ORDER BY seq LIMIT 512", -1, &select, nullptr);
   sqlite3_bind_int64(select, 1, cursor_);
+  // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
+  // that the pipeline itself does no I/O.
+  std::vector<std::pair<std::int64_t, model::Lead>> leads;
+  std::vector<std::string> domains;
   while (sqlite3_step(select) == SQLITE_ROW) {
-    Routed r;
-    r.seq = sqlite3_column_int64(select, 0);
-    const std::string json(reinterpret_cast<const char*>(sqlite3_column_text(select, 1)),
-                           static_cast<std::size_t>(sqlite3_column_bytes(select, 1)));
+    const auto seq = sqlite3_column_int64(select, 0);
+    const std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(select, 1)),
+                                static_cast<std::size_t>(sqlite3_column_bytes(select, 1)));
     model::Lead lead;
     std::string error;
     if (!model::from_json(json, lead, error)) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
-      log::error("lead_unreadable", {{"seq", r.seq}, {"message", error}});
+      log::error("lead_unreadable", {{"seq", seq}, {"message", error}});
+      Routed r;
+      r.seq = seq;
       r.state = 3;
       r.outcome = "unreadable";
       batch->push_back(std::move(r));
       continue;
     }
+    if (resolver_ != nullptr) {
+      if (auto domain = validator->domain_to_resolve(lead.contact.email); !domain.empty()) {
+        domains.push_back(std::move(domain));
+      }
+    }
+    leads.emplace_back(seq, std::move(lead));
+  }
+  sqlite3_finalize(select);
+  validate::MailDomains mail;
+  if (resolver_ != nullptr && !domains.empty()) mail = resolver_->resolve(domains);
+
+  for (auto& [seq, lead] : leads) {
+    Routed r;
+    r.seq = seq;
     r.person_key = pipeline::person_key(lead);
     const auto prior = prior_of(r.person_key, lead.received_at_ms);
-    const auto outcome = pipeline::run(*routes, lead, prior ? &prior->leads : nullptr);
+    const auto outcome = pipeline::run(*routes, lead, prior ? &prior->leads : nullptr, validator.get(),
+                                       resolver_ != nullptr ? &mail : nullptr);
+    r.email_verdict = lead.email_check.verdict;
+    r.phone_verdict = lead.phone_check.verdict;
+    r.quality = lead.quality;
     if (!r.person_key.empty() && dedup_.person_window.count() > 0) {
       r.person.leads.first_lead_id = prior ? prior->leads.first_lead_id : lead.lead_id;
       r.person.leads.occurrences = lead.occurrence;
@@ -244,10 +280,11 @@ bool PipelineWorker::process_batch() {
     }
     batch->push_back(std::move(r));
   }
-  sqlite3_finalize(select);
   sqlite3_finalize(person);
   if (batch->empty()) return true;
 
+  // Unreadable rows were set aside while reading: back into journal order, so the cursor is the last seq.
+  std::sort(batch->begin(), batch->end(), [](const Routed& a, const Routed& b) { return a.seq < b.seq; });
   const auto last_seq = batch->back().seq;
   std::promise<bool> committed;
   auto done = committed.get_future();
@@ -331,6 +368,7 @@ bool PipelineWorker::process_batch() {
     if (r.state == 2) metrics.lead_dropped(r.drop_rule);
     if (r.state == 3) metrics.lead_unrouted();
     if (r.person.leads.occurrences > 1) metrics.lead_linked();
+    if (!r.quality.empty()) metrics.verdicts(r.email_verdict, r.phone_verdict, r.quality);
   }
 
   std::int64_t count = 0;

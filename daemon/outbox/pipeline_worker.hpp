@@ -12,6 +12,7 @@
 #include "daemon/journal/journal.hpp"
 #include "daemon/outbox/backlog.hpp"
 #include "daemon/routing/router.hpp"
+#include "daemon/validate/validator.hpp"
 
 namespace leadrelay::outbox {
 
@@ -19,7 +20,8 @@ class PipelineWorker {
  public:
   PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
                  std::shared_ptr<const routing::RouteTable> routes, const DedupConfig& dedup,
-                 std::function<void()> on_deliveries);
+                 std::function<void()> on_deliveries, std::shared_ptr<const validate::Validator> validator = nullptr,
+                 validate::MailDomainResolver* resolver = nullptr);
   ~PipelineWorker();
 
   // Seeds the backlog from the store and starts the thread; false with a message when the store cannot be read.
@@ -27,6 +29,8 @@ class PipelineWorker {
   void stop();
   // Leads routed from now on use `routes`; leads already routed keep their deliveries.
   void set_routes(std::shared_ptr<const routing::RouteTable> routes);
+  // Leads validated from now on use these lists and rules.
+  void set_validator(std::shared_ptr<const validate::Validator> validator);
 
  private:
   void run();
@@ -39,6 +43,8 @@ class PipelineWorker {
   std::function<void()> on_deliveries_;
   std::mutex routes_mutex_;
   std::shared_ptr<const routing::RouteTable> routes_;
+  std::shared_ptr<const validate::Validator> validator_;
+  validate::MailDomainResolver* resolver_;  // null: DNS off
   sqlite3* db_ = nullptr;
   std::int64_t cursor_ = 0;
   std::atomic<bool> stopping_{false};

@@ -33,7 +33,14 @@ StageResult dedup(model::Lead& lead, Context& context) {
   return StageResult::Continue;
 }
 
-StageResult validate(model::Lead&, Context&) { return StageResult::Continue; }
+StageResult validate(model::Lead& lead, Context& context) {
+  if (context.validator != nullptr) {
+    context.validator->validate(lead, context.mail);
+  } else {
+    validate::Validator::defaults()->validate(lead, context.mail);
+  }
+  return StageResult::Continue;
+}
 
 StageResult route(model::Lead& lead, Context& context) {
   const auto decision = routing::route(context.routes, lead);
@@ -54,8 +61,9 @@ namespace {
 constexpr Stage kStages[] = {&normalize, &dedup, &validate, &route};
 }  // namespace
 
-Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior) {
-  Context context{routes, prior, {}};
+Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior,
+            const validate::Validator* validator, const validate::MailDomains* mail) {
+  Context context{routes, prior, validator, mail, {}};
   for (auto stage : kStages) {
     if (stage(lead, context) == StageResult::Stop) break;
   }

@@ -7,6 +7,7 @@
 
 #include "daemon/model/lead.hpp"
 #include "daemon/routing/router.hpp"
+#include "daemon/validate/validator.hpp"
 
 namespace leadrelay::pipeline {
 
@@ -32,6 +33,8 @@ struct PriorLeads {
 struct Context {
   const routing::RouteTable& routes;
   const PriorLeads* prior = nullptr;
+  const validate::Validator* validator = nullptr;  // null: built-in lists and default rules
+  const validate::MailDomains* mail = nullptr;     // DNS answers for the email domain; null: DNS off
   Outcome outcome;
 };
 
@@ -39,12 +42,14 @@ using Stage = StageResult (*)(model::Lead& lead, Context& context);
 
 // Trims contact fields and case-folds the email address; country and test-lead flags were set by the format.
 StageResult normalize(model::Lead& lead, Context& context);
-// Slots for de-duplication and contact validation; they pass every lead on until those capabilities land.
+// Links a later lead of the same person and offer to the first (from context.prior).
 StageResult dedup(model::Lead& lead, Context& context);
+// Email, phone and spam-domain verdicts and the lead's quality (validate::Validator).
 StageResult validate(model::Lead& lead, Context& context);
 StageResult route(model::Lead& lead, Context& context);
 
-Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior = nullptr);
+Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior = nullptr,
+            const validate::Validator* validator = nullptr, const validate::MailDomains* mail = nullptr);
 
 // The person-and-offer key: normalized email (else phone digits) + "|" + offer id, lower-cased; empty when the
 // lead names neither email nor phone (nobody to recognise).

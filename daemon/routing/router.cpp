@@ -26,6 +26,13 @@ using config::KeySpec;
 using config::KeyType;
 
 std::vector<std::string_view> origins() { return {"AzureMarketplace", "AzurePortal", "AppSource", "TestDrive", "Unknown"}; }
+std::vector<std::string_view> email_verdicts() { return {"Valid", "Invalid", "Spam", "Unknown"}; }
+std::vector<std::string_view> phone_verdicts() { return {"Valid", "Invalid", "Unknown"}; }
+std::vector<std::string_view> qualities() { return {"High", "Low"}; }
+std::vector<std::string_view> phone_types() {
+  return {"mobile", "fixed_line", "fixed_line_or_mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail", "unknown"};
+}
 std::vector<std::string_view> ctas() {
   return {"GetItNowOrFreeTrial", "ContactMe", "None", "GetItNow", "TestDrive", "Unknown"};
 }
@@ -56,6 +63,20 @@ const FieldSpec kFields[] = {
      [](const model::Lead& l) { return l.action.do_not_contact; }, nullptr},
     {"duplicate", FieldKind::Bool, "a later lead of the same person for the same offer within the window", nullptr,
      [](const model::Lead& l) { return !l.duplicate_of.empty(); }, nullptr},
+    {"email_verdict", FieldKind::Enum, "the email's verdict", [](const model::Lead& l) { return l.email_check.verdict; },
+     nullptr, &email_verdicts},
+    {"email_domain", FieldKind::Glob, "the email's registrable domain (A-label)",
+     [](const model::Lead& l) { return l.email_check.domain; }, nullptr, nullptr},
+    {"role_mailbox", FieldKind::Bool, "a role address such as info@ or sales@", nullptr,
+     [](const model::Lead& l) { return l.email_check.role_mailbox; }, nullptr},
+    {"free_mail", FieldKind::Bool, "an address at a free-mail provider", nullptr,
+     [](const model::Lead& l) { return l.email_check.free_mail; }, nullptr},
+    {"phone_verdict", FieldKind::Enum, "the phone number's verdict",
+     [](const model::Lead& l) { return l.phone_check.verdict; }, nullptr, &phone_verdicts},
+    {"phone_type", FieldKind::Enum, "mobile, fixed_line, ... (valid numbers only)",
+     [](const model::Lead& l) { return l.phone_check.type; }, nullptr, &phone_types},
+    {"quality", FieldKind::Enum, "the lead's quality (High, or Low with quality_reasons)",
+     [](const model::Lead& l) { return l.quality; }, nullptr, &qualities},
 };
 
 constexpr KeySpec kRuleKeys[] = {
