@@ -44,7 +44,10 @@ def lead(n):
 class Daemon:
     """One leadrelay process with its own folder, config, secret and state."""
 
-    def __init__(self, server=None, journal=None, workdir=None, extra="", source_extra=""):
+    # Suites that are not about validation keep DNS off: no lookups leave the machine.
+    DNS_OFF = "validation:\n  dns:\n    enabled: false\n"
+
+    def __init__(self, server=None, journal=None, workdir=None, extra="", source_extra="", validation=DNS_OFF):
         self.tmp = None
         if workdir is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="leadrelay-it-")
@@ -64,6 +67,7 @@ class Daemon:
         self.journal = journal or {}
         self.extra = extra  # raw YAML appended to the config (kafka, outbox, routes)
         self.source_extra = source_extra  # raw YAML keys added to the source (4-space indent)
+        self.validation = validation  # raw YAML: the validation section
         self.config = os.path.join(self.dir, "leadrelay.yaml")
         self.write_config()
         self.proc = None
@@ -92,6 +96,7 @@ class Daemon:
                  "      param: code\n"
                  "      secret_file: marketplace.secret\n")
         text += self.source_extra
+        text += self.validation
         text += self.extra
         with open(self.config, "w") as f:
             f.write(text)
