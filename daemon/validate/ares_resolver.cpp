@@ -363,6 +363,10 @@ MailDomains AresResolver::resolve(const std::vector<std::string>& domains) {
   return out;
 }
 
+void AresResolver::prime(const std::string& domain, const MailDomainAnswer& answer, std::chrono::seconds ttl) {
+  impl_->store(domain, answer, ttl);
+}
+
 AresResolver::Stats AresResolver::stats() const { return {impl_->queries.load(), impl_->cache_hits.load()}; }
 
 }  // namespace leadrelay::validate

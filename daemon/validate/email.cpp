@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <unordered_map>
 
 namespace leadrelay::validate {
 namespace {
@@ -172,6 +173,32 @@ std::string_view check_domain(std::string_view raw, EmailSyntax& out) {
   return {};
 }
 
+// The domain part's result, by the domain as written. Leads share few domains (companies, free-mail providers),
+// and the Public Suffix List lookups cost more than the rest of the check, so each thread remembers the last
+// few thousand (a pure function's results; cleared when full).
+struct DomainResult {
+  std::string_view reason;
+  std::string domain;
+  std::string registrable;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+const DomainResult& domain_result(std::string_view raw) {
+  thread_local std::unordered_map<std::string, DomainResult, StringHash, std::equal_to<>> cache;
+  if (const auto it = cache.find(raw); it != cache.end()) return it->second;
+  if (cache.size() >= 4096) cache.clear();
+  EmailSyntax scratch;
+  DomainResult r;
+  r.reason = check_domain(raw, scratch);
+  r.domain = std::move(scratch.domain);
+  r.registrable = std::move(scratch.registrable_domain);
+  return cache.emplace(std::string(raw), std::move(r)).first->second;
+}
+
 }  // namespace
 
 std::string registrable_domain(std::string_view domain) {
@@ -207,8 +234,11 @@ EmailSyntax check_email_syntax(std::string_view address) {
   if (at == std::string_view::npos) return fail(kNoAt);
   const auto local = address.substr(0, at);
   if (const auto reason = check_local(local); !reason.empty()) return fail(reason);
-  if (const auto reason = check_domain(address.substr(at + 1), out); !reason.empty()) return fail(reason);
-  if (local.size() + 1 + out.domain.size() > 254) return fail(kTooLong);
+  const auto& domain = domain_result(address.substr(at + 1));
+  if (!domain.reason.empty()) return fail(domain.reason);
+  if (local.size() + 1 + domain.domain.size() > 254) return fail(kTooLong);
+  out.domain = domain.domain;
+  out.registrable_domain = domain.registrable;
   out.local = std::string(local);
   out.ok = true;
   return out;

@@ -44,6 +44,15 @@ class Package(unittest.TestCase):
                 self.assertEqual(mode, 0o640)
                 self.assertTrue(os.path.exists("/usr/lib/systemd/system/leadrelay.service"))
                 self.assertTrue(os.path.exists("/usr/share/leadrelay/schemas/config.schema.json"))
+                # The disposable-domain list ships as a data file naming its source and licence, and the
+                # installed binary uses the installed lists (the packaged config names them).
+                with open("/usr/share/leadrelay/lists/disposable_domains.txt") as f:
+                    head = f.read(2000)
+                self.assertIn("Licence: CC0-1.0", head)
+                r = run("/usr/bin/leadrelay", "validate", "--no-dns", "--config", "/etc/leadrelay/config.yaml",
+                        "--email", "x@mailinator.com")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn('"disposable_domain"', r.stdout)
                 conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", "leadrelay").stdout
                 self.assertIn("/etc/leadrelay/config.yaml", conffiles)
             finally:
