@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 from harness import BIN, SAMPLE_LEAD, Daemon, DevBroker, consume, kafka_config, schema_errors
 
@@ -25,13 +26,13 @@ def free_port():
 class DnsServer:
     """dnsmasq answering only from its own records (no upstream), logging every query it receives."""
 
-    def __init__(self):
+    def __init__(self, ttl=300):
         self.port = free_port()
         self.lines = []
         self.cond = threading.Condition()
         args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
                 "--listen-address=127.0.0.1", f"--port={self.port}", "--pid-file=", "--user=root", "--group=root",
-                "--log-queries", "--log-facility=-", "--local-ttl=300", f"--local=/{ZONE}/",
+                "--log-queries", "--log-facility=-", f"--local-ttl={ttl}", f"--local=/{ZONE}/",
                 # MX: a domain that takes mail
                 f"--mx-host=mx.{ZONE},mail.mx.{ZONE},10", f"--host-record=mail.mx.{ZONE},127.0.0.10",
                 # A only: mail goes to the A record (implicit MX)
@@ -129,6 +130,37 @@ class ValidateCommandWithDns(unittest.TestCase):
             p.stdin.close()
             p.wait(10)
         self.assertEqual(self.dns.queries("MX", f"cache.mx.{ZONE}"), 1, "\n".join(self.dns.lines))
+
+    def test_cached_answers_expire_with_their_ttl(self):
+        """Answers are kept for their TTL: with a 1 s TTL (and negative_ttl 1 s) a lookup 1.5 s later asks again."""
+        short = DnsServer(ttl=1)
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(d, "config.yaml")
+            with open(config, "w") as f:
+                f.write("state_dir: ./state\n"
+                        "sources: [{name: a, path: /a, format: ms-marketplace, auth: {type: none}}]\n"
+                        f"validation:\n  dns:\n    servers: [\"{short.address}\"]\n    negative_ttl: 1s\n")
+            p = subprocess.Popen([BIN, "validate", "--config", config], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+            try:
+                def ask(email):
+                    p.stdin.write(json.dumps({"email": email}) + "\n")
+                    p.stdin.flush()
+                    return email_verdict(p.stdout.readline())[0]
+                self.assertEqual(ask(f"a@mx.{ZONE}"), "Valid")
+                self.assertEqual(ask(f"a@gone.{ZONE}"), "Invalid")
+                self.assertEqual(ask(f"b@mx.{ZONE}"), "Valid")      # within the TTL: cached
+                self.assertEqual(ask(f"b@gone.{ZONE}"), "Invalid")
+                time.sleep(1.5)  # the passing of time is what is under test: let both TTLs run out
+                self.assertEqual(ask(f"c@mx.{ZONE}"), "Valid")
+                self.assertEqual(ask(f"c@gone.{ZONE}"), "Invalid")
+                short.wait_for(f"query[MX] gone.{ZONE}")
+            finally:
+                p.stdin.close()
+                p.wait(10)
+                short.close()
+        self.assertEqual(short.queries("MX", f"mx.{ZONE}"), 2, "\n".join(short.lines))
+        self.assertEqual(short.queries("MX", f"gone.{ZONE}"), 2, "\n".join(short.lines))
 
     def test_server_that_never_answers_gives_unknown_within_the_deadline(self):
         silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -251,6 +283,12 @@ class DaemonValidation(unittest.TestCase):
         self.assertEqual(by_email[f"kim@aonly.{ZONE}"]["quality_reasons"], ["placeholder_name"])
         # The throwaway domain was never looked up.
         self.assertEqual(dns.queries("MX", "mailinator.com"), 0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        for line in ('leadrelay_email_verdicts_total{verdict="Valid"} 2', 'leadrelay_email_verdicts_total{verdict="Spam"} 1',
+                     'leadrelay_email_verdicts_total{verdict="Invalid"} 1', 'leadrelay_lead_quality_total{quality="Low"} 3',
+                     'leadrelay_dns_lookups_total{result="null_mx"} 1'):
+            self.assertIn(line, metrics)
 
     def test_spam_list_is_reloaded_on_sighup(self):
         self.start(f"validation:\n  spam_lists: [\"{self.spam_list}\"]\n  dns:\n    enabled: false\n")
