@@ -31,10 +31,10 @@ commands:
   status [--admin ADDR | --config FILE]
                           print the running daemon's status (config hash, last reload, outbox backlog) from
                           its admin listener (default: admin.listen of /etc/leadrelay/config.yaml)
-  dev-broker [--brokers N] [--port P]
+  dev-broker [--brokers N] [--port P] [--produce-errors N]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
                           its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
-                          brings it back
+                          brings it back; --produce-errors fails the first N produce requests (retriable)
   --version               print the version
   --help                  print this help
 
@@ -106,8 +106,12 @@ int status(const std::vector<std::string_view>& args) {
 int dev_broker(const std::vector<std::string_view>& args) {
   int brokers = 3;
   int port = 0;
+  int produce_errors = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--brokers" && i + 1 < args.size()) {
+    if (args[i] == "--produce-errors" && i + 1 < args.size()) {
+      produce_errors = std::atoi(std::string(args[++i]).c_str());
+      if (produce_errors < 1 || produce_errors > 1000) return usage_error("--produce-errors takes 1 to 1000");
+    } else if (args[i] == "--brokers" && i + 1 < args.size()) {
       brokers = std::atoi(std::string(args[++i]).c_str());
       if (brokers < 1 || brokers > 16) return usage_error("--brokers takes 1 to 16");
     } else if (args[i] == "--port" && i + 1 < args.size()) {
@@ -117,7 +121,7 @@ int dev_broker(const std::vector<std::string_view>& args) {
       return usage_error("unknown option for dev-broker: " + std::string(args[i]));
     }
   }
-  return connectors::kafka::run_dev_broker(brokers, port);
+  return connectors::kafka::run_dev_broker(brokers, port, produce_errors);
 }
 
 int run(const std::vector<std::string_view>& args) {

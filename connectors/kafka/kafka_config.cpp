@@ -54,6 +54,8 @@ std::vector<std::pair<std::string, std::string>> producer_properties(const Kafka
       {"compression.codec", config.compression},
       {"linger.ms", "5"},
       {"queue.buffering.max.messages", "100000"},
+      // librdkafka's statistics (every 5 s) feed the retry metric.
+      {"statistics.interval.ms", "5000"},
   };
   for (const auto& kv : config.properties) p.push_back(kv);
   return p;

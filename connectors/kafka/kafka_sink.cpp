@@ -1,8 +1,11 @@
 #include "connectors/kafka/kafka_sink.hpp"
 
+#include <rapidjson/document.h>
+
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <future>
 
 #include "daemon/log/log.hpp"
@@ -21,6 +24,11 @@ void delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* message, void* o
 
 void error_trampoline(rd_kafka_t*, int code, const char* reason, void* opaque) {
   static_cast<KafkaSink*>(opaque)->on_error(code, reason);
+}
+
+int stats_trampoline(rd_kafka_t*, char* json, size_t length, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->on_stats(std::string_view(json, length));
+  return 0;  // librdkafka frees the JSON
 }
 
 }  // namespace
@@ -50,6 +58,7 @@ bool KafkaSink::start(std::string& error) {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, &delivery_trampoline);
   rd_kafka_conf_set_error_cb(conf, &error_trampoline);
+  rd_kafka_conf_set_stats_cb(conf, &stats_trampoline);
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (producer_ == nullptr) {
     error = std::string("cannot create the Kafka producer: ") + errstr;
@@ -103,6 +112,39 @@ void KafkaSink::on_error(int code, const char* reason) {
     return;
   }
   log::warn("kafka_error", {{"code", rd_kafka_err2name(err)}, {"message", reason}});
+}
+
+void KafkaSink::on_stats(std::string_view json) {
+  // Messages sent again (retriable broker errors, timeouts, leader changes), per topic: what partitions
+  // transmitted beyond the messages given to them and no longer queued. librdkafka reports running totals; the
+  // metric counts what is new since the last report.
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return;
+  const auto topics = d.FindMember("topics");
+  if (topics == d.MemberEnd() || !topics->value.IsObject()) return;
+  const auto counter = [](const rapidjson::Value& v, const char* name) -> std::int64_t {
+    const auto it = v.FindMember(name);
+    return it != v.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
+  };
+  std::int64_t all = 0;
+  for (const auto& t : topics->value.GetObject()) {
+    const auto partitions = t.value.FindMember("partitions");
+    if (partitions == t.value.MemberEnd() || !partitions->value.IsObject()) continue;
+    std::int64_t sent = 0, given = 0, queued = 0;
+    for (const auto& p : partitions->value.GetObject()) {
+      sent += counter(p.value, "txmsgs");
+      given += counter(p.value, "msgs");
+      queued += counter(p.value, "msgq_cnt") + counter(p.value, "xmit_msgq_cnt");
+    }
+    const std::string topic(t.name.GetString(), t.name.GetStringLength());
+    const auto retried = std::max<std::int64_t>(0, sent - (given - queued));
+    auto& reported = reported_retries_[topic];
+    if (retried > reported) metrics::Metrics::get().delivery_retries("kafka:" + topic, retried - reported);
+    reported = std::max(reported, retried);
+    all += reported;
+  }
+  log::debug("kafka_stats", {{"retried_messages", all}, {"queue", queue_length()}});
 }
 
 std::int64_t KafkaSink::queue_length() const { return producer_ != nullptr ? rd_kafka_outq_len(producer_) : 0; }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,8 +39,10 @@ class KafkaSink {
   // librdkafka's callbacks (public for the C trampolines).
   void on_delivery(const rd_kafka_message_s* message);
   void on_error(int code, const char* reason);
+  void on_stats(std::string_view json);
 
  private:
+  std::map<std::string, std::int64_t> reported_retries_;  // per topic, at the last statistics report
   struct Ack {
     std::int64_t id;
     std::int64_t bytes;

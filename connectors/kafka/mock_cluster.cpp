@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 #include <iostream>
 #include <thread>
 
@@ -42,6 +43,12 @@ std::unique_ptr<MockCluster> MockCluster::create(int brokers, std::string& error
 MockCluster::~MockCluster() {
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   if (handle_ != nullptr) rd_kafka_destroy(handle_);
+}
+
+void MockCluster::fail_produce_requests(int count) {
+  // NOT_ENOUGH_REPLICAS is retriable: the producer sends the same batch again (same sequence numbers).
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count), RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+  rd_kafka_mock_push_request_errors_array(cluster_, 0 /* Produce */, errors.size(), errors.data());
 }
 
 void MockCluster::set_up(bool up) {
@@ -123,7 +130,7 @@ bool start_forwarder(int port, const std::string& target, std::string& error) {
 
 }  // namespace
 
-int run_dev_broker(int brokers, int port) {
+int run_dev_broker(int brokers, int port, int produce_errors) {
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&signals, s);
@@ -135,6 +142,7 @@ int run_dev_broker(int brokers, int port) {
     std::cerr << "leadrelay dev-broker: " << error << "\n";
     return 69;
   }
+  if (produce_errors > 0) cluster->fail_produce_requests(produce_errors);
   std::string bootstrap = cluster->bootstrap();
   if (port > 0) {
     const auto first = bootstrap.substr(0, bootstrap.find(','));

@@ -17,6 +17,8 @@ class MockCluster {
   const std::string& bootstrap() const { return bootstrap_; }
   // Takes every broker down (connections closed, new ones refused) or brings them back, on the same addresses.
   void set_up(bool up);
+  // The next `count` produce requests fail with a retriable error (retry drills).
+  void fail_produce_requests(int count);
 
  private:
   MockCluster() = default;
@@ -30,6 +32,7 @@ class MockCluster {
 // address on stdout; SIGUSR1 takes the brokers down and SIGUSR2 brings them back (outage drills).
 // librdkafka 2.0's mock brokers listen on ports the kernel picks; with `port` > 0 a fixed bootstrap address
 // 127.0.0.1:port forwards to the first broker, and clients then reach every broker through the metadata.
-int run_dev_broker(int brokers, int port);
+// With `produce_errors` > 0 the first that many produce requests fail with a retriable error.
+int run_dev_broker(int brokers, int port, int produce_errors = 0);
 
 }  // namespace leadrelay::connectors::kafka

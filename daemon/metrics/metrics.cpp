@@ -34,6 +34,8 @@ struct Metrics::Impl {
       BuildCounter().Name("leadrelay_leads_unrouted_total").Help("Leads no route matched (kept, not delivered)").Register(*registry);
   prometheus::Family<prometheus::Counter>& deliveries =
       BuildCounter().Name("leadrelay_deliveries_total").Help("Deliveries acknowledged (ok) or refused for good (failed), by destination").Register(*registry);
+  prometheus::Family<prometheus::Counter>& retries =
+      BuildCounter().Name("leadrelay_delivery_retries_total").Help("Deliveries sent again after a transient failure, by destination (Kafka: messages librdkafka transmitted again)").Register(*registry);
   prometheus::Family<prometheus::Gauge>& backlog =
       BuildGauge().Name("leadrelay_outbox_backlog").Help("Deliveries waiting in the outbox").Register(*registry);
   prometheus::Family<prometheus::Gauge>& backlog_bytes =
@@ -105,6 +107,9 @@ void Metrics::dns_lookup(std::string_view result) { impl_->dns_lookups.Add({{"re
 void Metrics::dns_cache_hit() { impl_->dns_cache.Add({}).Increment(); }
 void Metrics::delivery(std::string_view destination, bool ok) {
   impl_->deliveries.Add({{"destination", s(destination)}, {"result", ok ? "ok" : "failed"}}).Increment();
+}
+void Metrics::delivery_retries(std::string_view destination, std::int64_t count) {
+  impl_->retries.Add({{"destination", s(destination)}}).Increment(static_cast<double>(count));
 }
 void Metrics::journal_commit(double seconds, std::uint64_t) {
   impl_->commit_histogram.Observe(seconds);

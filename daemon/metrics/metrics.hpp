@@ -25,6 +25,7 @@ class Metrics {
   void dns_lookup(std::string_view result);
   void dns_cache_hit();
   void delivery(std::string_view destination, bool ok);
+  void delivery_retries(std::string_view destination, std::int64_t count);
   void journal_commit(double seconds, std::uint64_t leads);
   void http_request(double seconds);
   void reload(bool ok, std::string_view config_hash, double unix_seconds);

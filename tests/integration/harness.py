@@ -226,8 +226,9 @@ class Daemon:
 class DevBroker:
     """`leadrelay dev-broker` as its own process: a mock Kafka cluster on loopback."""
 
-    def __init__(self, brokers=1, port=None):
+    def __init__(self, brokers=1, port=None, produce_errors=0):
         args = [BIN, "dev-broker", "--brokers", str(brokers)] + (["--port", str(port)] if port else [])
+        args += ["--produce-errors", str(produce_errors)] if produce_errors else []
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.bootstrap = self.proc.stdout.readline().decode().strip()
         if not self.bootstrap:

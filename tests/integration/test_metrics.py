@@ -7,7 +7,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import BIN, WithKafka, consume, lead
+from harness import BIN, Daemon, DevBroker, WithKafka, consume, kafka_config, lead
 
 def scrape(d):
     with urllib.request.urlopen(f"http://127.0.0.1:{d.admin_port}/metrics", timeout=10) as r:
@@ -79,6 +79,35 @@ class Metrics(WithKafka):
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 69)
         self.assertIn("cannot reach the admin listener", r.stderr)
+
+
+class RetriedDeliveries(unittest.TestCase):
+    """A broker that refuses the first produce requests with a retriable error: the lead still arrives once, and
+    the retries are counted per destination."""
+
+    def test_retries_are_counted(self):
+        broker = DevBroker(produce_errors=3)
+        d = Daemon(extra=kafka_config(broker.bootstrap, "  - name: all\n    to: [{kafka: leads.all}]\n")).start()
+        try:
+            status, _, _ = d.post(lead(1))
+            self.assertEqual(status, 202)
+            messages = consume(broker.bootstrap, "leads.all", count=1)
+            self.assertEqual(messages[0][2]["contact"]["email"], "person1@contoso.com")
+            # librdkafka reports its statistics every 5 s: wait for the report that carries the retries.
+            deadline = time.monotonic() + 30
+            retries = None
+            while time.monotonic() < deadline:
+                retries = value(scrape(d)[1], "leadrelay_delivery_retries_total", destination="kafka:leads.all")
+                if retries:
+                    break
+                d.wait_event("kafka_stats", timeout=max(0.1, deadline - time.monotonic()))
+            self.assertGreaterEqual(retries or 0, 1)  # refused requests that carried the one message
+            self.assertEqual(value(scrape(d)[1], "leadrelay_deliveries_total", destination="kafka:leads.all",
+                                   result="ok"), 1)
+            self.assertEqual(len(consume(broker.bootstrap, "leads.all")), 1)  # retried, not duplicated
+        finally:
+            d.close()
+            broker.close()
 
 
 if __name__ == "__main__":
