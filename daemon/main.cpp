@@ -1,4 +1,5 @@
 // leadrelay: receives sales-lead webhooks, stores each durably before answering, and relays clean leads.
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +32,9 @@ commands:
   status [--admin ADDR | --config FILE]
                           print the running daemon's status (config hash, last reload, outbox backlog) from
                           its admin listener (default: admin.listen of /etc/leadrelay/config.yaml)
+  dlq list|show|replay [--sink S] [--id ID] [--admin ADDR | --config FILE]
+                          dead letters (deliveries a destination refused for good): list them, show one with
+                          its lead, or queue them again once the cause is fixed
   dev-broker [--brokers N] [--port P] [--produce-errors N]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
                           its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
@@ -77,7 +81,8 @@ int config_keys() {
       }
       std::cout << "| `" << (table.path.empty() ? "" : std::string(table.path) + ".") << key.name << "` | " << type
                 << " | " << (key.required ? "required" : key.default_value.empty() ? "" : "`" + std::string(key.default_value) + "`")
-                << " | " << key.description << " |\n";
+                << " | " << (table.variant.empty() ? "" : "(" + std::string(table.variant) + ") ") << key.description
+                << " |\n";
     }
   }
   return app::kExitOk;
@@ -100,7 +105,54 @@ int status(const std::vector<std::string_view>& args) {
     if (!report(result)) return app::kExitConfig;
     address = result.config->admin.listen.text;
   }
-  return http::print_status(address);
+  return http::admin_request(address, "GET", "/status", "status");
+}
+
+// `leadrelay dlq list|show|replay [--sink S] [--id ID] [--admin ADDR | --config FILE]`
+int dlq(const std::vector<std::string_view>& args) {
+  if (args.empty() || (args[0] != "list" && args[0] != "show" && args[0] != "replay")) {
+    return usage_error("dlq takes list, show or replay");
+  }
+  std::string address, sink, id;
+  std::string file = "/etc/leadrelay/config.yaml";
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--admin" && i + 1 < args.size()) {
+      address = args[++i];
+    } else if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[++i];
+    } else if (args[i] == "--sink" && i + 1 < args.size()) {
+      sink = args[++i];
+    } else if (args[i] == "--id" && i + 1 < args.size()) {
+      id = args[++i];
+      if (id.find_first_not_of("0123456789") != std::string::npos) return usage_error("--id takes a number");
+    } else {
+      return usage_error("unknown option for dlq: " + std::string(args[i]));
+    }
+  }
+  if (args[0] == "show" && id.empty()) return usage_error("dlq show needs --id");
+  if (address.empty()) {
+    const auto result = config::load_config_file(file);
+    if (!report(result)) return app::kExitConfig;
+    address = result.config->admin.listen.text;
+  }
+  std::string query;
+  for (const auto& [name, value] : {std::pair<std::string, std::string>{"sink", sink}, {"id", id}}) {
+    if (value.empty()) continue;
+    query += (query.empty() ? "?" : "&") + name + "=";
+    for (unsigned char c : value) {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
+        query += static_cast<char>(c);
+      } else {
+        query += '%';
+        query += hex[c >> 4];
+        query += hex[c & 15];
+      }
+    }
+  }
+  if (args[0] == "show") return http::admin_request(address, "GET", "/dlq/" + id, "dlq");
+  if (args[0] == "replay") return http::admin_request(address, "POST", "/dlq/replay" + query, "dlq");
+  return http::admin_request(address, "GET", "/dlq" + query, "dlq");
 }
 
 int dev_broker(const std::vector<std::string_view>& args) {
@@ -165,5 +217,6 @@ int main(int argc, char** argv) {
   if (command == "dev-broker") return dev_broker(rest);
   if (command == "status") return status(rest);
   if (command == "validate") return validate::validate_command(rest);
+  if (command == "dlq") return dlq(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

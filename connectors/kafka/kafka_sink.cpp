@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <future>
 
+#include "daemon/outbox/delivery_acks.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/model/lead.hpp"
@@ -154,11 +155,12 @@ void KafkaSink::on_delivery(const rd_kafka_message_t* message) {
   metrics::Metrics::get().delivery(std::string("kafka:") + rd_kafka_topic_name(message->rkt),
                                    message->err == RD_KAFKA_RESP_ERR_NO_ERROR);
   const auto id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(message->_private));
-  Ack ack{id, static_cast<std::int64_t>(message->len), {}};
+  outbox::DeliveryAck ack{id, static_cast<std::int64_t>(message->len), {}};
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // With message.timeout.ms=0 librdkafka retries transient errors forever: what reaches here is permanent
     // (message too large, not authorized, ...). The delivery is kept as failed, with the broker's reason.
     ack.error = rd_kafka_err2str(message->err);
+    metrics::Metrics::get().dead_lettered(std::string("kafka:") + rd_kafka_topic_name(message->rkt));
     log::error("kafka_delivery_failed",
                {{"delivery", id}, {"message", ack.error}, log::safe("topic", rd_kafka_topic_name(message->rkt))});
   } else if (broker_down_logged_) {
@@ -197,7 +199,7 @@ std::size_t KafkaSink::produce_batch() {
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::intptr_t>(id))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // librdkafka's queue is full: poll, then resume here
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      acks_.push_back(Ack{id, static_cast<std::int64_t>(value.size()), rd_kafka_err2str(err)});
+      acks_.push_back(outbox::DeliveryAck{id, static_cast<std::int64_t>(value.size()), rd_kafka_err2str(err)});
       log::error("kafka_produce_failed", {{"delivery", id}, {"message", rd_kafka_err2str(err)}});
     } else {
       ++in_flight_;
@@ -212,36 +214,13 @@ std::size_t KafkaSink::produce_batch() {
 
 void KafkaSink::flush_acks(bool wait) {
   if (acks_.empty()) return;
-  auto batch = std::make_shared<std::vector<Ack>>();
+  auto batch = std::make_shared<std::vector<outbox::DeliveryAck>>();
   batch->swap(acks_);
   const auto now = log::now_unix_ms();
   auto committed = std::make_shared<std::promise<bool>>();
   auto done = committed->get_future();
   journal::WriteJob job;
-  job.apply = [batch, now](sqlite3* db, std::string& error) {
-    sqlite3_stmt* update = nullptr;
-    sqlite3_prepare_v2(db, "UPDATE deliveries SET state = ?1, error = ?2, done_ms = ?3 WHERE id = ?4", -1, &update,
-                       nullptr);
-    bool ok = true;
-    for (const auto& a : *batch) {
-      sqlite3_bind_int(update, 1, a.error.empty() ? 1 : 2);
-      if (a.error.empty()) {
-        sqlite3_bind_null(update, 2);
-      } else {
-        sqlite3_bind_text(update, 2, a.error.data(), static_cast<int>(a.error.size()), SQLITE_STATIC);
-      }
-      sqlite3_bind_int64(update, 3, now);
-      sqlite3_bind_int64(update, 4, a.id);
-      if (sqlite3_step(update) != SQLITE_DONE) {
-        error = sqlite3_errmsg(db);
-        ok = false;
-      }
-      sqlite3_reset(update);
-      if (!ok) break;
-    }
-    sqlite3_finalize(update);
-    return ok;
-  };
+  job.apply = [batch, now](sqlite3* db, std::string& error) { return outbox::record_acks(db, *batch, now, error); };
   job.done = [this, batch, committed](bool ok) {
     if (ok) {
       std::int64_t bytes = 0;

@@ -14,6 +14,7 @@
 
 #include "connectors/kafka/kafka_config.hpp"
 #include "daemon/journal/journal.hpp"
+#include "daemon/outbox/delivery_acks.hpp"
 #include "daemon/outbox/backlog.hpp"
 
 struct rd_kafka_s;
@@ -43,12 +44,6 @@ class KafkaSink {
 
  private:
   std::map<std::string, std::int64_t> reported_retries_;  // per topic, at the last statistics report
-  struct Ack {
-    std::int64_t id;
-    std::int64_t bytes;
-    std::string error;  // empty: delivered
-  };
-
   void run();
   std::size_t produce_batch();
   void flush_acks(bool wait);
@@ -63,7 +58,7 @@ class KafkaSink {
   sqlite3_stmt* pending_ = nullptr;  // the next pending deliveries, prepared once
   std::int64_t cursor_ = 0;  // highest delivery id handed to librdkafka
   std::int64_t in_flight_ = 0;
-  std::vector<Ack> acks_;
+  std::vector<outbox::DeliveryAck> acks_;
   std::chrono::steady_clock::time_point last_ack_flush_{};
   bool broker_down_logged_ = false;
 

@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <sqlite3.h>
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
@@ -22,7 +23,11 @@
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
+#include "connectors/sinks/sink_factory.hpp"
+#include "daemon/outbox/dead_letters.hpp"
+#include "daemon/outbox/delivery_worker.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
+#include "daemon/util/strings.hpp"
 #include "daemon/util/digest.hpp"
 #include "daemon/validate/ares_resolver.hpp"
 
@@ -42,6 +47,7 @@ std::vector<std::string> needs_restart(const config::Config& running, const conf
   if (!(running.outbox == loaded.outbox)) out.emplace_back("outbox");
   if (!(running.dedup == loaded.dedup)) out.emplace_back("dedup");
   if (!(running.validation.dns == loaded.validation.dns)) out.emplace_back("validation.dns");
+  if (!(running.sinks == loaded.sinks)) out.emplace_back("sinks");
   return out;
 }
 
@@ -135,12 +141,22 @@ int run_daemon(const config::Config& initial) {
   }
   log::info("validation", {{"disposable_domains", static_cast<std::int64_t>(config.validator->disposable_count())},
                            {"dns", config.validation.dns.enabled}});
-  outbox::PipelineWorker pipeline(
-      *journal, journal::Journal::database_path(config.state_dir), backlog, config.routes, config.dedup,
-      [&kafka] {
-        if (kafka) kafka->notify();
-      },
-      config.validator, resolver.get());
+  // One delivery worker per sink (CRM, webhook, file), each on its own thread.
+  std::vector<std::unique_ptr<outbox::DeliveryWorker>> sinks;
+  for (const auto& s : config.sinks) {
+    sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*journal, journal::Journal::database_path(config.state_dir),
+                                                             backlog, s, connectors::create_sink(s)));
+    if (!sinks.back()->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      return kExitCantCreate;
+    }
+  }
+  const auto notify_delivery = [&kafka, &sinks] {
+    if (kafka) kafka->notify();
+    for (auto& s : sinks) s->notify();
+  };
+  outbox::PipelineWorker pipeline(*journal, journal::Journal::database_path(config.state_dir), backlog, config.routes,
+                                  config.dedup, notify_delivery, config.validator, resolver.get());
   if (!pipeline.start(error)) {
     log::error("store_open_failed", {{"message", error}});
     return kExitCantCreate;
@@ -196,7 +212,56 @@ int run_daemon(const config::Config& initial) {
   server.set_status(status_json);
   auto& metrics = metrics::Metrics::get();
   metrics.reload(true, reload.config_hash, static_cast<double>(started_ms) / 1000.0);
-  http::AdminServer admin(ioc, config.admin, [&](std::string_view path) -> std::pair<int, std::string> {
+  const auto dead_letters = [&](std::string_view method, std::string_view target) -> std::pair<int, std::string> {
+    const auto path = target.substr(0, target.find('?'));
+    const auto query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+    outbox::DeadLetterFilter filter;
+    for (std::string_view rest = query; !rest.empty();) {
+      const auto amp = rest.find('&');
+      const auto pair = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+      const auto eq = pair.find('=');
+      const auto name = pair.substr(0, eq);
+      const auto value = eq == std::string_view::npos ? std::string() : util::url_decode(pair.substr(eq + 1));
+      unsigned long long id = 0;
+      if (name == "sink") filter.sink = value;
+      if (name == "id" && !util::parse_u64(value, id)) return {400, R"({"error":"bad_id","message":"id must be a number"})"};
+      if (name == "id") filter.id = static_cast<std::int64_t>(id);
+    }
+    if (method == "POST" && path == "/dlq/replay") {
+      std::string problem;
+      const auto count = outbox::replay_dead_letters(*journal, backlog, filter, problem);
+      if (count < 0) return {503, R"({"error":"store_unavailable","message":")" + problem + R"("})"};
+      notify_delivery();
+      log::info("dlq_replayed", {{"deliveries", count}, log::safe("sink", filter.sink)});
+      return {200, R"({"replayed":)" + std::to_string(count) + "}"};
+    }
+    if (method != "GET") return {405, R"({"error":"method_not_allowed","message":"POST /dlq/replay; GET the rest"})"};
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(journal::Journal::database_path(config.state_dir).c_str(), &db, SQLITE_OPEN_READONLY,
+                        nullptr) != SQLITE_OK) {
+      sqlite3_close(db);
+      return {503, R"({"error":"store_unavailable","message":"cannot read the store"})"};
+    }
+    sqlite3_busy_timeout(db, 5000);
+    std::pair<int, std::string> answer;
+    if (path == "/dlq") {
+      answer = {200, outbox::dead_letters_json(db, filter)};
+    } else {
+      unsigned long long id = 0;
+      auto body = util::parse_u64(path.substr(5), id) ? outbox::dead_letter_json(db, static_cast<std::int64_t>(id))
+                                                     : std::string();
+      answer = body.empty() ? std::pair<int, std::string>{404, R"({"error":"not_found","message":"no dead letter with that id"})"}
+                            : std::pair<int, std::string>{200, std::move(body)};
+    }
+    sqlite3_close(db);
+    return answer;
+  };
+  http::AdminServer admin(ioc, config.admin, [&](std::string_view method,
+                                                 std::string_view target) -> std::pair<int, std::string> {
+    const auto path = target.substr(0, target.find('?'));
+    if (path == "/dlq" || path.rfind("/dlq/", 0) == 0) return dead_letters(method, target);
+    if (method != "GET") return {405, R"({"error":"method_not_allowed","message":"use GET"})"};
     if (path == "/metrics") {
       metrics.set_backlog(backlog.count(), backlog.bytes());
       if (kafka) metrics.set_kafka_queue(kafka->queue_length());
@@ -204,7 +269,7 @@ int run_daemon(const config::Config& initial) {
     }
     if (path == "/status") return {200, status_json()};
     if (path == "/healthz") return {200, R"({"status":"ok"})"};
-    return {404, R"({"error":"not_found","message":"the admin listener serves /metrics, /status and /healthz"})"};
+    return {404, R"({"error":"not_found","message":"the admin listener serves /metrics, /status, /healthz and /dlq"})"};
   });
   if (!admin.listen(error)) {
     log::error("listen_failed", {{"message", error}});
@@ -333,6 +398,7 @@ int run_daemon(const config::Config& initial) {
   // Intake has stopped; route what was journaled, let Kafka acknowledge what is in flight, then close the store.
   pipeline.stop();
   if (kafka) kafka->stop(config.server.shutdown_grace);
+  for (auto& s : sinks) s->stop();
   journal->stop();
   const auto stats = journal->stats();
   log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits},

@@ -18,6 +18,7 @@ constexpr KeySpec kTopKeys[] = {
     {"logging", KeyType::Section, "", "log output (JSON lines on stderr)"},
     {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
     {"kafka", KeyType::Section, "", "the Kafka cluster leads are published to"},
+    {"sinks", KeyType::SectionList, "", "CRM, webhook and file destinations, each with a name and a type"},
     {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
     {"dedup", KeyType::Section, "", "linking leads of the same person for the same offer"},
     {"validation", KeyType::Section, "", "email, phone and spam-domain verdicts and lead quality"},
@@ -42,7 +43,7 @@ bool by_position(const Diagnostic& a, const Diagnostic& b) {
 }  // namespace
 
 std::vector<KeyTable> key_tables() {
-  return {
+  std::vector<KeyTable> tables = {
       {"", kTopKeys},
       {"server", http::server_keys()},
       {"admin", http::admin_keys()},
@@ -57,7 +58,15 @@ std::vector<KeyTable> key_tables() {
       {"validation.dns", validate::dns_keys()},
       {"validation.quality", validate::quality_keys()},
       {"routes[]", routing::rule_keys()},
+      {"sinks[]", connectors::common_sink_keys()},
   };
+  static std::vector<std::string> variants;
+  if (variants.empty()) {
+    for (const auto& t : connectors::sink_types()) variants.push_back("type: " + std::string(t.type));
+  }
+  std::size_t i = 0;
+  for (const auto& t : connectors::sink_types()) tables.push_back({"sinks[]", t.keys, variants[i++]});
+  return tables;
 }
 
 LoadResult load_config_text(const std::string& text, const std::string& file, const std::filesystem::path& base_dir) {
@@ -115,8 +124,10 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
       validation.error(key, message + "; check the path (relative paths start at the config file's folder)");
     }
   }
+  c.sinks = connectors::parse_sinks(diagnostics, top.child("sinks"), base_dir);
   routing::RouteContext route_context;
   for (const auto& s : c.sources) route_context.source_names.push_back(s.name);
+  for (const auto& s : c.sinks) route_context.sink_names.push_back(s.name);
   route_context.kafka_configured = c.kafka.configured;
   c.routes = std::make_shared<const routing::RouteTable>(
       routing::parse_routes(diagnostics, top.child("routes"), route_context));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_config.hpp"
+#include "connectors/sinks/sink_config.hpp"
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
@@ -32,6 +33,7 @@ struct Config {
   LoggingConfig logging;
   std::vector<intake::SourceConfig> sources;
   connectors::kafka::KafkaConfig kafka;
+  std::vector<connectors::SinkConfig> sinks;
   outbox::OutboxConfig outbox;
   outbox::DedupConfig dedup;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table

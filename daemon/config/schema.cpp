@@ -126,8 +126,10 @@ std::string config_json_schema() {
     Value* node = locate(doc, table.path, a);
     Value required(rapidjson::kArrayType);
     for (const auto& k : table.keys) {
+      // Keys of one variant (sinks of one type) join the item's keys; a name several types share appears once.
+      if ((*node)["properties"].HasMember(std::string(k.name).c_str())) continue;
       (*node)["properties"].AddMember(str(k.name, a), key_schema(k, a), a);
-      if (k.required) required.PushBack(str(k.name, a), a);
+      if (k.required && table.variant.empty()) required.PushBack(str(k.name, a), a);
     }
     if (!required.Empty()) node->AddMember("required", required, a);
   }

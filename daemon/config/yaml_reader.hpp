@@ -34,6 +34,7 @@ struct KeySpec {
 struct KeyTable {
   std::string_view path;  // "server", "sources[]", "sources[].auth"
   std::span<const KeySpec> keys;
+  std::string_view variant = {};  // "type: webhook": keys that apply only to such items
 };
 
 struct Diagnostic {

@@ -47,8 +47,10 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
     const auto& req = parser.get();
     const auto target = req.target();
     const auto path = target.substr(0, target.find('?'));
-    std::pair<int, std::string> answer{405, R"({"error":"method_not_allowed","message":"use GET"})"};
-    if (req.method() == bhttp::verb::get) answer = handler(path);
+    std::pair<int, std::string> answer{405, R"({"error":"method_not_allowed","message":"use GET, or POST to act"})"};
+    if (req.method() == bhttp::verb::get || req.method() == bhttp::verb::post) {
+      answer = handler(req.method_string(), target);
+    }
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(answer.first), req.version()};
     res.set(bhttp::field::server, "leadrelay");
     res.set(bhttp::field::content_type,
@@ -106,11 +108,12 @@ void AdminServer::stop() {
   });
 }
 
-int print_status(const std::string& address) {
+int admin_request(const std::string& address, std::string_view method, const std::string& target,
+                  std::string_view command) {
   ListenAddress where;
   std::string problem;
   if (!parse_listen_address(address, where, problem)) {
-    std::cerr << "leadrelay status: " << problem << "\n";
+    std::cerr << "leadrelay " << command << ": " << problem << "\n";
     return 64;
   }
   asio::io_context ioc;
@@ -120,19 +123,20 @@ int print_status(const std::string& address) {
   stream.connect(tcp::endpoint(asio::ip::make_address(where.host, ec), where.port), ec);
   bhttp::response<bhttp::string_body> res;
   if (!ec) {
-    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, "/status", 11};
+    bhttp::request<bhttp::empty_body> req{bhttp::string_to_verb(method), target, 11};
     req.set(bhttp::field::host, where.text);
+    req.prepare_payload();
     bhttp::write(stream, req, ec);
   }
   beast::flat_buffer buffer;
   if (!ec) bhttp::read(stream, buffer, res, ec);
   if (ec) {
-    std::cerr << "leadrelay status: cannot reach the admin listener at " << address << ": " << ec.message()
+    std::cerr << "leadrelay " << command << ": cannot reach the admin listener at " << address << ": " << ec.message()
               << " (is leadrelay running, and is admin.listen this address?)\n";
     return 69;
   }
   std::cout << res.body() << "\n";
-  return res.result_int() == 200 ? 0 : 1;
+  return res.result_int() >= 200 && res.result_int() < 300 ? 0 : 1;
 }
 
 }  // namespace leadrelay::http

@@ -18,8 +18,8 @@ namespace leadrelay::http {
 
 class AdminServer {
  public:
-  // Returns the status code and body for a GET of `path`.
-  using Handler = std::function<std::pair<int, std::string>(std::string_view path)>;
+  // Returns the status code and body for a request: its method ("GET", "POST") and target (path and query).
+  using Handler = std::function<std::pair<int, std::string>(std::string_view method, std::string_view target)>;
 
   AdminServer(boost::asio::io_context& ioc, const AdminConfig& config, Handler handler);
   ~AdminServer();
@@ -33,7 +33,9 @@ class AdminServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// `leadrelay status`: GETs /status from an admin listener and prints it. Returns the exit code.
-int print_status(const std::string& address);
+// `leadrelay status` and `leadrelay dlq`: sends one request to an admin listener and prints the answer's body.
+// Returns the exit code (0 for a 2xx answer, 1 for another, 69 when nothing answers).
+int admin_request(const std::string& address, std::string_view method, const std::string& target,
+                  std::string_view command);
 
 }  // namespace leadrelay::http

@@ -106,13 +106,7 @@ AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_di
       r.error("secret_env", "environment variable " + env + " is not set; export it before starting leadrelay");
       return a;
     }
-    std::string_view rest(value);
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const auto item = util::trim(rest.substr(0, comma));
-      if (!item.empty()) a.secrets.emplace_back(item);
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    }
+    a.secrets = split_secret_list(value);
     check_secrets(r, "secret_env", a.secrets, "environment variable " + env);
   }
   return a;
@@ -122,6 +116,17 @@ AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_di
 
 std::span<const KeySpec> source_keys() { return kSourceKeys; }
 std::span<const KeySpec> auth_keys() { return kAuthKeys; }
+
+std::vector<std::string> split_secret_list(std::string_view value) {
+  std::vector<std::string> out;
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    const auto item = util::trim(value.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+  }
+  return out;
+}
 
 bool read_secret_file(const std::filesystem::path& file, std::vector<std::string>& secrets, std::string& error) {
   std::ifstream in(file);

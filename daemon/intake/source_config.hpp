@@ -40,6 +40,8 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
 
 // Reads secrets from a file: one per line, blank lines and lines starting with '#' ignored.
 bool read_secret_file(const std::filesystem::path& file, std::vector<std::string>& secrets, std::string& error);
+// Secrets from an environment variable's value: comma-separated, trimmed, empty items skipped.
+std::vector<std::string> split_secret_list(std::string_view value);
 
 inline constexpr std::size_t kMinSecretLength = 16;
 

@@ -36,6 +36,10 @@ struct Metrics::Impl {
       BuildCounter().Name("leadrelay_deliveries_total").Help("Deliveries acknowledged (ok) or refused for good (failed), by destination").Register(*registry);
   prometheus::Family<prometheus::Counter>& retries =
       BuildCounter().Name("leadrelay_delivery_retries_total").Help("Deliveries sent again after a transient failure, by destination (Kafka: messages librdkafka transmitted again)").Register(*registry);
+  prometheus::Family<prometheus::Counter>& dead =
+      BuildCounter().Name("leadrelay_deliveries_dead_lettered_total").Help("Deliveries a destination refused for good, kept as dead letters (leadrelay dlq)").Register(*registry);
+  prometheus::Family<prometheus::Gauge>& circuit =
+      BuildGauge().Name("leadrelay_sink_circuit_open").Help("1 while a sink's circuit breaker is open (deliveries paused after repeated failures)").Register(*registry);
   prometheus::Family<prometheus::Gauge>& backlog =
       BuildGauge().Name("leadrelay_outbox_backlog").Help("Deliveries waiting in the outbox").Register(*registry);
   prometheus::Family<prometheus::Gauge>& backlog_bytes =
@@ -111,6 +115,10 @@ void Metrics::delivery(std::string_view destination, bool ok) {
 void Metrics::delivery_retries(std::string_view destination, std::int64_t count) {
   impl_->retries.Add({{"destination", s(destination)}}).Increment(static_cast<double>(count));
 }
+void Metrics::dead_lettered(std::string_view destination) {
+  impl_->dead.Add({{"destination", s(destination)}}).Increment();
+}
+void Metrics::sink_circuit(std::string_view sink, bool open) { impl_->circuit.Add({{"sink", s(sink)}}).Set(open ? 1 : 0); }
 void Metrics::journal_commit(double seconds, std::uint64_t) {
   impl_->commit_histogram.Observe(seconds);
   impl_->committed.Add({}).Increment();

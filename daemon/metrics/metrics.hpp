@@ -26,6 +26,8 @@ class Metrics {
   void dns_cache_hit();
   void delivery(std::string_view destination, bool ok);
   void delivery_retries(std::string_view destination, std::int64_t count);
+  void dead_lettered(std::string_view destination);
+  void sink_circuit(std::string_view sink, bool open);
   void journal_commit(double seconds, std::uint64_t leads);
   void http_request(double seconds);
   void reload(bool ok, std::string_view config_hash, double unix_seconds);

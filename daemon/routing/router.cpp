@@ -84,7 +84,7 @@ constexpr KeySpec kRuleKeys[] = {
     {"when", KeyType::Section, "",
      "the condition: field: value (or a list of values, any of which matches), combined with all / any / not; "
      "without it the rule matches every lead"},
-    {"to", KeyType::SectionList, "", "destinations: {kafka: <topic>}"},
+    {"to", KeyType::SectionList, "", "destinations: {kafka: <topic>} or {sink: <name of a sinks[] entry>}"},
     {"drop", KeyType::String, "", "drop matching leads, with this reason (counted and logged, never published)"},
     {"continue", KeyType::Boolean, "false", "also try the rules below after this one matched"},
 };
@@ -244,7 +244,7 @@ bool matches(const Condition& c, const model::Lead& lead) {
 
 }  // namespace
 
-std::string Destination::id() const { return "kafka:" + name; }
+std::string Destination::id() const { return (kind == Kind::Kafka ? "kafka:" : "sink:") + name; }
 
 std::vector<std::string_view> field_names() {
   std::vector<std::string_view> out;
@@ -299,10 +299,23 @@ RouteTable parse_routes(config::Diagnostics& diagnostics, const YAML::Node& node
               diagnostics.add(item.Mark(), item_path, "routes to Kafka, but there is no 'kafka:' section with brokers");
             }
             rule.to.push_back(Destination{Destination::Kind::Kafka, topic});
+          } else if (item.IsMap() && item.size() == 1 && item.begin()->first.Scalar() == "sink") {
+            const auto name = item.begin()->second.IsScalar() ? item.begin()->second.Scalar() : std::string();
+            const auto& names = context.sink_names;
+            if (std::find(names.begin(), names.end(), name) == names.end()) {
+              std::vector<std::string_view> choices(names.begin(), names.end());
+              const auto hint = util::closest_match(name, choices);
+              diagnostics.add(item.Mark(), item_path,
+                              "no sink named '" + name + "'" +
+                                  (!hint.empty() ? "; did you mean '" + std::string(hint) + "'?"
+                                   : names.empty() ? "; declare it under 'sinks:'"
+                                                   : "; sinks are " + util::join_choices(choices)));
+            }
+            rule.to.push_back(Destination{Destination::Kind::Sink, name});
           } else {
             const std::string what = item.IsScalar() ? "'" + item.Scalar() + "'" : "this destination";
             diagnostics.add(item.Mark(), item_path,
-                            "unknown destination " + what + "; write {kafka: <topic>}");
+                            "unknown destination " + what + "; write {kafka: <topic>} or {sink: <name>}");
           }
         }
       }

@@ -14,10 +14,10 @@
 namespace leadrelay::routing {
 
 struct Destination {
-  enum class Kind { Kafka };
+  enum class Kind { Kafka, Sink };
   Kind kind = Kind::Kafka;
-  std::string name;  // Kafka: the topic
-  // "kafka:leads.all": how deliveries name their destination in the outbox.
+  std::string name;  // Kafka: the topic; Sink: the sink's name (sinks[].name)
+  // "kafka:leads.all", "sink:crm": how deliveries name their destination in the outbox.
   std::string id() const;
 };
 
@@ -51,6 +51,7 @@ struct RouteTable {
 
 struct RouteContext {
   std::vector<std::string> source_names;
+  std::vector<std::string> sink_names;
   bool kafka_configured = false;
 };
 

@@ -15,7 +15,7 @@ struct Parsed {
 
 Parsed parse(const std::string& yaml, bool kafka = true) {
   config::Diagnostics diagnostics("routes.yaml");
-  RouteContext context{{"marketplace", "proxy"}, kafka};
+  RouteContext context{{"marketplace", "proxy"}, {"crm"}, kafka};
   Parsed p;
   p.table = parse_routes(diagnostics, YAML::Load(yaml), context);
   for (const auto& d : diagnostics.items()) p.errors.push_back(d.to_string());
@@ -155,7 +155,7 @@ TEST(RouterConfig, Errors) {
                 "routes.yaml:2:18: routes[0].when.source: no source is named 'marketplce'; did you mean 'marketplace'?"});
   EXPECT_EQ(parse("- name: a\n  to: [crm]\n").errors,
             std::vector<std::string>{
-                "routes.yaml:2:8: routes[0].to[0]: unknown destination 'crm'; write {kafka: <topic>}"});
+                "routes.yaml:2:8: routes[0].to[0]: unknown destination 'crm'; write {kafka: <topic>} or {sink: <name>}"});
   EXPECT_EQ(parse("- name: a\n  to: [{kafka: 'bad topic'}]\n").errors,
             std::vector<std::string>{"routes.yaml:2:8: routes[0].to[0]: 'bad topic' is not a valid Kafka topic; use "
                                      "1-249 of a-z, A-Z, 0-9, '.', '_' and '-'"});

@@ -1,0 +1,34 @@
+#pragma once
+// One interface for every destination that is not Kafka (CRMs, signed webhooks, files): the outbox's delivery
+// worker hands a sink one lead at a time, blocking, and the sink says how it went. Retrying, backoff, the
+// circuit breaker and dead letters are the worker's job (daemon/outbox/delivery_worker), not the sink's.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace leadrelay::connectors {
+
+struct DeliveryItem {
+  std::int64_t id = 0;    // the outbox delivery id: stable across retries
+  std::string lead_id;
+  std::string lead_json;  // lead.v1
+};
+
+struct DeliveryResult {
+  enum class Status {
+    Ok,         // the destination has it
+    Retry,      // a transient failure (timeout, 5xx, throttling): the same lead again later
+    Permanent,  // the destination refused this lead for good (validation error): a dead letter
+  };
+  Status status = Status::Ok;
+  std::string message;                        // for logs and dead letters: the destination's own words
+  std::chrono::milliseconds retry_after{0};   // the destination asked for at least this pause
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual DeliveryResult deliver(const DeliveryItem& item) = 0;
+};
+
+}  // namespace leadrelay::connectors

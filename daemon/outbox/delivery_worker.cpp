@@ -1,0 +1,177 @@
+#include "daemon/outbox/delivery_worker.hpp"
+
+#include <sqlite3.h>
+
+#include <future>
+
+#include "daemon/outbox/delivery_acks.hpp"
+#include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
+
+namespace leadrelay::outbox {
+
+DeliveryWorker::DeliveryWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+                               connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink)
+    : journal_(journal),
+      database_(std::move(database)),
+      backlog_(backlog),
+      config_(std::move(config)),
+      destination_("sink:" + config_.name),
+      sink_(std::move(sink)) {}
+
+DeliveryWorker::~DeliveryWorker() {
+  stop();
+  sqlite3_finalize(pending_);
+  sqlite3_close(db_);
+}
+
+bool DeliveryWorker::start(std::string& error) {
+  if (sqlite3_open_v2(database_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
+    return false;
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  if (sqlite3_prepare_v3(db_,
+                         "SELECT d.id, d.bytes, r.lead_id, r.lead FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
+                         "WHERE d.state = 0 AND d.id > ?1 AND d.destination = ?2 ORDER BY d.id LIMIT 64",
+                         -1, SQLITE_PREPARE_PERSISTENT, &pending_, nullptr) != SQLITE_OK) {
+    error = "cannot read the outbox: " + std::string(sqlite3_errmsg(db_));
+    return false;
+  }
+  metrics::Metrics::get().sink_circuit(config_.name, false);
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void DeliveryWorker::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    work_ = true;
+  }
+  wake_.notify_one();
+}
+
+void DeliveryWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_.exchange(true)) return;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool DeliveryWorker::pause_for(std::chrono::milliseconds pause) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, pause, [&] { return stopping_.load(); });
+  return !stopping_.load();
+}
+
+void DeliveryWorker::run() {
+  log::info("sink_started", {log::safe("sink", config_.name), log::safe("type", config_.type)});
+  while (!stopping_.load()) {
+    struct Row {
+      connectors::DeliveryItem item;
+      std::int64_t bytes;
+    };
+    std::vector<Row> rows;
+    sqlite3_bind_int64(pending_, 1, cursor_);
+    sqlite3_bind_text(pending_, 2, destination_.data(), static_cast<int>(destination_.size()), SQLITE_STATIC);
+    while (sqlite3_step(pending_) == SQLITE_ROW) {
+      Row r;
+      r.item.id = sqlite3_column_int64(pending_, 0);
+      r.bytes = sqlite3_column_int64(pending_, 1);
+      r.item.lead_id = reinterpret_cast<const char*>(sqlite3_column_text(pending_, 2));
+      r.item.lead_json.assign(reinterpret_cast<const char*>(sqlite3_column_text(pending_, 3)),
+                              static_cast<std::size_t>(sqlite3_column_bytes(pending_, 3)));
+      rows.push_back(std::move(r));
+    }
+    sqlite3_reset(pending_);
+    for (const auto& r : rows) {
+      if (!deliver(r.item, r.bytes)) break;
+      cursor_ = r.item.id;
+    }
+    flush_acks();
+    if (rows.empty()) {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(200), [&] { return work_ || stopping_.load(); });
+      work_ = false;
+    }
+  }
+  flush_acks();
+}
+
+bool DeliveryWorker::deliver(const connectors::DeliveryItem& item, std::int64_t bytes) {
+  auto& metrics = metrics::Metrics::get();
+  for (int attempt = 0; !stopping_.load(); ++attempt) {
+    const auto result = sink_->deliver(item);
+    using Status = connectors::DeliveryResult::Status;
+    if (result.status == Status::Ok) {
+      metrics.delivery(destination_, true);
+      if (consecutive_failures_ >= config_.retry.breaker_failures) {
+        metrics.sink_circuit(config_.name, false);
+        log::info("sink_circuit_closed", {log::safe("sink", config_.name)});
+      }
+      consecutive_failures_ = 0;
+      acks_.push_back({item.id, bytes, {}});
+      if (acks_.size() >= 64) flush_acks();
+      return true;
+    }
+    if (result.status == Status::Permanent) {
+      consecutive_failures_ = 0;
+      metrics.delivery(destination_, false);
+      metrics.dead_lettered(destination_);
+      acks_.push_back({item.id, bytes, result.message.empty() ? "refused" : result.message});
+      flush_acks();  // stored before it is announced: `leadrelay dlq list` shows what the log said
+      log::error("sink_dead_letter", {log::safe("sink", config_.name), log::safe("lead_id", item.lead_id),
+                                      {"delivery", item.id}, {"message", result.message},
+                                      {"hint", "see it with: leadrelay dlq show --id " + std::to_string(item.id) +
+                                                   "; after fixing the cause: leadrelay dlq replay --sink " +
+                                                   config_.name}});
+      return true;
+    }
+    // Transient: back off exponentially with jitter, never shorter than the destination asked for.
+    ++consecutive_failures_;
+    metrics.delivery_retries(destination_, 1);
+    flush_acks();
+    const auto ceiling = config_.retry.max_backoff.count();
+    const auto base = std::min<std::int64_t>(ceiling, config_.retry.initial_backoff.count() << std::min(attempt, 20));
+    std::uniform_int_distribution<std::int64_t> jitter(base / 2, base);
+    auto wait = std::chrono::milliseconds(std::max<std::int64_t>(jitter(random_), result.retry_after.count()));
+    if (consecutive_failures_ == config_.retry.breaker_failures) {
+      log::warn("sink_circuit_open", {log::safe("sink", config_.name), {"failures", consecutive_failures_},
+                                      {"message", result.message},
+                                      {"hint", "leads wait in the outbox; one trial delivery after the cool-down"}});
+      metrics.sink_circuit(config_.name, true);
+    }
+    if (consecutive_failures_ >= config_.retry.breaker_failures) wait = std::max(wait, config_.retry.breaker_cooldown);
+    log::warn("sink_retry", {log::safe("sink", config_.name), log::safe("lead_id", item.lead_id),
+                             {"attempt", attempt + 1}, {"retry_in_ms", static_cast<std::int64_t>(wait.count())},
+                             {"message", result.message}});
+    if (!pause_for(wait)) return false;
+  }
+  return false;
+}
+
+void DeliveryWorker::flush_acks() {
+  if (acks_.empty()) return;
+  auto batch = std::make_shared<std::vector<DeliveryAck>>();
+  batch->swap(acks_);
+  const auto now = log::now_unix_ms();
+  std::promise<bool> committed;
+  auto done = committed.get_future();
+  journal::WriteJob job;
+  job.apply = [batch, now](sqlite3* db, std::string& error) { return record_acks(db, *batch, now, error); };
+  job.done = [&committed](bool ok) { committed.set_value(ok); };
+  journal_.submit(std::move(job));
+  if (done.get()) {
+    std::int64_t bytes = 0;
+    for (const auto& a : *batch) bytes += a.bytes;
+    backlog_.remove(static_cast<std::int64_t>(batch->size()), bytes);
+  } else {
+    log::warn("outbox_ack_not_stored", {log::safe("sink", config_.name),
+                                        {"deliveries", static_cast<std::int64_t>(batch->size())},
+                                        {"hint", "they will be delivered again after a restart"}});
+  }
+}
+
+}  // namespace leadrelay::outbox

@@ -1,0 +1,64 @@
+#pragma once
+// Delivers the outbox's leads for one sink (sinks[]: CRM, webhook, file), in order, on its own thread: a
+// transient failure is retried with exponential backoff and jitter (at least as long as the destination's
+// Retry-After), until it succeeds; consecutive failures open a circuit breaker that pauses the sink for its
+// cool-down before one trial delivery; a permanent refusal makes the delivery a dead letter, kept in the store
+// with the destination's message for `leadrelay dlq`.
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "connectors/sinks/sink.hpp"
+#include "connectors/sinks/sink_config.hpp"
+#include "daemon/journal/journal.hpp"
+#include "daemon/outbox/delivery_acks.hpp"
+#include "daemon/outbox/backlog.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace leadrelay::outbox {
+
+class DeliveryWorker {
+ public:
+  DeliveryWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+                 connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink);
+  ~DeliveryWorker();
+
+  bool start(std::string& error);
+  // New deliveries may be waiting.
+  void notify();
+  void stop();
+
+ private:
+  void run();
+  // Delivers one item, retrying until it is delivered, dead-lettered, or the worker stops (false).
+  bool deliver(const connectors::DeliveryItem& item, std::int64_t bytes);
+  // Sleeps up to `pause`, waking early on stop; false when stopping.
+  bool pause_for(std::chrono::milliseconds pause);
+  void flush_acks();
+
+  journal::Journal& journal_;
+  std::filesystem::path database_;
+  Backlog& backlog_;
+  connectors::SinkConfig config_;
+  std::string destination_;  // "sink:<name>"
+  std::unique_ptr<connectors::Sink> sink_;
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* pending_ = nullptr;
+  std::int64_t cursor_ = 0;
+  std::vector<DeliveryAck> acks_;
+  int consecutive_failures_ = 0;
+  std::mt19937_64 random_{std::random_device{}()};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool work_ = false;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace leadrelay::outbox

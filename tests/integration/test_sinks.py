@@ -1,0 +1,181 @@
+"""Sinks with the real binary: a signed webhook over HTTPS (test CA) checked with an independent HMAC (openssl dgst),
+transient faults (503 with Retry-After, 429, a hung server) retried until delivered exactly once, a permanent 400
+dead-lettered and replayed with `leadrelay dlq`, a file sink with rotation, and config errors."""
+import base64
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import urllib.request
+
+from emulators import Receiver, TestCA
+from harness import BIN, Daemon, lead, schema_errors
+
+SECRET = "s3cr3t-signing-key-for-tests"
+
+
+def sink_config(hook_url, folder, ca=None, extra_hook="", file_extra=""):
+    with open(os.path.join(folder, "hook.secret"), "w") as f:
+        f.write(SECRET + "\n")
+    hook = (f"  - name: hook\n    type: webhook\n    url: \"{hook_url}\"\n    secret_file: hook.secret\n"
+            f"    initial_backoff: 50ms\n    max_backoff: 200ms\n    breaker_failures: 3\n    breaker_cooldown: 300ms\n"
+            f"    request_timeout: 500ms\n")
+    if ca:
+        hook += f"    ca_file: \"{ca.ca_cert}\"\n"
+    hook += extra_hook
+    archive = f"  - name: archive\n    type: file\n    path: archive/leads.jsonl\n{file_extra}"
+    routes = "routes:\n  - name: all\n    to: [{sink: hook}, {sink: archive}]\n"
+    return "sinks:\n" + hook + archive + routes
+
+
+def openssl_signature(key, payload):
+    """base64(HMAC-SHA256(key, payload)) computed by openssl, not by leadrelay's code."""
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-hmac", key, "-binary"], input=payload, capture_output=True,
+                       check=True)
+    return base64.b64encode(r.stdout).decode()
+
+
+class WebhookSink(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ca = TestCA(self.tmp.name)
+        self.receiver = None
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.close()
+        if self.receiver:
+            self.receiver.close()
+        self.tmp.cleanup()
+
+    def start(self, script=None, default=200, file_extra=""):
+        self.receiver = Receiver(self.ca, script, default)
+        self.d = Daemon(extra="")
+        self.d.extra = sink_config(self.receiver.url, self.d.dir, self.ca, file_extra=file_extra)
+        self.d.write_config()
+        self.d.start()
+
+    def post(self, n):
+        status, _, _ = self.d.post(lead(n))
+        self.assertEqual(status, 202)
+
+    def admin(self, method, path):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.d.admin_port}{path}", method=method)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def test_signed_delivery_checked_with_openssl(self):
+        self.start()
+        self.post(1)
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 1)
+        headers, body, _ = self.receiver.requests[0]
+        self.assertEqual(headers["content-type"], "application/json")
+        lead_json = json.loads(body)
+        self.assertEqual(schema_errors([lead_json]), "")
+        self.assertEqual(headers["webhook-id"], "msg_" + lead_json["lead_id"])
+        payload = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+        self.assertEqual(headers["webhook-signature"], "v1," + openssl_signature(SECRET, payload))
+
+    def test_transient_faults_are_retried_until_delivered_once(self):
+        self.start(script=[(503, {"Retry-After": "1"}), 429, 500, "hang"])
+        self.post(1)
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 1)
+        # 503 (Retry-After 1 s honoured), 429, 500, a request that never got an answer, then the success.
+        self.assertEqual([s for _, _, s in self.receiver.requests], [503, 429, 500, None, 200])
+        ids = {h["webhook-id"] for h, _, _ in self.receiver.requests}
+        self.assertEqual(len(ids), 1, "every retry carries the same webhook-id")
+        self.d.wait_event("sink_circuit_open")  # three failures in a row opened it...
+        self.d.wait_event("sink_circuit_closed")  # ...and the success closed it (logged after it was counted)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        self.assertIn('leadrelay_deliveries_total{destination="sink:hook",result="ok"} 1', metrics)
+        self.assertIn('leadrelay_delivery_retries_total{destination="sink:hook"} 4', metrics)
+        self.assertIn('leadrelay_sink_circuit_open{sink="hook"} 0', metrics)
+        self.assertEqual(self.admin("GET", "/dlq")["dead_letters"], [])
+
+    def test_permanent_refusal_is_dead_lettered_then_replayed(self):
+        self.start(default=400)
+        for n in range(3):
+            self.post(n)
+        for _ in range(3):
+            self.d.wait_event("sink_dead_letter")  # logged once the dead letter is stored
+        r = subprocess.run([BIN, "dlq", "list", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dead = json.loads(r.stdout)["dead_letters"]
+        self.assertEqual(len(dead), 3)
+        self.assertTrue(all(d["destination"] == "sink:hook" and d["error"].startswith("HTTP 400") for d in dead))
+        shown = subprocess.run([BIN, "dlq", "show", "--id", str(dead[0]["id"]), "--admin",
+                                f"127.0.0.1:{self.d.admin_port}"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(json.loads(shown.stdout)["lead"]["lead_id"], dead[0]["lead_id"])
+        # The archive sink took all three: one sink's refusals do not hold back another.
+        self.assertEqual(self.admin("GET", "/dlq?sink=archive")["dead_letters"], [])
+
+        self.receiver.set_default(200)  # the receiver is fixed
+        r = subprocess.run([BIN, "dlq", "replay", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(json.loads(r.stdout), {"replayed": 3})
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 3)
+        self.assertEqual(self.admin("GET", "/dlq?sink=hook")["dead_letters"], [])
+        self.assertEqual(sorted(json.loads(b)["lead_id"] for _, b in self.receiver.delivered()),
+                         sorted(d["lead_id"] for d in dead))
+
+    def test_file_sink_rotates_and_keeps_every_lead(self):
+        self.start(file_extra="    max_bytes: 4KiB\n    keep: 10\n    fsync: true\n")
+        for n in range(12):
+            self.post(n)
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 12)
+        self.d.stop()
+        folder = os.path.join(self.d.dir, "archive")
+        files = sorted(os.listdir(folder))
+        self.assertGreater(len(files), 1, "4 KiB holds a few leads: the file must have rotated")
+        leads = []
+        for name in files:
+            with open(os.path.join(folder, name)) as f:
+                for line in f:
+                    leads.append(json.loads(line))
+            self.assertLessEqual(os.path.getsize(os.path.join(folder, name)), 4096)
+        self.assertEqual(len(leads), 12)
+        self.assertEqual(len({x["lead_id"] for x in leads}), 12)
+        self.assertEqual(schema_errors(leads), "")
+
+    def test_untrusted_certificate_is_retried_not_accepted(self):
+        self.receiver = Receiver(self.ca)
+        self.d = Daemon(extra="")
+        self.d.extra = sink_config(self.receiver.url, self.d.dir, ca=None)  # no ca_file: the test CA is unknown
+        self.d.write_config()
+        self.d.start()
+        self.post(1)
+        event = self.d.wait_event("sink_retry")
+        self.assertIn("certificate verify failed", event["message"])
+        self.assertEqual(self.receiver.delivered(), [])
+
+
+class SinkConfigErrors(unittest.TestCase):
+    def check(self, text):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "config.yaml")
+            with open(path, "w") as f:
+                f.write("state_dir: ./state\n"
+                        "sources: [{name: a, path: /a, format: ms-marketplace, auth: {type: none}}]\n" + text)
+            return subprocess.run([BIN, "check-config", path], capture_output=True, text=True, timeout=30)
+
+    def test_mistakes_are_named(self):
+        r = self.check("sinks:\n  - name: crm\n    type: webhok\n    url: https://x.example\n"
+                       "  - name: arch\n    type: file\n    path: a.jsonl\n    max_byte: 1MiB\n"
+                       "routes:\n  - name: all\n    to: [{sink: cmr}]\n")
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("sinks[0].type: unknown sink type 'webhok'; did you mean 'webhook'?", r.stderr)
+        self.assertIn("sinks[1].max_byte: unknown key 'max_byte'; did you mean 'max_bytes'?", r.stderr)
+        self.assertIn("routes[0].to[0]: no sink named 'cmr'", r.stderr)
+
+    def test_webhook_needs_a_secret(self):
+        r = self.check("sinks:\n  - name: hook\n    type: webhook\n    url: https://x.example/h\n")
+        self.assertEqual(r.returncode, 78)
+        self.assertIn("give exactly one of secret_file or secret_env", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
