@@ -199,12 +199,38 @@ int run_daemon(const config::Config& initial) {
     for (const auto& e : reload.restart_needed) w.String(e.c_str());
     w.EndArray();
     w.EndObject();
+    w.Key("uptime_seconds");
+    w.Int64((log::now_unix_ms() - started_ms) / 1000);
     w.Key("backlog");
     w.StartObject();
     w.Key("deliveries");
     w.Int64(backlog.count());
     w.Key("bytes");
     w.Int64(backlog.bytes());
+    // Per destination, from the store (the pending-deliveries index keeps this cheap).
+    w.Key("by_destination");
+    w.StartObject();
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(journal::Journal::database_path(config.state_dir).c_str(), &db, SQLITE_OPEN_READONLY,
+                        nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 2000);
+      sqlite3_stmt* stmt = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT destination, COUNT(*), SUM(bytes) FROM deliveries WHERE state = 0 "
+                                 "GROUP BY destination ORDER BY destination", -1, &stmt, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+          w.Key(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+          w.StartObject();
+          w.Key("deliveries");
+          w.Int64(sqlite3_column_int64(stmt, 1));
+          w.Key("bytes");
+          w.Int64(sqlite3_column_int64(stmt, 2));
+          w.EndObject();
+        }
+      }
+      sqlite3_finalize(stmt);
+    }
+    sqlite3_close(db);
+    w.EndObject();
     w.EndObject();
     w.EndObject();
     return std::string(buffer.GetString(), buffer.GetSize());

@@ -69,9 +69,26 @@ class Metrics(WithKafka):
         self.assertRegex(status["config_hash"], r"^[0-9a-f]{16}$")
         self.assertTrue(status["last_reload"]["ok"])
         self.assertIn("deliveries", status["backlog"])
+        self.assertGreaterEqual(status["uptime_seconds"], 0)
         with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/metrics", timeout=10) as m:
             hash_label = re.search(r'leadrelay_config_info\{hash="([0-9a-f]+)"\} 1', m.read().decode())
         self.assertEqual(hash_label.group(1), status["config_hash"])
+
+    def test_status_shows_the_backlog_per_destination(self):
+        self.broker.down()
+        for n in range(2):
+            self.assertEqual(self.d.post(lead(n))[0], 202)
+        deadline = time.monotonic() + 30
+        by_destination = {}
+        while time.monotonic() < deadline:  # until the routing worker has queued both for Kafka
+            r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+                               text=True, timeout=30)
+            by_destination = json.loads(r.stdout)["backlog"]["by_destination"]
+            if by_destination.get("kafka:leads.all", {}).get("deliveries") == 2:
+                break
+            time.sleep(0.05)  # polling a condition the daemon does not announce
+        self.assertEqual(by_destination["kafka:leads.all"]["deliveries"], 2)
+        self.assertGreater(by_destination["kafka:leads.all"]["bytes"], 0)
 
     def test_status_command_when_nothing_listens(self):
         self.d.stop()
