@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "connectors/crm/crm_config.hpp"
 #include "connectors/file/file_config.hpp"
 #include "connectors/webhook/webhook_config.hpp"
 #include "daemon/intake/source_config.hpp"
@@ -16,7 +17,7 @@ using config::KeyType;
 constexpr KeySpec kCommonKeys[] = {
     {"name", KeyType::String, "", "the sink's name, for routes ({sink: <name>}), logs, metrics and `leadrelay dlq`",
      true},
-    {"type", KeyType::String, "", "webhook or file", true},
+    {"type", KeyType::String, "", "dynamics, salesforce, hubspot, webhook or file", true},
     {"initial_backoff", KeyType::Duration, "1s", "first pause after a failed delivery; doubles (with jitter) each time",
      false, 10, 3600000},
     {"max_backoff", KeyType::Duration, "5m", "longest pause between retries (a transient failure is retried until "
@@ -27,6 +28,12 @@ constexpr KeySpec kCommonKeys[] = {
 };
 
 const SinkType kTypes[] = {
+    {"dynamics", "upsert each lead into Dynamics 365 / Dataverse (PATCH by alternate key), OAuth2 client credentials",
+     crm::dynamics_keys(), &crm::parse_dynamics},
+    {"salesforce", "upsert each lead into Salesforce (PATCH by external ID), OAuth2 client credentials",
+     crm::salesforce_keys(), &crm::parse_salesforce},
+    {"hubspot", "upsert each lead as a HubSpot contact (batch upsert by idProperty), private app token",
+     crm::hubspot_keys(), &crm::parse_hubspot},
     {"webhook", "POST each lead as JSON, signed (webhook-id, webhook-timestamp, webhook-signature)",
      webhook::webhook_keys(), &webhook::parse_webhook},
     {"file", "append each lead to a JSON-lines file, with size-based rotation", file::file_keys(), &file::parse_file},

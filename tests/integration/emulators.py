@@ -3,6 +3,7 @@ receiver whose answers are scripted (status, Retry-After, a hang) so faults can 
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -96,6 +97,216 @@ class Receiver:
     def set_default(self, answer):
         with self.cond:
             self.default = answer
+
+    def close(self):
+        for c in self.hung:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CrmEmulator:
+    """Dynamics 365 (Dataverse Web API), Salesforce (REST) or HubSpot (CRM v3) as far as leadrelay uses them,
+    written from their public API contracts: an OAuth2 client-credentials token endpoint (not HubSpot), upsert by
+    key, and their error answers. `faults` is a list of answers for the next data requests, in turn:
+    429 (Retry-After: 1), 500, 503, "hang" (never answers), "malformed" (not HTTP), "limit" (Salesforce 403
+    REQUEST_LIMIT_EXCEEDED). `refuse` maps an email to a permanent refusal ("multiple" = Salesforce 300)."""
+
+    CLIENT_ID, CLIENT_SECRET, HUB_TOKEN = "leadrelay-app", "app-secret-123", "pat-na1-hubspot-token"
+
+    def __init__(self, kind, ca, faults=None, token_ttl=3600):
+        self.kind = kind
+        self.faults = list(faults or [])
+        self.refuse = {}
+        self.token_ttl = token_ttl
+        self.records = {}      # upsert key -> fields
+        self.creates = 0
+        self.updates = 0
+        self.token_requests = 0
+        self.tokens = set()
+        self.answers = []      # status of every data request (None: no answer)
+        self.cond = threading.Condition()
+        self.hung = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=None, headers=None):
+                data = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                if body is not None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                self.handle_request("POST")
+
+            def do_PATCH(self):
+                self.handle_request("PATCH")
+
+            def handle_request(self, method):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path.endswith("/token"):
+                    return outer.token(self, body)
+                with outer.cond:
+                    fault = outer.faults.pop(0) if outer.faults else None
+                status = outer.data(self, method, body, fault)
+                with outer.cond:
+                    outer.answers.append(status)
+                    outer.cond.notify_all()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(ca.cert, ca.key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    # --- token endpoint (Entra ID v2.0 / Salesforce client credentials) ---
+    def token(self, h, body):
+        form = dict(p.split("=", 1) for p in body.decode().split("&") if "=" in p)
+        with self.cond:
+            self.token_requests += 1
+            if form.get("grant_type") != "client_credentials" or form.get("client_id") != self.CLIENT_ID or \
+                    form.get("client_secret") != self.CLIENT_SECRET:
+                return h.reply(401, {"error": "invalid_client", "error_description": "bad client credentials"})
+            token = f"token-{self.token_requests}"
+            self.tokens.add(token)
+        answer = {"access_token": token, "token_type": "Bearer"}
+        if self.kind == "dynamics":
+            answer["expires_in"] = self.token_ttl
+        else:
+            answer["instance_url"] = self.url
+        h.reply(200, answer)
+
+    def revoke_tokens(self):
+        """Every token issued so far is expired: the next data request gets 401."""
+        with self.cond:
+            self.tokens.clear()
+
+    # --- data requests ---
+    def data(self, h, method, body, fault):
+        if fault == "store_only":
+            class Mute:  # runs the normal path but sends nothing
+                headers, path, connection = h.headers, h.path, h.connection
+
+                def reply(self, *args, **kwargs):
+                    pass
+            h = Mute()
+            fault = None
+        auth = h.headers.get("Authorization", "")
+        if self.kind == "hubspot":
+            authorized = auth == "Bearer " + self.HUB_TOKEN
+        else:
+            with self.cond:
+                authorized = auth.startswith("Bearer ") and auth[7:] in self.tokens
+        if not authorized:
+            if self.kind == "salesforce":
+                h.reply(401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+            else:
+                h.reply(401, {"error": {"code": "0x80072560", "message": "The user is not authenticated"}}
+                        if self.kind == "dynamics" else {"status": "error", "category": "INVALID_AUTHENTICATION",
+                                                          "message": "Authentication credentials not found"})
+            return 401
+        if fault == "hang_after_store":
+            # The CRM wrote the record but the answer never comes: the retry must update it, not add another.
+            self.data(h, method, body, "store_only")
+            fault = "hang"
+        if fault == "hang":
+            self.hung.append(h.connection)
+            threading.Event().wait(30)
+            return None
+        if fault == "malformed":
+            h.wfile.write(b"HTTP/1.1 2OO NOT A STATUS\r\n\r\n{")
+            h.close_connection = True
+            return None
+        if fault == "limit":
+            h.reply(403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+            return 403
+        if fault in (429, 500, 503):
+            h.reply(fault, {"error": {"code": "0x80072322", "message": "throttled or failing"}},
+                    {"Retry-After": "1"} if fault == 429 else None)
+            return fault
+        try:
+            record = json.loads(body)
+        except ValueError:
+            h.reply(400, {"message": "malformed JSON"})
+            return 400
+        if self.kind == "dynamics":
+            m = re.fullmatch(r"/api/data/v9\.2/leads\(leadrelay_leadid='([0-9a-f-]+)'\)", h.path)
+            if method != "PATCH" or not m:
+                h.reply(404, {"error": {"code": "0x80060888", "message": "Resource not found"}})
+                return 404
+            email = record.get("emailaddress1")
+            if email in self.refuse:
+                h.reply(400, {"error": {"code": "0x80040203", "message": f"Invalid value for emailaddress1: {email}"}})
+                return 400
+            self.store(m.group(1), record)
+            h.reply(204, None, {"OData-EntityId": f"{self.url}/api/data/v9.2/leads({m.group(1)})"})
+            return 204
+        if self.kind == "salesforce":
+            m = re.fullmatch(r"/services/data/v59\.0/sobjects/Lead/LeadRelay_Id__c/([0-9a-f-]+)", h.path)
+            if method != "PATCH" or not m:
+                h.reply(404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+                return 404
+            limit = {"Sforce-Limit-Info": f"api-usage={len(self.answers) + 1}/15000"}
+            if self.refuse.get(record.get("Email")) == "multiple":
+                h.reply(300, [f"/services/data/v59.0/sobjects/Lead/00Q{n}" for n in range(2)], limit)
+                return 300
+            missing = [f for f in ("LastName", "Company") if not record.get(f)]
+            if missing:
+                h.reply(400, [{"message": f"Required fields are missing: {missing}", "errorCode": "REQUIRED_FIELD_MISSING"}],
+                        limit)
+                return 400
+            created = self.store(m.group(1), record)
+            if created:
+                h.reply(201, {"id": "00Q" + m.group(1)[:12], "success": True, "errors": [], "created": True}, limit)
+                return 201
+            h.reply(204, None, limit)
+            return 204
+        # hubspot
+        if method != "POST" or h.path != "/crm/v3/objects/contacts/batch/upsert":
+            h.reply(404, {"status": "error", "message": "Not found"})
+            return 404
+        results = []
+        for item in record.get("inputs", []):
+            if item.get("idProperty") != "email" or item.get("id") in self.refuse:
+                h.reply(400, {"status": "error", "category": "VALIDATION_ERROR",
+                              "message": f"Property values were not valid: {item.get('id')}"})
+                return 400
+            created = self.store(item["id"], item["properties"])
+            results.append({"id": str(len(self.records)), "new": created, "properties": item["properties"]})
+        h.reply(200, {"status": "COMPLETE", "results": results})
+        return 200
+
+    def store(self, key, fields):
+        with self.cond:
+            created = key not in self.records
+            self.records.setdefault(key, {}).update(fields)
+            if created:
+                self.creates += 1
+            else:
+                self.updates += 1
+            self.cond.notify_all()
+            return created
+
+    def wait_for(self, predicate, timeout=60):
+        with self.cond:
+            if not self.cond.wait_for(lambda: predicate(self), timeout):
+                raise TimeoutError(f"{self.kind} emulator: condition not met; {len(self.records)} records, "
+                                   f"answers {self.answers[-20:]}")
 
     def close(self):
         for c in self.hung:

@@ -1,0 +1,179 @@
+"""CRM sinks against emulators of Dynamics 365 (Dataverse), Salesforce and HubSpot over HTTPS with a test CA:
+field mapping, token issue and expiry (401 → one refresh), upsert so that a retry after a lost answer updates
+instead of duplicating, throttling (429 Retry-After, Salesforce 403 REQUEST_LIMIT_EXCEEDED), 500/503, a hung
+server, malformed answers, permanent refusals (Salesforce 300 multiple matches) as dead letters, and 500 leads
+to all three at once under faults, replayed until every emulator holds exactly the unique leads."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import urllib.request
+
+from emulators import CrmEmulator, TestCA
+from harness import BIN, Daemon, lead
+
+KINDS = ("dynamics", "salesforce", "hubspot")
+
+
+def crm_sink(kind, emulator, ca):
+    text = f"  - name: {kind}\n    type: {kind}\n    url: \"{emulator.url}\"\n    ca_file: \"{ca.ca_cert}\"\n"
+    if kind == "dynamics":
+        text += f"    token_url: \"{emulator.url}/token\"\n"
+    if kind == "hubspot":
+        text += "    token_file: hub.token\n"
+    else:
+        text += f"    client_id: {CrmEmulator.CLIENT_ID}\n    client_secret_file: crm.secret\n"
+    return text + ("    initial_backoff: 20ms\n    max_backoff: 200ms\n    breaker_failures: 5\n"
+                   "    breaker_cooldown: 200ms\n    request_timeout: 500ms\n")
+
+
+def email(n):
+    return f"person{n}@contoso.com"
+
+
+def key_of(kind, emulator, n):
+    """The record the emulator holds for person n."""
+    if kind == "hubspot":
+        return emulator.records.get(email(n))
+    field = "emailaddress1" if kind == "dynamics" else "Email"
+    for fields in emulator.records.values():
+        if fields.get(field) == email(n):
+            return fields
+    return None
+
+
+class CrmCase(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ca = TestCA(self.tmp.name)
+        self.emulators = {}
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.close()
+        for e in self.emulators.values():
+            e.close()
+        self.tmp.cleanup()
+
+    def start(self, kinds, faults=None):
+        for kind in kinds:
+            self.emulators[kind] = CrmEmulator(kind, self.ca, (faults or {}).get(kind))
+        self.d = Daemon()
+        with open(os.path.join(self.d.dir, "crm.secret"), "w") as f:
+            f.write(CrmEmulator.CLIENT_SECRET + "\n")
+        with open(os.path.join(self.d.dir, "hub.token"), "w") as f:
+            f.write(CrmEmulator.HUB_TOKEN + "\n")
+        sinks = "".join(crm_sink(k, self.emulators[k], self.ca) for k in kinds)
+        targets = ", ".join(f"{{sink: {k}}}" for k in kinds)
+        self.d.extra = f"sinks:\n{sinks}routes:\n  - name: crm\n    to: [{targets}]\n"
+        self.d.write_config()
+        self.d.start()
+
+    def post(self, n):
+        status, _, _ = self.d.post(lead(n))
+        self.assertEqual(status, 202)
+
+    def dead_letters(self, sink=None):
+        q = f"?sink={sink}" if sink else ""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/dlq{q}", timeout=10) as r:
+            return json.loads(r.read())["dead_letters"]
+
+    def dlq(self, *args):
+        r = subprocess.run([BIN, "dlq", *args, "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return json.loads(r.stdout)
+
+
+class EachCrm(CrmCase):
+    def check_one(self, kind, faults):
+        self.start([kind], {kind: faults})
+        e = self.emulators[kind]
+        # 1. Faults first, then the answer: delivered once. A lost answer after the write made an update.
+        self.post(1)
+        e.wait_for(lambda x: key_of(kind, x, 1) is not None and not x.faults and x.answers[-1] in (200, 201, 204))
+        self.assertEqual(e.creates, 1)
+        self.assertEqual(e.updates, 1, "the retry after the lost answer updated the record it had created")
+        self.assertEqual(len(e.records), 1)
+        # 2. Tokens expire: one 401, one new token, then delivered.
+        tokens_before = e.token_requests
+        e.revoke_tokens()
+        self.post(2)
+        e.wait_for(lambda x: key_of(kind, x, 2) is not None)
+        if kind != "hubspot":
+            self.assertEqual(e.token_requests, tokens_before + 1)
+            self.assertIn(401, e.answers)
+        # 3. A permanent refusal is a dead letter with the CRM's words; others carry on.
+        e.refuse[email(3)] = "multiple" if kind == "salesforce" else "invalid"
+        self.post(3)
+        self.post(4)
+        e.wait_for(lambda x: key_of(kind, x, 4) is not None)
+        dead = self.dead_letters(kind)
+        self.assertEqual(len(dead), 1)
+        return e, dead[0]
+
+    def test_dynamics(self):
+        e, dead = self.check_one("dynamics", ["hang_after_store", 429, 503, 500, "malformed"])
+        self.assertIn("HTTP 400", dead["error"])
+        self.assertIn("Invalid value for emailaddress1", dead["error"])
+        r = key_of("dynamics", e, 1)
+        self.assertEqual(r["lastname"], "Doe")
+        self.assertEqual(r["emailaddress1"], "person1@contoso.com")
+        self.assertEqual(r["telephone1"], "+16175555555")  # the E.164 form from validation
+        self.assertEqual(r["address1_country"], "US")
+        self.assertEqual(r["leadsourcecode"], "8")
+        self.assertEqual(r["subject"], "Contoso Analytics Pro")
+
+    def test_salesforce(self):
+        e, dead = self.check_one("salesforce", ["hang_after_store", "limit", 429, 503, "malformed"])
+        self.assertIn("HTTP 300: several Lead records", dead["error"])
+        r = key_of("salesforce", e, 1)
+        self.assertEqual((r["LastName"], r["Company"], r["LeadSource"]), ("Doe", "Contoso", "Microsoft Marketplace"))
+        self.assertEqual(r["Phone"], "+16175555555")
+        self.assertIn(403, e.answers)  # REQUEST_LIMIT_EXCEEDED was retried, not taken for an auth failure
+
+    def test_hubspot(self):
+        e, dead = self.check_one("hubspot", ["hang_after_store", 429, 500, 503, "malformed"])
+        self.assertIn("VALIDATION_ERROR", dead["error"])
+        r = key_of("hubspot", e, 1)
+        self.assertEqual((r["email"], r["firstname"], r["company"], r["hs_lead_status"]),
+                         ("person1@contoso.com", "Person1", "Contoso", "NEW"))
+
+
+class AllThreeUnderFaults(CrmCase):
+    def test_500_leads_to_three_crms(self):
+        faults = {
+            "dynamics": [429, "hang_after_store", 503, 500, "malformed"] + [None] * 100 + [429, 429, 503],
+            "salesforce": ["limit", 503, "hang_after_store", "malformed", 429] + [None] * 150 + ["limit", 500],
+            "hubspot": [503, 429, "malformed", "hang_after_store", 500] + [None] * 200 + [429, 503],
+        }
+        self.start(KINDS, faults)
+        refused = {"dynamics": 31, "salesforce": 23, "hubspot": 17}
+        for kind, n in refused.items():
+            self.emulators[kind].refuse[email(n)] = "multiple" if kind == "salesforce" else "invalid"
+        for n in range(500):
+            self.post(n)
+            if n == 250:
+                for e in self.emulators.values():
+                    e.revoke_tokens()
+        for kind, e in self.emulators.items():
+            e.wait_for(lambda x: len(x.records) == 499, timeout=120)
+        # Only the permanent refusals are dead letters: one per CRM.
+        dead = self.dlq("list")["dead_letters"]
+        self.assertEqual(sorted(d["destination"] for d in dead), ["sink:dynamics", "sink:hubspot", "sink:salesforce"])
+        # Fixed in the CRMs; replayed; now every emulator holds exactly the 500 unique leads.
+        for e in self.emulators.values():
+            e.refuse.clear()
+        self.assertEqual(self.dlq("replay"), {"replayed": 3})
+        for kind, e in self.emulators.items():
+            e.wait_for(lambda x: len(x.records) == 500, timeout=60)
+            self.assertEqual(e.creates, 500, kind)
+            emails = {(v.get("emailaddress1") or v.get("Email") or v.get("email")) for v in e.records.values()}
+            self.assertEqual(emails, {email(n) for n in range(500)}, kind)
+        self.assertEqual(self.dlq("list")["dead_letters"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
