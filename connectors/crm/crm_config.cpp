@@ -41,6 +41,9 @@ constexpr KeySpec kSalesforceKeys[] = {
     {"external_id_field", KeyType::String, "LeadRelay_Id__c",
      "the Lead's unique external-ID field that holds leadrelay's lead id (upsert key)"},
     {"api_version", KeyType::String, "v59.0", "REST API version"},
+    {"batch_size", KeyType::Integer, "200",
+     "leads per request (sObject collections upsert, one API call for up to 200); 1 sends each lead alone", false, 1,
+     200},
     {"slow_down_at", KeyType::Integer, "90", "past this percentage of the daily API allowance (Sforce-Limit-Info), "
                                              "pause a second between requests", false, 1, 100},
     LEADRELAY_CRM_COMMON_KEYS,
@@ -168,6 +171,7 @@ std::shared_ptr<const void> parse_salesforce(config::MapReader& r, const std::fi
   o->key_field = r.string("external_id_field");
   o->api_version = r.string("api_version");
   o->slow_down_at = static_cast<double>(r.integer("slow_down_at")) / 100.0;
+  o->batch_size = static_cast<std::size_t>(r.integer("batch_size"));
   common(*o, r, base_dir);
   o->token_url = r.string("token_url");
   if (o->token_url.empty()) o->token_url = o->url + "/services/oauth2/token";

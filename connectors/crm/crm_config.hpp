@@ -25,7 +25,8 @@ struct CrmOptions {
   std::string key_field;  // the upsert key: Dataverse alternate key, Salesforce external-ID field, HubSpot idProperty
   std::string entity;     // dynamics: the entity set (leads)
   std::string api_version;
-  double slow_down_at = 0.9;  // salesforce: pause between requests past this share of the daily API allowance
+  double slow_down_at = 0.9;
+  std::size_t batch_size = 1;  // salesforce: records per sObject-collections request (up to 200)  // salesforce: pause between requests past this share of the daily API allowance
   std::vector<FieldMapping> fields;
   std::filesystem::path ca_file;
   bool tls_verify = true;

@@ -143,15 +143,10 @@ DeliveryResult CrmSink::judge(const http::Response& response) {
   return {Status::Permanent, crm_message(response), {}};
 }
 
-DeliveryResult CrmSink::attempt(const DeliveryItem& item, const std::string& record, bool& unauthorized) {
-  unauthorized = false;
-  std::string bearer;
-  DeliveryResult failure;
-  if (!token(bearer, failure)) return failure;
+DeliveryResult CrmSink::attempt(const DeliveryItem& item, const std::string& record) {
   std::string base = options_.url;
   http::Request request;
-  request.headers = {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"},
-                     {"Accept", "application/json"}};
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   switch (options_.kind) {
     case CrmKind::Dynamics:
       request.method = "PATCH";
@@ -184,17 +179,93 @@ DeliveryResult CrmSink::attempt(const DeliveryItem& item, const std::string& rec
       break;
     }
   }
+  http::Response response;
+  DeliveryResult failure;
+  if (!send_authorized(std::move(request), base, response, failure)) return failure;
+  return judge(response);
+}
+
+bool CrmSink::send_authorized(http::Request request, const std::string& base, http::Response& response,
+                              DeliveryResult& failure) {
   http::Url url;
   std::string error;
-  if (!http::Url::parse(base, url, error)) return {Status::Permanent, error, {}};
-  request.target = (url.target == "/" ? "" : url.target) + request.target;
-  http::Response response;
-  if (!client_.send(url, request, response, error)) return {Status::Retry, error, {}};
-  if (response.status == 401 && options_.kind != CrmKind::HubSpot) {
-    unauthorized = true;
-    access_token_.clear();
+  if (!http::Url::parse(base, url, error)) {
+    failure = {Status::Permanent, error, {}};
+    return false;
   }
-  return judge(response);
+  request.target = (url.target == "/" ? "" : url.target) + request.target;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string bearer;
+    if (!token(bearer, failure)) return false;
+    auto sent = request;
+    sent.headers.emplace_back("Authorization", "Bearer " + bearer);
+    if (!client_.send(url, sent, response, error)) {
+      failure = {Status::Retry, error, {}};
+      return false;
+    }
+    // HubSpot's private-app token cannot be renewed: its 401 is an answer (a dead letter, replayed once fixed).
+    if (response.status != 401 || options_.kind == CrmKind::HubSpot) return true;
+    access_token_.clear();  // expired or revoked: one new token, one more try
+  }
+  failure = {Status::Retry, crm_message(response) + " (twice, with a fresh token: check the app's rights)", {}};
+  return false;
+}
+
+std::vector<DeliveryResult> CrmSink::deliver_batch(std::span<const DeliveryItem> items) {
+  if (options_.kind != CrmKind::Salesforce || options_.batch_size <= 1) return Sink::deliver_batch(items);
+  if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
+  // sObject collections upsert: one request, one result per record in order (allOrNone false).
+  std::vector<DeliveryResult> out(items.size());
+  std::string body = R"({"allOrNone":false,"records":[)";
+  std::vector<std::size_t> sent;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::string record;
+    std::string error;
+    if (!build_record(items[i].lead_json, options_.fields, record, error)) {
+      out[i] = {Status::Permanent, error, {}};
+      continue;
+    }
+    if (!sent.empty()) body += ',';
+    body += R"({"attributes":{"type":"Lead"},")" + options_.key_field + R"(":")" + items[i].lead_id + '"';
+    if (record.size() > 2) body += "," + record.substr(1, record.size() - 2);
+    body += '}';
+    sent.push_back(i);
+  }
+  body += "]}";
+  if (sent.empty()) return out;
+  http::Request request;
+  request.method = "PATCH";
+  request.target = "/services/data/" + options_.api_version + "/composite/sobjects/Lead/" + options_.key_field;
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  request.body = std::move(body);
+  http::Response response;
+  DeliveryResult failure;
+  const bool answered = send_authorized(request, instance_url_.empty() ? options_.url : instance_url_, response, failure);
+  if (answered) failure = judge(response);
+  rapidjson::Document d;
+  if (answered && failure.status == Status::Ok) {
+    d.Parse(response.body.data(), response.body.size());
+    if (d.HasParseError() || !d.IsArray() || d.Size() != sent.size()) {
+      failure = {Status::Retry, "HTTP " + std::to_string(response.status) + ": not one result per record", {}};
+    }
+  }
+  if (failure.status != Status::Ok) {
+    for (auto i : sent) out[i] = failure;
+    return out;
+  }
+  for (std::size_t k = 0; k < sent.size(); ++k) {
+    const auto& r = d[static_cast<rapidjson::SizeType>(k)];
+    if (r.IsObject() && r.HasMember("success") && r["success"].IsBool() && r["success"].GetBool()) continue;
+    std::string code, message;
+    if (r.IsObject() && r.HasMember("errors") && r["errors"].IsArray() && !r["errors"].Empty()) {
+      const auto& e = r["errors"][0];
+      if (e.HasMember("statusCode") && e["statusCode"].IsString()) code = e["statusCode"].GetString();
+      if (e.HasMember("message") && e["message"].IsString()) message = e["message"].GetString();
+    }
+    const bool transient = code == "UNABLE_TO_LOCK_ROW" || code == "REQUEST_LIMIT_EXCEEDED";
+    out[sent[k]] = {transient ? Status::Retry : Status::Permanent, code + ": " + message, {}};
+  }
+  return out;
 }
 
 DeliveryResult CrmSink::deliver(const DeliveryItem& item) {
@@ -202,12 +273,7 @@ DeliveryResult CrmSink::deliver(const DeliveryItem& item) {
   std::string record;
   std::string error;
   if (!build_record(item.lead_json, options_.fields, record, error)) return {Status::Permanent, error, {}};
-  bool unauthorized = false;
-  auto result = attempt(item, record, unauthorized);
-  // An expired or revoked token: fetch a new one and try once more; a second 401 is the CRM's answer.
-  if (unauthorized) result = attempt(item, record, unauthorized);
-  if (unauthorized) result.status = Status::Retry;  // the app user lost its rights: keep the lead, say it loudly
-  return result;
+  return attempt(item, record);
 }
 
 }  // namespace leadrelay::connectors::crm

@@ -17,11 +17,16 @@ class CrmSink final : public Sink {
  public:
   explicit CrmSink(const CrmOptions& options);
   DeliveryResult deliver(const DeliveryItem& item) override;
+  std::size_t max_batch() const override { return options_.kind == CrmKind::Salesforce ? options_.batch_size : 1; }
+  std::vector<DeliveryResult> deliver_batch(std::span<const DeliveryItem> items) override;
 
  private:
+  // Sends one request with a bearer token, fetching a new token and sending once more on a 401.
+  bool send_authorized(http::Request request, const std::string& base, http::Response& response,
+                       DeliveryResult& failure);
   // A bearer token, from the cache or the token endpoint; false with a result to return.
   bool token(std::string& out, DeliveryResult& failure);
-  DeliveryResult attempt(const DeliveryItem& item, const std::string& record, bool& unauthorized);
+  DeliveryResult attempt(const DeliveryItem& item, const std::string& record);
   DeliveryResult judge(const http::Response& response);
 
   CrmOptions options_;

@@ -4,7 +4,9 @@
 // circuit breaker and dead letters are the worker's job (daemon/outbox/delivery_worker), not the sink's.
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace leadrelay::connectors {
 
@@ -29,6 +31,14 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual DeliveryResult deliver(const DeliveryItem& item) = 0;
+  // Sinks whose API takes several records per request (Salesforce sObject collections) say how many, and
+  // answer one result per item, in order. The default sends them one by one.
+  virtual std::size_t max_batch() const { return 1; }
+  virtual std::vector<DeliveryResult> deliver_batch(std::span<const DeliveryItem> items) {
+    std::vector<DeliveryResult> out;
+    for (const auto& item : items) out.push_back(deliver(item));
+    return out;
+  }
 };
 
 }  // namespace leadrelay::connectors

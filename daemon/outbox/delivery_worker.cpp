@@ -33,7 +33,7 @@ bool DeliveryWorker::start(std::string& error) {
   sqlite3_busy_timeout(db_, 5000);
   if (sqlite3_prepare_v3(db_,
                          "SELECT d.id, d.bytes, r.lead_id, r.lead FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
-                         "WHERE d.state = 0 AND d.id > ?1 AND d.destination = ?2 ORDER BY d.id LIMIT 64",
+                         "WHERE d.state = 0 AND d.id > ?1 AND d.destination = ?2 ORDER BY d.id LIMIT 200",
                          -1, SQLITE_PREPARE_PERSISTENT, &pending_, nullptr) != SQLITE_OK) {
     error = "cannot read the outbox: " + std::string(sqlite3_errmsg(db_));
     return false;
@@ -86,9 +86,17 @@ void DeliveryWorker::run() {
       rows.push_back(std::move(r));
     }
     sqlite3_reset(pending_);
-    for (const auto& r : rows) {
-      if (!deliver(r.item, r.bytes)) break;
-      cursor_ = r.item.id;
+    const auto batch = std::max<std::size_t>(1, sink_->max_batch());
+    for (std::size_t start = 0; start < rows.size(); start += batch) {
+      std::vector<connectors::DeliveryItem> items;
+      std::vector<std::int64_t> bytes;
+      for (auto i = start; i < std::min(rows.size(), start + batch); ++i) {
+        items.push_back(std::move(rows[i].item));
+        bytes.push_back(rows[i].bytes);
+      }
+      const auto last = items.back().id;
+      if (!deliver(std::move(items), std::move(bytes))) break;
+      cursor_ = last;
     }
     flush_acks();
     if (rows.empty()) {
@@ -100,54 +108,66 @@ void DeliveryWorker::run() {
   flush_acks();
 }
 
-bool DeliveryWorker::deliver(const connectors::DeliveryItem& item, std::int64_t bytes) {
+bool DeliveryWorker::deliver(std::vector<connectors::DeliveryItem> items, std::vector<std::int64_t> bytes) {
   auto& metrics = metrics::Metrics::get();
+  using Status = connectors::DeliveryResult::Status;
   for (int attempt = 0; !stopping_.load(); ++attempt) {
-    const auto result = sink_->deliver(item);
-    using Status = connectors::DeliveryResult::Status;
-    if (result.status == Status::Ok) {
-      metrics.delivery(destination_, true);
+    const auto results = sink_->deliver_batch(items);
+    std::vector<connectors::DeliveryItem> again;
+    std::vector<std::int64_t> again_bytes;
+    const connectors::DeliveryResult* failure = nullptr;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const auto& item = items[i];
+      const auto& result = i < results.size() ? results[i] : results.back();
+      if (result.status == Status::Ok) {
+        metrics.delivery(destination_, true);
+        acks_.push_back({item.id, bytes[i], {}});
+      } else if (result.status == Status::Permanent) {
+        metrics.delivery(destination_, false);
+        metrics.dead_lettered(destination_);
+        acks_.push_back({item.id, bytes[i], result.message.empty() ? "refused" : result.message});
+        flush_acks();  // stored before it is announced: `leadrelay dlq list` shows what the log said
+        log::error("sink_dead_letter", {log::safe("sink", config_.name), log::safe("lead_id", item.lead_id),
+                                        {"delivery", item.id}, {"message", result.message},
+                                        {"hint", "see it with: leadrelay dlq show --id " + std::to_string(item.id) +
+                                                     "; after fixing the cause: leadrelay dlq replay --sink " +
+                                                     config_.name}});
+      } else {
+        again.push_back(item);
+        again_bytes.push_back(bytes[i]);
+        if (failure == nullptr) failure = &result;
+      }
+    }
+    if (failure == nullptr) {
       if (consecutive_failures_ >= config_.retry.breaker_failures) {
         metrics.sink_circuit(config_.name, false);
         log::info("sink_circuit_closed", {log::safe("sink", config_.name)});
       }
       consecutive_failures_ = 0;
-      acks_.push_back({item.id, bytes, {}});
       if (acks_.size() >= 64) flush_acks();
-      return true;
-    }
-    if (result.status == Status::Permanent) {
-      consecutive_failures_ = 0;
-      metrics.delivery(destination_, false);
-      metrics.dead_lettered(destination_);
-      acks_.push_back({item.id, bytes, result.message.empty() ? "refused" : result.message});
-      flush_acks();  // stored before it is announced: `leadrelay dlq list` shows what the log said
-      log::error("sink_dead_letter", {log::safe("sink", config_.name), log::safe("lead_id", item.lead_id),
-                                      {"delivery", item.id}, {"message", result.message},
-                                      {"hint", "see it with: leadrelay dlq show --id " + std::to_string(item.id) +
-                                                   "; after fixing the cause: leadrelay dlq replay --sink " +
-                                                   config_.name}});
       return true;
     }
     // Transient: back off exponentially with jitter, never shorter than the destination asked for.
     ++consecutive_failures_;
-    metrics.delivery_retries(destination_, 1);
+    metrics.delivery_retries(destination_, static_cast<std::int64_t>(again.size()));
     flush_acks();
     const auto ceiling = config_.retry.max_backoff.count();
     const auto base = std::min<std::int64_t>(ceiling, config_.retry.initial_backoff.count() << std::min(attempt, 20));
     std::uniform_int_distribution<std::int64_t> jitter(base / 2, base);
-    auto wait = std::chrono::milliseconds(std::max<std::int64_t>(jitter(random_), result.retry_after.count()));
+    auto wait = std::chrono::milliseconds(std::max<std::int64_t>(jitter(random_), failure->retry_after.count()));
     if (consecutive_failures_ == config_.retry.breaker_failures) {
       log::warn("sink_circuit_open", {log::safe("sink", config_.name), {"failures", consecutive_failures_},
-                                      {"message", result.message},
+                                      {"message", failure->message},
                                       {"hint", "leads wait in the outbox; one trial delivery after the cool-down"}});
       metrics.sink_circuit(config_.name, true);
     }
     if (consecutive_failures_ >= config_.retry.breaker_failures) wait = std::max(wait, config_.retry.breaker_cooldown);
-    log::warn("sink_retry", {log::safe("sink", config_.name), log::safe("lead_id", item.lead_id),
-                             {"attempt", attempt + 1}, {"retry_in_ms", static_cast<std::int64_t>(wait.count())},
-                             {"message", result.message}});
+    log::warn("sink_retry", {log::safe("sink", config_.name), log::safe("lead_id", again.front().lead_id),
+                             {"deliveries", static_cast<std::int64_t>(again.size())}, {"attempt", attempt + 1},
+                             {"retry_in_ms", static_cast<std::int64_t>(wait.count())}, {"message", failure->message}});
     if (!pause_for(wait)) return false;
+    items = std::move(again);
+    bytes = std::move(again_bytes);
   }
   return false;
 }

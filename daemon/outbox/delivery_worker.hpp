@@ -36,8 +36,9 @@ class DeliveryWorker {
 
  private:
   void run();
-  // Delivers one item, retrying until it is delivered, dead-lettered, or the worker stops (false).
-  bool deliver(const connectors::DeliveryItem& item, std::int64_t bytes);
+  // Delivers items (one, or a batch for sinks that take several per request), retrying those that failed
+  // transiently until each is delivered or dead-lettered; false when the worker stops first.
+  bool deliver(std::vector<connectors::DeliveryItem> items, std::vector<std::int64_t> bytes);
   // Sleeps up to `pause`, waking early on stop; false when stopping.
   bool pause_for(std::chrono::milliseconds pause);
   void flush_acks();

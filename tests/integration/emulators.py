@@ -256,6 +256,29 @@ class CrmEmulator:
             self.store(m.group(1), record)
             h.reply(204, None, {"OData-EntityId": f"{self.url}/api/data/v9.2/leads({m.group(1)})"})
             return 204
+        if self.kind == "salesforce" and h.path == "/services/data/v59.0/composite/sobjects/Lead/LeadRelay_Id__c":
+            # sObject collections upsert: up to 200 records, one result per record, in order.
+            limit = {"Sforce-Limit-Info": f"api-usage={len(self.answers) + 1}/15000"}
+            records = record.get("records", [])
+            if method != "PATCH" or not 0 < len(records) <= 200:
+                h.reply(400, [{"message": "between 1 and 200 records", "errorCode": "INVALID_FIELD"}], limit)
+                return 400
+            results = []
+            for rec in records:
+                if rec.get("attributes", {}).get("type") != "Lead" or not rec.get("LeadRelay_Id__c"):
+                    results.append({"success": False, "errors": [{"statusCode": "INVALID_FIELD", "message": "bad"}]})
+                    continue
+                if rec.get("Email") in self.refuse:
+                    results.append({"success": False, "errors": [{"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                                                                  "message": "Email is on the block list",
+                                                                  "fields": ["Email"]}]})
+                    continue
+                fields = {k: v for k, v in rec.items() if k not in ("attributes", "LeadRelay_Id__c")}
+                created = self.store(rec["LeadRelay_Id__c"], fields)
+                results.append({"id": "00Q" + rec["LeadRelay_Id__c"][:12], "success": True, "errors": [],
+                                "created": created})
+            h.reply(200, results, limit)
+            return 200
         if self.kind == "salesforce":
             m = re.fullmatch(r"/services/data/v59\.0/sobjects/Lead/LeadRelay_Id__c/([0-9a-f-]+)", h.path)
             if method != "PATCH" or not m:
