@@ -78,6 +78,27 @@ class WebhookSink(unittest.TestCase):
         payload = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
         self.assertEqual(headers["webhook-signature"], "v1," + openssl_signature(SECRET, payload))
 
+    def test_secret_rotation_signs_with_each_secret(self):
+        new_key = os.urandom(24)
+        whsec = "whsec_" + base64.b64encode(new_key).decode()
+        self.receiver = Receiver(self.ca)
+        self.d = Daemon(extra="")
+        self.d.extra = sink_config(self.receiver.url, self.d.dir, self.ca)
+        with open(os.path.join(self.d.dir, "hook.secret"), "w") as f:
+            f.write(SECRET + "\n" + whsec + "\n")  # the old secret and the new one, while receivers move over
+        self.d.write_config()
+        self.d.start()
+        self.post(1)
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 1)
+        headers, body, _ = self.receiver.requests[0]
+        payload = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+        old, new = headers["webhook-signature"].split(" ")
+        self.assertEqual(old, "v1," + openssl_signature(SECRET, payload))
+        # A whsec_ secret is base64: its bytes are the key (openssl takes them as hex).
+        r = subprocess.run(["openssl", "dgst", "-sha256", "-mac", "HMAC", "-macopt", "hexkey:" + new_key.hex(),
+                            "-binary"], input=payload, capture_output=True, check=True)
+        self.assertEqual(new, "v1," + base64.b64encode(r.stdout).decode())
+
     def test_transient_faults_are_retried_until_delivered_once(self):
         self.start(script=[(503, {"Retry-After": "1"}), 429, 500, "hang"])
         self.post(1)
