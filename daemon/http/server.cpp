@@ -450,7 +450,9 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
           metrics.lead_rejected(source_config.name, r.code);
           log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
                                         {"backlog", backlog->count()}});
-        } else if (!intake->on_body(*decision.source, body, now, lead, replay_key, rejection, idempotency)) {
+        } else if (!intake->on_body(*decision.source, body, now, lead, replay_key, rejection, idempotency,
+                                    {parser.get()["webhook-id"], parser.get()["webhook-timestamp"],
+                                     parser.get()["webhook-signature"]})) {
           res = error_response(rejection, version, keep_alive);
           metrics.lead_rejected(source_config.name, rejection.code);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),

@@ -2,14 +2,38 @@
 
 #include <openssl/crypto.h>
 
+#include "connectors/webhook/signature.hpp"
 #include "daemon/util/digest.hpp"
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::intake {
 using util::sha256;
 
-SourceAuth::SourceAuth(const AuthConfig& config) : type_(config.type), param_(config.param) {
+SourceAuth::SourceAuth(const AuthConfig& config)
+    : type_(config.type), param_(config.param), tolerance_(config.tolerance) {
   for (const auto& s : config.secrets) digests_.push_back(sha256(s));
+  if (type_ == AuthType::Hmac) hmac_secrets_ = config.secrets;
+}
+
+bool SourceAuth::check_signature(std::string_view id, std::string_view timestamp, std::string_view signature,
+                                 std::string_view body, std::int64_t now_ms) const {
+  unsigned long long seconds = 0;
+  if (id.empty() || !util::parse_u64(util::trim(timestamp), seconds)) return false;
+  const auto skew = static_cast<std::int64_t>(seconds) * 1000 - now_ms;
+  if (skew > tolerance_.count() || -skew > tolerance_.count()) return false;  // stale or from the future: a replay
+  int matched = 0;
+  for (const auto& secret : hmac_secrets_) {
+    const auto expected = connectors::webhook::sign({secret}, id, static_cast<std::int64_t>(seconds), body);
+    for (std::string_view rest = signature; !rest.empty();) {
+      const auto space = rest.find(' ');
+      const auto candidate = rest.substr(0, space);
+      rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+      if (candidate.size() == expected.size()) {
+        matched |= CRYPTO_memcmp(candidate.data(), expected.data(), expected.size()) == 0 ? 1 : 0;
+      }
+    }
+  }
+  return matched != 0;
 }
 
 bool SourceAuth::matches(std::string_view presented) const {
@@ -23,6 +47,7 @@ bool SourceAuth::matches(std::string_view presented) const {
 bool SourceAuth::check(std::string_view query, std::string_view authorization) const {
   switch (type_) {
     case AuthType::None: return true;
+    case AuthType::Hmac: return true;  // the body's signature is checked once the body is read
     case AuthType::QuerySecret: {
       std::string value;
       return find_query_param(query, param_, value) && matches(value);

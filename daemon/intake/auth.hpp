@@ -1,6 +1,9 @@
 #pragma once
 // Checks a request's credentials against a source's secrets in constant time.
 #include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +18,11 @@ class SourceAuth {
   // `query` is the part of the target after '?', `authorization` the Authorization header (may be empty).
   // Never says which part was wrong: the caller answers a plain 401.
   bool check(std::string_view query, std::string_view authorization) const;
+  // Hmac sources: the body's signature (Standard Webhooks: "v1,<base64 HMAC-SHA256 of id.timestamp.body>", several
+  // separated by spaces), with the timestamp (unix seconds) within the tolerance of `now_ms`. Constant time.
+  bool check_signature(std::string_view id, std::string_view timestamp, std::string_view signature,
+                       std::string_view body, std::int64_t now_ms) const;
+  bool signs_body() const { return type_ == AuthType::Hmac; }
 
  private:
   using Digest = std::array<unsigned char, 32>;
@@ -24,6 +32,8 @@ class SourceAuth {
   AuthType type_;
   std::string param_;
   std::vector<Digest> digests_;
+  std::vector<std::string> hmac_secrets_;  // Hmac only: the keys themselves are needed to sign
+  std::chrono::milliseconds tolerance_;
 };
 
 // The value of `name` in a query string ("a=1&code=x"), URL-decoded; false when absent.

@@ -77,7 +77,13 @@ HeadDecision Intake::on_head(const RequestHead& head) const {
 }
 
 bool Intake::on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
-                     std::string& replay_key, Rejection& error, std::string_view idempotency_header) const {
+                     std::string& replay_key, Rejection& error, std::string_view idempotency_header,
+                     const SignatureHeaders& signature) const {
+  if (source.auth.signs_body() &&
+      !source.auth.check_signature(signature.id, signature.timestamp, signature.signature, body, now_ms)) {
+    error = {401, "unauthorized", "authentication failed"};
+    return false;
+  }
   rapidjson::Document doc;
   if (!parse_json_object(body, doc, error)) return false;
   if (!source.format->map(doc, lead, error)) return false;

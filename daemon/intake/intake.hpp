@@ -34,6 +34,12 @@ struct Source {
 
 enum class Route { Healthz, Readyz, Lead, Reject };
 
+struct SignatureHeaders {
+  std::string_view id;
+  std::string_view timestamp;
+  std::string_view signature;
+};
+
 struct HeadDecision {
   Route route = Route::Reject;
   const Source* source = nullptr;  // Route::Lead
@@ -50,8 +56,10 @@ class Intake {
   // Parses and maps an authenticated body, then stamps the lead's id and time. `replay_key` receives the key
   // that recognises a redelivery of this same delivery (empty when the source turned detection off);
   // `idempotency_header` is the value of the source's idempotency header, when it names one.
+  // `signature` carries the webhook-id, webhook-timestamp and webhook-signature headers, checked for hmac sources.
   bool on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
-               std::string& replay_key, Rejection& error, std::string_view idempotency_header = {}) const;
+               std::string& replay_key, Rejection& error, std::string_view idempotency_header = {},
+               const SignatureHeaders& signature = {}) const;
 
   const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
 

@@ -32,12 +32,16 @@ constexpr KeySpec kSourceKeys[] = {
 constexpr KeySpec kAuthKeys[] = {
     {"type", KeyType::Enum, "query_secret",
      "query_secret: the secret is a query parameter of the URL (what the marketplace can send); bearer: an "
-     "'Authorization: Bearer <secret>' header; none: anyone may post (only behind a proxy that authenticates)",
-     false, 0, 0, "query_secret|bearer|none"},
+     "'Authorization: Bearer <secret>' header; hmac: a signed body (webhook-id, webhook-timestamp, "
+     "webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>, as leadrelay's webhook sink sends); none: "
+     "anyone may post (only behind a proxy that authenticates)",
+     false, 0, 0, "query_secret|bearer|hmac|none"},
     {"param", KeyType::String, "code", "query_secret: the name of the query parameter that carries the secret"},
     {"secret_file", KeyType::String, "",
      "file holding the secret (one per line; several while rotating); relative to the config file's folder"},
     {"secret_env", KeyType::String, "", "environment variable holding the secret (several separated by commas)"},
+    {"tolerance", KeyType::Duration, "5m", "hmac: how far the signed webhook-timestamp may be from now (replays)",
+     false, 1000, 3600000},
 };
 
 bool valid_name(std::string_view name) {
@@ -75,7 +79,11 @@ void check_secrets(config::MapReader& r, std::string_view key, const std::vector
 AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_dir) {
   AuthConfig a;
   const auto type = r.enumeration("type");
-  a.type = type == "bearer" ? AuthType::Bearer : type == "none" ? AuthType::None : AuthType::QuerySecret;
+  a.type = type == "bearer" ? AuthType::Bearer
+           : type == "hmac" ? AuthType::Hmac
+           : type == "none" ? AuthType::None
+                            : AuthType::QuerySecret;
+  a.tolerance = r.duration("tolerance");
   a.param = r.string("param");
   const auto file = r.string("secret_file");
   const auto env = r.string("secret_env");

@@ -11,13 +11,14 @@
 
 namespace leadrelay::intake {
 
-enum class AuthType { QuerySecret, Bearer, None };
+enum class AuthType { QuerySecret, Bearer, Hmac, None };
 
 struct AuthConfig {
   AuthType type = AuthType::QuerySecret;
   std::string param;                 // QuerySecret: the query parameter holding the secret
   std::vector<std::string> secrets;  // one or more (several during a rotation); never logged
   std::string secret_origin;         // "file /etc/leadrelay/x.secret" or "env NAME", for messages
+  std::chrono::milliseconds tolerance{300000};  // Hmac: how far webhook-timestamp may be from now
 };
 
 struct SourceConfig {

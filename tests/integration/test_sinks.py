@@ -200,3 +200,42 @@ class SinkConfigErrors(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SignedSource(unittest.TestCase):
+    """A source with `auth: {type: hmac}` takes what a webhook sink sends: the signature is checked over the raw
+    body with Python's own hmac module as the sender, including rotation and the ±5 min replay window."""
+
+    def setUp(self):
+        self.d = Daemon()
+        self.d.write_config()
+        with open(self.d.config) as f:
+            text = f.read()
+        with open(self.d.config, "w") as f:
+            f.write(text.replace("      type: query_secret\n      param: code\n", "      type: hmac\n"))
+        self.d.start()
+        self.secret = self.d.secret
+
+    def tearDown(self):
+        self.d.close()
+
+    def send(self, body, msg_id="msg_1", timestamp=None, key=None, signature=None):
+        import hmac, hashlib, time as t
+        ts = str(int(t.time()) if timestamp is None else timestamp)
+        if signature is None:
+            mac = hmac.new((key or self.secret).encode(), f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+            signature = "v1," + base64.b64encode(mac).decode()
+        status, _, data = self.d.post(body, path="/leads/marketplace", headers={
+            "webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": signature})
+        return status, data
+
+    def test_signed_requests(self):
+        import time as t
+        self.assertEqual(self.send(lead(1))[0], 202)
+        self.assertEqual(self.send(lead(2), signature="v1,AAAA v1," + "B" * 43 + "=")[0], 401)
+        self.assertEqual(self.send(lead(3), key="not-the-secret-at-all")[0], 401)
+        self.assertEqual(self.send(lead(4), timestamp=int(t.time()) - 600)[0], 401)  # outside ±5 min
+        status, data = self.send(lead(5), signature="")
+        self.assertEqual(status, 401)
+        self.assertEqual(json.loads(data)["error"], "unauthorized")
+        self.assertEqual(len(self.d.stored()), 1)

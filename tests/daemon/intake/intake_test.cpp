@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "connectors/webhook/signature.hpp"
 #include "daemon/intake/canonical.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead_id.hpp"
@@ -106,6 +107,48 @@ TEST(IntakeBody, StampsIdTimeAndSource) {
   EXPECT_EQ(lead.source_name, "marketplace");
   EXPECT_EQ(lead.format, "ms-marketplace");
   EXPECT_EQ(testing::lead_schema_errors(model::to_json(lead)), "");
+}
+
+TEST(IntakeBody, HmacSourceChecksTheSignedBody) {
+  SourceConfig h;
+  h.name = "signed";
+  h.path = "/leads/signed";
+  h.format = "ms-marketplace";
+  h.auth.type = AuthType::Hmac;
+  h.auth.secrets = {"old-key-old-key-old-key", "new-key-new-key-new-key"};
+  const Intake in({h});
+  // The head passes: the signature covers the body, which is not read yet.
+  EXPECT_EQ(head(in, "POST", "/leads/signed").route, Route::Lead);
+  const auto* source = in.sources().front().get();
+  const std::string body = R"({"UserDetails":{"Email":"a@b.io"}})";
+  const std::int64_t now_ms = 1795500000000;
+  const std::int64_t ts = now_ms / 1000;
+  const auto accept = [&](std::string_view id, std::int64_t timestamp, const std::string& signature,
+                          std::string_view sent_body) {
+    model::Lead lead;
+    Rejection error;
+    std::string replay_key;
+    const auto t = std::to_string(timestamp);
+    const bool ok = in.on_body(*source, sent_body, now_ms, lead, replay_key, error, {}, {id, t, signature});
+    if (!ok) {
+      EXPECT_EQ(error.status, 401);
+    }
+    return ok;
+  };
+  const auto sig = [&](const char* key, std::int64_t timestamp, std::string_view b = {}) {
+    return connectors::webhook::sign({key}, "msg_1", timestamp, b.empty() ? std::string_view(body) : b);
+  };
+  EXPECT_TRUE(accept("msg_1", ts, sig("new-key-new-key-new-key", ts), body));
+  EXPECT_TRUE(accept("msg_1", ts, sig("old-key-old-key-old-key", ts), body));  // rotation: either secret
+  EXPECT_TRUE(accept("msg_1", ts, "v1,bm90IGl0 " + sig("new-key-new-key-new-key", ts), body));  // one of several
+  EXPECT_TRUE(accept("msg_1", ts - 299, sig("new-key-new-key-new-key", ts - 299), body));  // within 5 minutes
+  EXPECT_FALSE(accept("msg_1", ts - 301, sig("new-key-new-key-new-key", ts - 301), body));  // stale: a replay
+  EXPECT_FALSE(accept("msg_1", ts + 301, sig("new-key-new-key-new-key", ts + 301), body));  // from the future
+  EXPECT_FALSE(accept("msg_1", ts, sig("wrong-key-wrong-key", ts), body));
+  EXPECT_FALSE(accept("msg_2", ts, sig("new-key-new-key-new-key", ts), body));              // another id
+  EXPECT_FALSE(accept("msg_1", ts, sig("new-key-new-key-new-key", ts), R"({"UserDetails":{"Email":"x@b.io"}})"));
+  EXPECT_FALSE(accept("", ts, sig("new-key-new-key-new-key", ts), body));
+  EXPECT_FALSE(accept("msg_1", ts, "", body));
 }
 
 struct BodyCase {
