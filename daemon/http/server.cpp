@@ -76,7 +76,11 @@ struct SessionState {
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
        journal::Journal& journal, const outbox::Backlog* backlog)
-      : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {}
+      : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {
+    if (config.client_rate_limit > 0) {
+      client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
+    }
+  }
 
   std::shared_ptr<const intake::Intake> intake() {
     std::lock_guard lock(mutex);
@@ -100,6 +104,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer grace_timer;
 
   std::atomic<bool> draining{false};
+  std::unique_ptr<intake::RateLimiter> client_limiter;  // null: no per-client limit
   std::mutex mutex;  // guards sessions, on_drained, intake_ and status
   std::unordered_set<std::shared_ptr<SessionState>> sessions;
   std::function<void()> on_drained;
@@ -362,7 +367,23 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
                                    head_msg[bhttp::field::content_type], head_msg[bhttp::field::authorization]};
     // This request keeps the intake it started with, even if a reload swaps it meanwhile.
     const auto intake = this->intake();
-    const auto decision = intake->on_head(head);
+    auto decision = intake->on_head(head);
+    // Rate limits, before the body is read: per client address, then per source.
+    std::string retry_after;
+    if (decision.route == intake::Route::Lead) {
+      std::chrono::milliseconds wait{0};
+      const auto now = intake::RateLimiter::Clock::now();
+      const bool client_ok = !client_limiter || client_limiter->allow(client, now, wait);
+      const bool source_ok = client_ok && (!decision.source->limiter || decision.source->limiter->allow({}, now, wait));
+      if (!client_ok || !source_ok) {
+        metrics.lead_rejected(decision.source->config.name, "rate_limited");
+        decision.route = intake::Route::Reject;
+        decision.rejection = {429, "rate_limited",
+                              std::string(client_ok ? "this source takes" : "this client may send") +
+                                  " no more leads right now; retry after the Retry-After delay"};
+        retry_after = std::to_string(std::max<std::int64_t>(1, (wait.count() + 999) / 1000));
+      }
+    }
     const unsigned version = head_msg.version();
     bool keep_alive = head_msg.keep_alive();
     Response res;
@@ -385,12 +406,13 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     } else if (decision.route == intake::Route::Reject) {
       res = error_response(decision.rejection, version, keep_alive);
       if (!decision.allow.empty()) res.set(bhttp::field::allow, decision.allow);
+      if (!retry_after.empty()) res.set(bhttp::field::retry_after, retry_after);
       if (!parser.is_done()) {
         // The body was never read: the connection cannot carry another request.
         res.keep_alive(false);
         linger = true;
       }
-      if (decision.rejection.status != 404) {
+      if (decision.rejection.status != 404 && decision.rejection.status != 429) {
         metrics.lead_rejected("unknown", decision.rejection.code);
         log::info("request_rejected", {{"status", decision.rejection.status},
                                        {"error", decision.rejection.code},

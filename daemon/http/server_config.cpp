@@ -19,6 +19,11 @@ constexpr KeySpec kServerKeys[] = {
      false, 1024, 1 << 20},
     {"max_connections", KeyType::Integer, "10000", "open client connections at most; more are closed at once",
      false, 1, 1000000},
+    {"client_rate_limit", KeyType::Integer, "0",
+     "lead requests per second one client address may make on average (token bucket); more get 429 with "
+     "Retry-After; 0: no limit", false, 0, 1000000},
+    {"client_rate_burst", KeyType::Integer, "0", "requests in a burst above client_rate_limit (default: twice the "
+                                                 "rate)", false, 0, 1000000},
     {"header_timeout", KeyType::Duration, "10s",
      "time a client has to send a whole request head; slower clients are cut off", false, 100, 3600000},
     {"body_timeout", KeyType::Duration, "30s", "time a client has to send the body once the head is read", false,
@@ -105,6 +110,9 @@ ServerConfig parse_server_config(config::MapReader& r) {
   c.max_body_bytes = r.size("max_body_bytes");
   c.max_header_bytes = r.size("max_header_bytes");
   c.max_connections = static_cast<std::uint64_t>(r.integer("max_connections"));
+  c.client_rate_limit = static_cast<double>(r.integer("client_rate_limit"));
+  c.client_rate_burst =
+      r.has("client_rate_burst") ? static_cast<double>(r.integer("client_rate_burst")) : 2 * c.client_rate_limit;
   c.header_timeout = r.duration("header_timeout");
   c.body_timeout = r.duration("body_timeout");
   c.idle_timeout = r.duration("idle_timeout");

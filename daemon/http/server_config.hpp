@@ -23,6 +23,8 @@ struct ServerConfig {
   std::uint64_t max_body_bytes = 0;
   std::uint64_t max_header_bytes = 0;
   std::uint64_t max_connections = 0;
+  double client_rate_limit = 0;  // requests per second per client address; 0: no limit
+  double client_rate_burst = 0;
   std::chrono::milliseconds header_timeout{0};
   std::chrono::milliseconds body_timeout{0};
   std::chrono::milliseconds idle_timeout{0};

@@ -11,7 +11,8 @@ Intake::Intake(const std::vector<SourceConfig>& sources) {
   for (const auto& s : sources) {
     sources_.push_back(std::make_unique<Source>(
         Source{s, SourceAuth(s.auth), connectors::find_format(s.format),
-               rapidjson::Pointer(s.idempotency_json_pointer.empty() ? "" : s.idempotency_json_pointer.c_str())}));
+               rapidjson::Pointer(s.idempotency_json_pointer.empty() ? "" : s.idempotency_json_pointer.c_str()),
+               s.rate_limit > 0 ? std::make_unique<RateLimiter>(s.rate_limit, s.rate_burst, 1) : nullptr}));
   }
 }
 

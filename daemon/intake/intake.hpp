@@ -12,6 +12,7 @@
 
 #include "connectors/source_formats.hpp"
 #include "daemon/intake/auth.hpp"
+#include "daemon/intake/rate_limit.hpp"
 #include "daemon/intake/rejection.hpp"
 #include "daemon/intake/source_config.hpp"
 #include "daemon/model/lead.hpp"
@@ -30,6 +31,7 @@ struct Source {
   SourceAuth auth;
   const connectors::SourceFormat* format;
   rapidjson::Pointer idempotency_pointer;  // parsed once from config.idempotency_json_pointer; empty when unset
+  std::unique_ptr<RateLimiter> limiter;     // null: no rate limit (a reload starts it afresh)
 };
 
 enum class Route { Healthz, Readyz, Lead, Reject };

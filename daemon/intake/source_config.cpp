@@ -19,6 +19,11 @@ constexpr KeySpec kSourceKeys[] = {
     {"path", KeyType::String, "", "the URL path the sender posts to, such as /leads/marketplace", true},
     {"format", KeyType::String, "", "the body's format, one of the registered source formats (ms-marketplace)", true},
     {"auth", KeyType::Section, "", "how a sender proves it may post here", true},
+    {"rate_limit", KeyType::Integer, "0",
+     "requests per second this source takes at most on average (token bucket); more get 429 with Retry-After; 0: "
+     "no limit", false, 0, 1000000},
+    {"rate_burst", KeyType::Integer, "0", "requests in a burst above rate_limit (default: twice the rate)", false, 0,
+     1000000},
     {"replay_window", KeyType::Duration, "24h",
      "a delivery identical to one accepted within this window is answered 200 with the first lead's id and not "
      "stored or published again; 0s turns redelivery detection off",
@@ -194,6 +199,8 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
       }
     }
     s.replay_window = r.duration("replay_window");
+    s.rate_limit = static_cast<double>(r.integer("rate_limit"));
+    s.rate_burst = r.has("rate_burst") ? static_cast<double>(r.integer("rate_burst")) : 2 * s.rate_limit;
     s.idempotency_header = r.string("idempotency_header");
     s.idempotency_json_pointer = r.string("idempotency_json_pointer");
     if (!s.idempotency_header.empty() && !s.idempotency_json_pointer.empty()) {

@@ -30,6 +30,8 @@ struct SourceConfig {
   std::chrono::milliseconds replay_window{0};
   std::string idempotency_header;        // sameness from this header's value instead of the body
   std::string idempotency_json_pointer;  // ... or from this JSON Pointer (RFC 6901) into the body
+  double rate_limit = 0;  // requests per second to this source at most on average; 0: no limit
+  double rate_burst = 0;
 };
 
 std::span<const config::KeySpec> source_keys();

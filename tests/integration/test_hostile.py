@@ -1,6 +1,7 @@
 """Hostile input against the real binary: each case gets its status (or a closed connection), never a crash or a
 hang, and the daemon keeps answering /healthz and accepting leads afterwards."""
 import itertools
+import json
 import select
 import socket
 import time
@@ -159,3 +160,33 @@ class Hostile(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RateLimits(unittest.TestCase):
+    """Token buckets with the real binary: per source and per client address, 429 with Retry-After and a JSON
+    error, nothing stored for the refused requests, and other clients or sources unaffected."""
+
+    def test_source_limit(self):
+        d = Daemon(source_extra="    rate_limit: 1\n    rate_burst: 2\n").start()
+        try:
+            answers = [d.post(lead(n)) for n in range(4)]
+            self.assertEqual([a[0] for a in answers[:2]], [202, 202])
+            status, headers, body = answers[2]
+            self.assertEqual(status, 429)
+            self.assertGreaterEqual(int(headers["retry-after"]), 1)
+            self.assertEqual(json.loads(body)["error"], "rate_limited")
+            self.assertEqual(len(d.stored()), 2 + sum(1 for a in answers[3:] if a[0] == 202))
+        finally:
+            d.close()
+
+    def test_client_limit(self):
+        d = Daemon(server={"client_rate_limit": 1, "client_rate_burst": 1}).start()
+        try:
+            self.assertEqual(d.post(lead(1))[0], 202)
+            status, headers, body = d.post(lead(2))
+            self.assertEqual(status, 429)
+            self.assertIn("this client", json.loads(body)["message"])
+            # Health checks are not leads: never limited.
+            self.assertEqual(d.get("/healthz")[0], 200)
+        finally:
+            d.close()
