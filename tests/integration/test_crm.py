@@ -183,3 +183,29 @@ class AllThreeUnderFaults(CrmCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PiiNeverLogged(CrmCase):
+    """Known email addresses and phone numbers go through every path that logs (accepted, refused input, a CRM
+    refusal quoting the address back, retries, shutdown): no log line carries them."""
+
+    def test_logs_hold_no_contact_data(self):
+        self.start(["dynamics"], {"dynamics": [503, 429]})
+        e = self.emulators["dynamics"]
+        e.refuse[email(2)] = "invalid"  # the CRM's error message repeats the address
+        for n in range(3):
+            self.post(n)
+        # Input that is refused and quotes contact data in what the parser saw.
+        self.d.post(b'{"UserDetails": {"Email": "person9@contoso.com", "Phone": "+1 617 555 0199"', )
+        self.d.post(b'[{"Email": "person8@contoso.com"}]')
+        e.wait_for(lambda x: key_of("dynamics", x, 1) is not None and key_of("dynamics", x, 0) is not None)
+        self.d.wait_event("sink_dead_letter")
+        self.d.stop()
+        log = "\n".join(self.d.lines)
+        self.assertIn("sink_dead_letter", log)
+        self.assertIn("[email]", log)  # the CRM's message was logged, masked
+        for n in (0, 1, 2, 8, 9):
+            self.assertNotIn(email(n), log)
+            self.assertNotIn(f"person{n}@", log)
+        for digits in ("6175555555", "617 555 0199", "6175550199"):
+            self.assertNotIn(digits, log)
