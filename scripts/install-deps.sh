@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3 sqlite3 curl
   # a real DNS server on loopback for the validation tests
   dnsmasq-base
+  # clang and its runtime (libFuzzer, sanitizers) for the fuzz targets (scripts/fuzz.sh)
+  clang libclang-rt-14-dev
   # systemd-analyze, to check the unit file; dpkg-dev and lintian, to build and check the Debian package
   systemd dpkg-dev lintian
   # an independent Kafka client, to read what leadrelay publishes
