@@ -331,6 +331,12 @@ int run_daemon(const config::Config& initial) {
     server.set_intake(std::make_shared<const intake::Intake>(loaded.sources));
     pipeline.set_routes(loaded.routes);
     pipeline.set_validator(loaded.validator);
+    std::string tls_error;
+    if (!server.reload_tls(tls_error)) {
+      log::error("tls_reload_failed", {{"message", tls_error}, {"hint", "the previous certificate stays in use"}});
+    } else if (!config.server.tls_cert_file.empty()) {
+      log::info("tls_reloaded", {log::safe("certificate", config.server.tls_cert_file)});
+    }
     log::set_level(loaded.logging.level);
     config.sources = loaded.sources;
     config.routes = loaded.routes;
@@ -344,6 +350,10 @@ int run_daemon(const config::Config& initial) {
                                  {"disposable_domains", static_cast<std::int64_t>(loaded.validator->disposable_count())},
                                  log::safe("restart_needed", restart)});
   };
+  if (!server.reload_tls(error)) {
+    log::error("tls_failed", {{"message", error}, {"hint", "check server.tls_cert_file and server.tls_key_file"}});
+    return kExitConfig;
+  }
   if (!server.listen(error)) {
     log::error("listen_failed", {{"message", error}});
     return kExitUnavailable;

@@ -96,7 +96,7 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
     c.state_dir = c.state_dir.lexically_normal();
   }
   MapReader server(diagnostics, top.child("server"), "server", http::server_keys());
-  c.server = http::parse_server_config(server);
+  c.server = http::parse_server_config(server, base_dir);
   MapReader admin(diagnostics, top.child("admin"), "admin", http::admin_keys());
   c.admin = http::parse_admin_config(admin);
   MapReader journal(diagnostics, top.child("journal"), "journal", journal::journal_keys());

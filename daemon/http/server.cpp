@@ -2,6 +2,9 @@
 
 #include "daemon/util/asio.hpp"
 
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -89,6 +92,15 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
   asio::awaitable<void> session(tcp::socket socket);
+  template <typename Stream>
+  asio::awaitable<void> serve(Stream& stream, beast::tcp_stream& tcp, std::string client,
+                              std::shared_ptr<SessionState> state);
+  // The TLS context new connections use (null: plain HTTP), swapped whole by a reload.
+  std::shared_ptr<asio::ssl::context> tls_context() {
+    std::lock_guard lock(mutex);
+    return tls;
+  }
+  std::shared_ptr<asio::ssl::context> tls;
   asio::awaitable<void> lingering_close(beast::tcp_stream& stream);
   void cancel_sessions(bool idle_only);
   void session_ended(const std::shared_ptr<SessionState>& state);
@@ -124,6 +136,44 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 Server::Server(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
                journal::Journal& journal, const outbox::Backlog* backlog)
     : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), journal, backlog)) {}
+
+bool Server::reload_tls(std::string& error) {
+  const auto& c = impl_->config;
+  if (c.tls_cert_file.empty()) return true;
+  namespace ssl = asio::ssl;
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  // TLS 1.2 and 1.3 only, forward-secret AEAD suites for 1.2 (1.3's are all modern), the server's order.
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                           ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                       ec);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_cipher_list(context->native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  context->use_certificate_chain_file(c.tls_cert_file, ec);
+  if (ec) {
+    error = "cannot load the TLS certificate " + c.tls_cert_file + ": " + ec.message();
+    return false;
+  }
+  context->use_private_key_file(c.tls_key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    error = "cannot load the TLS key " + c.tls_key_file + " (or it does not match the certificate)";
+    return false;
+  }
+  if (!c.tls_client_ca_file.empty()) {
+    context->load_verify_file(c.tls_client_ca_file, ec);
+    if (ec) {
+      error = "cannot load the client CA file " + c.tls_client_ca_file + ": " + ec.message();
+      return false;
+    }
+    context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->tls = std::move(context);
+  return true;
+}
 
 void Server::set_intake(std::shared_ptr<const intake::Intake> intake) {
   std::lock_guard lock(impl_->mutex);
@@ -316,6 +366,28 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     }
   } unregister{this, state};
 
+  const auto tls = tls_context();
+  if (!tls) {
+    co_await serve(stream, stream, client, state);
+    co_return;
+  }
+  beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
+  auto& tcp = beast::get_lowest_layer(secure);
+  state->stream = &tcp;
+  error_code ec;
+  tcp.expires_after(config.header_timeout);
+  co_await secure.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    log::debug("tls_handshake_failed", {log::safe("client", client), {"message", ec.message()}});
+    tcp.socket().close(ec);
+    co_return;
+  }
+  co_await serve(secure, tcp, client, state);
+}
+
+template <typename Stream>
+asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp, std::string client,
+                                          std::shared_ptr<SessionState> state) {
   beast::flat_buffer buffer(config.max_header_bytes + config.max_body_bytes + 65536);
   bool first = true;
   bool linger = false;
@@ -326,7 +398,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     state->idle = true;
     if (draining.load()) break;
     if (buffer.size() == 0) {
-      stream.expires_after(first ? config.header_timeout : config.idle_timeout);
+      tcp.expires_after(first ? config.header_timeout : config.idle_timeout);
       const auto n = co_await stream.async_read_some(buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;  // closed by the client, idle timeout, or drain
       buffer.commit(n);
@@ -338,7 +410,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
     parser.body_limit(config.max_body_bytes);
-    stream.expires_after(config.header_timeout);
+    tcp.expires_after(config.header_timeout);
     co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       intake::Rejection r;
@@ -354,7 +426,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
         r = {400, "bad_request", "malformed HTTP request: " + ec.message()};
       }
       auto res = error_response(r, 11, false);
-      stream.expires_after(config.write_timeout);
+      tcp.expires_after(config.write_timeout);
       co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       linger = !ec;
       break;
@@ -396,7 +468,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     if (status_fn) {
       // Reload results and backlog: for the admin on this machine, not for the internet.
       error_code ignored;
-      const bool local = stream.socket().remote_endpoint(ignored).address().is_loopback();
+      const bool local = tcp.socket().remote_endpoint(ignored).address().is_loopback();
       res = local ? make_response(200, status_fn(), version, keep_alive)
                   : error_response({403, "forbidden", "/status answers loopback clients only"}, version, keep_alive);
       if (!parser.is_done()) {
@@ -421,19 +493,19 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     } else {
       if (decision.route == intake::Route::Lead && bhttp::token_list(head_msg[bhttp::field::expect]).exists("100-continue")) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream.expires_after(config.write_timeout);
+        tcp.expires_after(config.write_timeout);
         co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
       }
       if (!parser.is_done()) {
-        stream.expires_after(config.body_timeout);
+        tcp.expires_after(config.body_timeout);
         co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == bhttp::error::body_limit) {
           intake::Rejection r{413, "body_too_large",
                               "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
           res = error_response(r, version, false);
-          stream.expires_after(config.write_timeout);
+          tcp.expires_after(config.write_timeout);
           co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
           linger = !ec;
           break;
@@ -511,18 +583,18 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
 
     if (draining.load()) res.keep_alive(false);
     keep_alive = res.keep_alive();
-    stream.expires_after(config.write_timeout);
+    tcp.expires_after(config.write_timeout);
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     metrics.http_request(std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count());
     if (ec || !keep_alive) break;
   }
 
   if (linger) {
-    co_await lingering_close(stream);
+    co_await lingering_close(tcp);
   } else {
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
-  stream.socket().close(ec);
+  tcp.socket().close(ec);
 }
 
 }  // namespace leadrelay::http

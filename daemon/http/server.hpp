@@ -30,6 +30,10 @@ class Server {
 
   // Swaps the sources (a reload). Requests already being served finish with the intake they started with.
   void set_intake(std::shared_ptr<const intake::Intake> intake);
+  // Reads the TLS certificate chain, key and client CA that the config names into a new context for the
+  // connections that come next (start, and every SIGHUP so renewed certificates apply); false with a message, and
+  // the previous context stays. Without tls_cert_file: nothing to do.
+  bool reload_tls(std::string& error);
   // Answers GET /status (loopback clients only) with what `status` returns: a JSON object.
   void set_status(std::function<std::string()> status);
   ~Server();

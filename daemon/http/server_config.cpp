@@ -19,6 +19,11 @@ constexpr KeySpec kServerKeys[] = {
      false, 1024, 1 << 20},
     {"max_connections", KeyType::Integer, "10000", "open client connections at most; more are closed at once",
      false, 1, 1000000},
+    {"tls_cert_file", KeyType::String, "",
+     "serve HTTPS: PEM certificate chain (re-read on SIGHUP, so renewed certificates apply without a restart)"},
+    {"tls_key_file", KeyType::String, "", "the certificate's PEM private key"},
+    {"tls_client_ca_file", KeyType::String, "",
+     "require client certificates signed by these CAs (PEM); empty: no client certificates asked"},
     {"client_rate_limit", KeyType::Integer, "0",
      "lead requests per second one client address may make on average (token bucket); more get 429 with "
      "Retry-After; 0: no limit", false, 0, 1000000},
@@ -89,8 +94,25 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
   return true;
 }
 
-ServerConfig parse_server_config(config::MapReader& r) {
+ServerConfig parse_server_config(config::MapReader& r, const std::filesystem::path& base_dir) {
   ServerConfig c;
+  const auto file = [&](const char* key) {
+    const auto value = r.string(key);
+    if (value.empty()) return value;
+    const std::filesystem::path p(value);
+    const auto full = (p.is_relative() ? base_dir / p : p).string();
+    if (!std::filesystem::exists(full)) r.error(key, "no such file: " + full);
+    return full;
+  };
+  c.tls_cert_file = file("tls_cert_file");
+  c.tls_key_file = file("tls_key_file");
+  c.tls_client_ca_file = file("tls_client_ca_file");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    r.error(c.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file", "TLS needs both tls_cert_file and tls_key_file");
+  }
+  if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+    r.error("tls_client_ca_file", "client certificates need TLS: set tls_cert_file and tls_key_file too");
+  }
   const auto listen = r.string_list("listen");
   const auto listen_node = r.child("listen");
   for (std::size_t i = 0; i < listen.size(); ++i) {

@@ -2,6 +2,7 @@
 // The `server:` section: what the HTTP listener binds to and the limits it enforces on every client.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,11 @@ struct ServerConfig {
   std::uint64_t max_body_bytes = 0;
   std::uint64_t max_header_bytes = 0;
   std::uint64_t max_connections = 0;
+  // TLS in-process: certificate chain and key (PEM), re-read on SIGHUP; with a client CA, clients must present a
+  // certificate it signed. Empty: plain HTTP (TLS ends at a proxy in front).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
   double client_rate_limit = 0;  // requests per second per client address; 0: no limit
   double client_rate_burst = 0;
   std::chrono::milliseconds header_timeout{0};
@@ -34,7 +40,7 @@ struct ServerConfig {
 };
 
 std::span<const config::KeySpec> server_keys();
-ServerConfig parse_server_config(config::MapReader& reader);
+ServerConfig parse_server_config(config::MapReader& reader, const std::filesystem::path& base_dir = {});
 
 // The `admin:` section: the operators' listener (metrics, status).
 struct AdminConfig {

@@ -11,27 +11,35 @@ import threading
 
 
 class TestCA:
-    """A CA and a server certificate for 127.0.0.1 / localhost, in `folder`."""
+    """A CA and a server certificate for 127.0.0.1 / localhost, in `folder`; `issue` signs more (client, signing)."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, name="leadrelay test CA"):
         self.folder = folder
         self.ca_cert = os.path.join(folder, "ca.pem")
-        self.cert = os.path.join(folder, "server.pem")
-        self.key = os.path.join(folder, "server.key")
-        ca_key = os.path.join(folder, "ca.key")
-        csr = os.path.join(folder, "server.csr")
-        ext = os.path.join(folder, "ext.cnf")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+        self.ca_key = os.path.join(folder, "ca.key")
+        self.serial = 0
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", self.ca_key, "-out", self.ca_cert,
+                 "-days", "2", "-subj", f"/CN={name}/O={name}")
+        self.cert, self.key = self.issue("server", "/CN=localhost",
+                                         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
 
-        def run(*args):
-            subprocess.run(["openssl", *args], check=True, capture_output=True)
+    def issue(self, name, subject, ext="basicConstraints=CA:FALSE\n"):
+        """Signs a new RSA key for `subject` ("/CN=x/O=y"); returns (certificate path, key path)."""
+        self.serial += 1
+        cert = os.path.join(self.folder, f"{name}.pem")
+        key = os.path.join(self.folder, f"{name}.key")
+        csr = os.path.join(self.folder, f"{name}.csr")
+        ext_file = os.path.join(self.folder, f"{name}.cnf")
+        with open(ext_file, "w") as f:
+            f.write(ext)
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", subject)
+        _openssl("x509", "-req", "-in", csr, "-CA", self.ca_cert, "-CAkey", self.ca_key, "-set_serial",
+                 str(1000 + self.serial), "-out", cert, "-days", "2", "-extfile", ext_file)
+        return cert, key
 
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", self.ca_cert, "-days", "2",
-            "-subj", "/CN=leadrelay test CA")
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key, "-out", csr, "-subj", "/CN=localhost")
-        run("x509", "-req", "-in", csr, "-CA", self.ca_cert, "-CAkey", ca_key, "-CAcreateserial", "-out", self.cert,
-            "-days", "2", "-extfile", ext)
+
+def _openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
 class Receiver:
