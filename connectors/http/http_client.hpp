@@ -11,16 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace leadrelay::connectors::http {
+#include "connectors/http/url.hpp"
 
-struct Url {
-  bool tls = false;
-  std::string host;
-  std::string port;
-  std::string target;  // path and query, "/" when empty
-  // http[s]://host[:port][/path]; false with a message otherwise.
-  static bool parse(const std::string& text, Url& out, std::string& error);
-};
+namespace leadrelay::connectors::http {
 
 struct Request {
   std::string method = "POST";

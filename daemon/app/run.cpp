@@ -73,6 +73,7 @@ std::string_view auth_name(intake::AuthType type) {
     case intake::AuthType::QuerySecret: return "query_secret";
     case intake::AuthType::Bearer: return "bearer";
     case intake::AuthType::Hmac: return "hmac";
+    case intake::AuthType::PartnerCenter: return "partner_center";
     case intake::AuthType::None: return "none";
   }
   return "?";

@@ -3,6 +3,7 @@
 #include "daemon/util/asio.hpp"
 
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <boost/beast/core.hpp>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "daemon/http/certificate_fetch.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/journal/journal.hpp"
 #include "daemon/log/log.hpp"
@@ -41,6 +43,20 @@ auto async_append(journal::Journal& journal, journal::Entry entry, Token&& token
         });
       },
       token, std::move(entry));
+}
+
+// Runs the blocking `fn` on `pool` and completes with its result on the awaiting coroutine's executor.
+template <class Result, class Fn, class Token>
+auto async_offload(asio::thread_pool& pool, Fn fn, Token&& token) {
+  return asio::async_initiate<Token, void(Result)>(
+      [&pool](auto handler, Fn f) {
+        auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+        asio::post(pool, [h = std::move(handler), ex, f = std::move(f)]() mutable {
+          Result result = f();
+          asio::post(ex, [h = std::move(h), result = std::move(result)]() mutable { h(std::move(result)); });
+        });
+      },
+      token, std::move(fn));
 }
 
 Response make_response(unsigned status, std::string body, unsigned version, bool keep_alive) {
@@ -102,6 +118,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   }
   std::shared_ptr<asio::ssl::context> tls;
   asio::awaitable<void> lingering_close(beast::tcp_stream& stream);
+  // Partner Center sources: the key of the certificate `url` names, when it is allowed and accepted.
+  asio::awaitable<CertificateLookup> signing_key(intake::SigningCertificates& certificates, std::string url);
   void cancel_sessions(bool idle_only);
   void session_ended(const std::shared_ptr<SessionState>& state);
   void finish_drain_if_done();
@@ -120,7 +138,33 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::mutex mutex;  // guards sessions, on_drained, intake_ and status
   std::unordered_set<std::shared_ptr<SessionState>> sessions;
   std::function<void()> on_drained;
+  asio::thread_pool certificate_pool{1};  // downloads of signing certificates (rare, blocking)
 };
+
+asio::awaitable<CertificateLookup> Server::Impl::signing_key(intake::SigningCertificates& certificates,
+                                                              std::string url) {
+  using Verdict = intake::SigningCertificates::Verdict;
+  CertificateLookup out;
+  connectors::http::Url parsed;
+  if (url.size() > 2048) url.resize(2048);
+  if (!certificates.allowed(url, parsed, out.reason)) {
+    out.verdict = Verdict::Refused;
+  } else {
+    out.verdict = certificates.find(url, log::now_unix_ms(), out.key, out.reason);
+    if (out.verdict == Verdict::Unknown) {
+      // A named local, not a temporary in the co_await expression: g++ 12 may destroy such temporaries twice.
+      auto fetch = [&certificates, url, parsed] { return fetch_signing_certificate(certificates, url, parsed); };
+      out = co_await async_offload<CertificateLookup>(certificate_pool, std::move(fetch), asio::use_awaitable);
+    }
+  }
+  if (out.verdict == Verdict::Refused) {
+    log::info("signing_certificate_refused", {log::safe("certificate_url", url.substr(0, 200)), {"reason", out.reason}});
+  } else if (out.verdict == Verdict::Unreachable) {
+    log::warn("signing_certificate_unavailable",
+              {log::safe("certificate_url", url.substr(0, 200)), {"reason", out.reason}});
+  }
+  co_return out;
+}
 
 namespace {
 void log_exception(std::string_view what, std::exception_ptr e) {
@@ -534,6 +578,20 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
         const auto idempotency = source_config.idempotency_header.empty()
                                      ? std::string_view{}
                                      : parser.get()[source_config.idempotency_header];
+        intake::SignatureHeaders signature{parser.get()["webhook-id"], parser.get()["webhook-timestamp"],
+                                           parser.get()["webhook-signature"]};
+        CertificateLookup certificate;
+        if (auto* certificates = decision.source->auth.certificates(); certificates != nullptr) {
+          signature.signature =
+              intake::presented_signature(head_msg[bhttp::field::authorization], parser.get()["x-ms-signature"]);
+          signature.algorithm = parser.get()["x-ms-signature-algorithm"];
+          // No signature, no download: the request is refused below either way.
+          if (!signature.signature.empty()) {
+            std::string url(parser.get()["x-ms-certificate-url"]);
+            certificate = co_await signing_key(*certificates, std::move(url));
+          }
+          signature.key = certificate.key.get();
+        }
         if (backlog != nullptr && backlog->full()) {
           // Undelivered work fills the outbox budget: refuse before storing, never store and then drop.
           const intake::Rejection r{503, "backlog_full",
@@ -544,9 +602,15 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
           metrics.lead_rejected(source_config.name, r.code);
           log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code},
                                         {"backlog", backlog->count()}});
+        } else if (certificate.verdict == intake::SigningCertificates::Verdict::Unreachable) {
+          // The sender may well be genuine: ask it to come back rather than refuse the lead for good.
+          const intake::Rejection r{503, "certificate_unavailable",
+                                    "the signing certificate could not be downloaded; retry after the Retry-After delay"};
+          res = error_response(r, version, keep_alive);
+          res.set(bhttp::field::retry_after, "10");
+          metrics.lead_rejected(source_config.name, r.code);
         } else if (!intake->on_body(*decision.source, body, now, lead, replay_key, rejection, idempotency,
-                                    {parser.get()["webhook-id"], parser.get()["webhook-timestamp"],
-                                     parser.get()["webhook-signature"]})) {
+                                    signature)) {
           res = error_response(rejection, version, keep_alive);
           metrics.lead_rejected(source_config.name, rejection.code);
           log::info("lead_rejected", {log::safe("source", decision.source->config.name),

@@ -13,6 +13,14 @@ SourceAuth::SourceAuth(const AuthConfig& config)
     : type_(config.type), param_(config.param), tolerance_(config.tolerance) {
   for (const auto& s : config.secrets) digests_.push_back(sha256(s));
   if (type_ == AuthType::Hmac) hmac_secrets_ = config.secrets;
+  if (type_ == AuthType::PartnerCenter) certificates_ = std::make_shared<SigningCertificates>(config.certificates);
+}
+
+bool SourceAuth::check_rsa_signature(const SigningKey* key, std::string_view algorithm, std::string_view signature,
+                                     std::string_view body) const {
+  algorithm = util::trim(algorithm);
+  if (!algorithm.empty() && !util::iequals(algorithm, "rsa-sha256")) return false;
+  return key != nullptr && verify_rsa_sha256(*key, body, signature);
 }
 
 bool SourceAuth::check_signature(std::string_view id, std::string_view timestamp, std::string_view signature,
@@ -47,7 +55,8 @@ bool SourceAuth::matches(std::string_view presented) const {
 bool SourceAuth::check(std::string_view query, std::string_view authorization) const {
   switch (type_) {
     case AuthType::None: return true;
-    case AuthType::Hmac: return true;  // the body's signature is checked once the body is read
+    case AuthType::Hmac:  // the body's signature is checked once the body is read
+    case AuthType::PartnerCenter: return true;
     case AuthType::QuerySecret: {
       std::string value;
       return find_query_param(query, param_, value) && matches(value);

@@ -1,6 +1,7 @@
 #pragma once
 // Checks a request's credentials against a source's secrets in constant time.
 #include <array>
+#include <memory>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -22,7 +23,13 @@ class SourceAuth {
   // separated by spaces), with the timestamp (unix seconds) within the tolerance of `now_ms`. Constant time.
   bool check_signature(std::string_view id, std::string_view timestamp, std::string_view signature,
                        std::string_view body, std::int64_t now_ms) const;
-  bool signs_body() const { return type_ == AuthType::Hmac; }
+  // Partner Center sources: `signature` (base64) is the RSA-SHA256 signature of the body by `key`, the key of the
+  // certificate the request named (null when none was accepted); `algorithm` is X-MS-Signature-Algorithm.
+  bool check_rsa_signature(const SigningKey* key, std::string_view algorithm, std::string_view signature,
+                           std::string_view body) const;
+  AuthType type() const { return type_; }
+  // Partner Center sources: the certificates their signatures are checked with; null for other types.
+  SigningCertificates* certificates() const { return certificates_.get(); }
 
  private:
   using Digest = std::array<unsigned char, 32>;
@@ -34,6 +41,7 @@ class SourceAuth {
   std::vector<Digest> digests_;
   std::vector<std::string> hmac_secrets_;  // Hmac only: the keys themselves are needed to sign
   std::chrono::milliseconds tolerance_;
+  std::shared_ptr<SigningCertificates> certificates_;
 };
 
 // The value of `name` in a query string ("a=1&code=x"), URL-decoded; false when absent.

@@ -80,8 +80,11 @@ HeadDecision Intake::on_head(const RequestHead& head) const {
 bool Intake::on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
                      std::string& replay_key, Rejection& error, std::string_view idempotency_header,
                      const SignatureHeaders& signature) const {
-  if (source.auth.signs_body() &&
-      !source.auth.check_signature(signature.id, signature.timestamp, signature.signature, body, now_ms)) {
+  const auto type = source.auth.type();
+  if ((type == AuthType::Hmac &&
+       !source.auth.check_signature(signature.id, signature.timestamp, signature.signature, body, now_ms)) ||
+      (type == AuthType::PartnerCenter &&
+       !source.auth.check_rsa_signature(signature.key, signature.algorithm, signature.signature, body))) {
     error = {401, "unauthorized", "authentication failed"};
     return false;
   }

@@ -37,9 +37,11 @@ struct Source {
 enum class Route { Healthz, Readyz, Lead, Reject };
 
 struct SignatureHeaders {
-  std::string_view id;
-  std::string_view timestamp;
-  std::string_view signature;
+  std::string_view id = {};         // hmac: webhook-id
+  std::string_view timestamp = {};  // hmac: webhook-timestamp
+  std::string_view signature = {};  // hmac: webhook-signature; partner_center: the base64 RSA signature
+  std::string_view algorithm = {};  // partner_center: X-MS-Signature-Algorithm
+  const SigningKey* key = nullptr;  // partner_center: the accepted certificate's key, null when none was
 };
 
 struct HeadDecision {
@@ -58,7 +60,7 @@ class Intake {
   // Parses and maps an authenticated body, then stamps the lead's id and time. `replay_key` receives the key
   // that recognises a redelivery of this same delivery (empty when the source turned detection off);
   // `idempotency_header` is the value of the source's idempotency header, when it names one.
-  // `signature` carries the webhook-id, webhook-timestamp and webhook-signature headers, checked for hmac sources.
+  // `signature` carries the signature headers, checked for hmac and partner_center sources.
   bool on_body(const Source& source, std::string_view body, std::int64_t now_ms, model::Lead& lead,
                std::string& replay_key, Rejection& error, std::string_view idempotency_header = {},
                const SignatureHeaders& signature = {}) const;

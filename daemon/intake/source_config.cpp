@@ -38,15 +38,31 @@ constexpr KeySpec kAuthKeys[] = {
     {"type", KeyType::Enum, "query_secret",
      "query_secret: the secret is a query parameter of the URL (what the marketplace can send); bearer: an "
      "'Authorization: Bearer <secret>' header; hmac: a signed body (webhook-id, webhook-timestamp, "
-     "webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>, as leadrelay's webhook sink sends); none: "
-     "anyone may post (only behind a proxy that authenticates)",
-     false, 0, 0, "query_secret|bearer|hmac|none"},
+     "webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>, as leadrelay's webhook sink sends); "
+     "partner_center: Partner Center's RSA-SHA256 signature of the body (Authorization: Signature, "
+     "X-MS-Certificate-Url), checked with a certificate fetched only from certificate_hosts; none: anyone may "
+     "post (only behind a proxy that authenticates)",
+     false, 0, 0, "query_secret|bearer|hmac|partner_center|none"},
     {"param", KeyType::String, "code", "query_secret: the name of the query parameter that carries the secret"},
     {"secret_file", KeyType::String, "",
      "file holding the secret (one per line; several while rotating); relative to the config file's folder"},
     {"secret_env", KeyType::String, "", "environment variable holding the secret (several separated by commas)"},
     {"tolerance", KeyType::Duration, "5m", "hmac: how far the signed webhook-timestamp may be from now (replays)",
      false, 1000, 3600000},
+    {"certificate_hosts", KeyType::StringList, "3psostorageacct.blob.core.windows.net",
+     "partner_center: the only hosts (host, or host:port for a port other than 443) signing certificates are "
+     "downloaded from, over https; a request naming any other URL is refused without a download"},
+    {"certificate_subject", KeyType::String, "microsoft.com",
+     "partner_center: the signing certificate's common name is this or a subdomain of it"},
+    {"certificate_issuer", KeyType::String, "Microsoft",
+     "partner_center: the signing certificate's issuer (organisation or common name) contains this"},
+    {"ca_file", KeyType::String, "",
+     "partner_center: PEM file of CA certificates (and intermediates) trusted besides the system's, for the "
+     "signing certificate's chain and the download's TLS"},
+    {"certificate_cache", KeyType::Duration, "24h",
+     "partner_center: how long an accepted certificate is used before it is downloaded again (never past its "
+     "expiry)",
+     false, 60000, 30LL * 86400000},
 };
 
 bool valid_name(std::string_view name) {
@@ -86,12 +102,43 @@ AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_di
   const auto type = r.enumeration("type");
   a.type = type == "bearer" ? AuthType::Bearer
            : type == "hmac" ? AuthType::Hmac
+           : type == "partner_center" ? AuthType::PartnerCenter
            : type == "none" ? AuthType::None
                             : AuthType::QuerySecret;
   a.tolerance = r.duration("tolerance");
   a.param = r.string("param");
   const auto file = r.string("secret_file");
   const auto env = r.string("secret_env");
+  for (std::string_view key : {"certificate_hosts", "certificate_subject", "certificate_issuer", "ca_file",
+                               "certificate_cache"}) {
+    if (a.type != AuthType::PartnerCenter && r.has(key)) r.error(key, "only type 'partner_center' takes this key");
+  }
+  if (a.type == AuthType::PartnerCenter) {
+    if (!file.empty() || !env.empty()) {
+      r.error("type", "type 'partner_center' takes no secret: the signature is checked with Microsoft's certificate");
+    }
+    auto& c = a.certificates;
+    c.hosts = r.string_list("certificate_hosts");
+    c.subject = r.string("certificate_subject");
+    c.issuer = r.string("certificate_issuer");
+    c.cache_for = r.duration("certificate_cache");
+    if (c.hosts.empty()) r.error("certificate_hosts", "name at least one host, e.g. 3psostorageacct.blob.core.windows.net");
+    for (const auto& h : c.hosts) {
+      if (h.empty() || h.find_first_of("/@?# ") != std::string::npos) {
+        r.error("certificate_hosts", "'" + h + "' is not a host or host:port");
+      }
+    }
+    if (c.subject.empty()) r.error("certificate_subject", "cannot be empty");
+    if (c.issuer.empty()) r.error("certificate_issuer", "cannot be empty");
+    if (const auto ca = r.string("ca_file"); !ca.empty()) {
+      c.ca_file = std::filesystem::path(ca).is_relative() ? base_dir / ca : std::filesystem::path(ca);
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(c.ca_file, ec)) {
+        r.error("ca_file", "cannot read '" + c.ca_file.string() + "'; give a PEM file of CA certificates");
+      }
+    }
+    return a;
+  }
   if (a.type == AuthType::None) {
     if (!file.empty() || !env.empty()) r.error("type", "type 'none' takes no secret; remove secret_file/secret_env");
     return a;

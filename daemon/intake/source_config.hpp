@@ -8,10 +8,11 @@
 #include <vector>
 
 #include "daemon/config/yaml_reader.hpp"
+#include "daemon/intake/signing_certificates.hpp"
 
 namespace leadrelay::intake {
 
-enum class AuthType { QuerySecret, Bearer, Hmac, None };
+enum class AuthType { QuerySecret, Bearer, Hmac, PartnerCenter, None };
 
 struct AuthConfig {
   AuthType type = AuthType::QuerySecret;
@@ -19,6 +20,7 @@ struct AuthConfig {
   std::vector<std::string> secrets;  // one or more (several during a rotation); never logged
   std::string secret_origin;         // "file /etc/leadrelay/x.secret" or "env NAME", for messages
   std::chrono::milliseconds tolerance{300000};  // Hmac: how far webhook-timestamp may be from now
+  CertificateRules certificates;                // PartnerCenter: which signing certificates are trusted
 };
 
 struct SourceConfig {

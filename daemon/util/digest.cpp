@@ -1,6 +1,9 @@
 #include "daemon/util/digest.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include "daemon/util/strings.hpp"
 
 namespace leadrelay::util {
 
@@ -19,6 +22,27 @@ std::string to_hex(std::span<const unsigned char> bytes) {
     out += kHex[b & 0x0f];
   }
   return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+bool base64_decode(std::string_view text, std::string& bytes) {
+  text = trim(text);
+  if (text.size() % 4 != 0) return false;
+  bytes.assign(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return false;
+  bytes.resize(static_cast<std::size_t>(n));
+  // EVP_DecodeBlock counts padding as zero bytes: drop what the '=' stood for.
+  for (auto it = text.rbegin(); it != text.rend() && *it == '=' && !bytes.empty(); ++it) bytes.pop_back();
+  return true;
 }
 
 }  // namespace leadrelay::util

@@ -88,7 +88,8 @@ TEST_F(ConfigTest, UnknownKeyWithDidYouMean) {
 TEST_F(ConfigTest, UnknownKeyWithoutCloseMatchListsTheValidOnes) {
   EXPECT_EQ(errors(with_source("", kGoodAuth + "      colour: blue\n")),
             std::vector<std::string>{"leadrelay.yaml:8:7: sources[0].auth.colour: unknown key 'colour'; valid keys "
-                                     "here: type, param, secret_file, secret_env or tolerance"});
+                                     "here: type, param, secret_file, secret_env, tolerance, certificate_hosts, "
+                                     "certificate_subject, certificate_issuer, ca_file or certificate_cache"});
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKey) {
@@ -170,7 +171,8 @@ TEST_F(ConfigTest, SecretsAreNeverInline) {
   EXPECT_EQ(errors(with_source("", "      secret: abcdefabcdefabcdefabcdef\n")),
             (std::vector<std::string>{
                 "leadrelay.yaml:7:7: sources[0].auth.secret: unknown key 'secret'; valid keys here: type, param, "
-                "secret_file, secret_env or tolerance",
+                "secret_file, secret_env, tolerance, certificate_hosts, certificate_subject, certificate_issuer, "
+                "ca_file or certificate_cache",
                 "leadrelay.yaml:7:7: sources[0].auth.type: give exactly one of secret_file or secret_env; secrets are "
                 "never written in the config itself"}));
 }
