@@ -17,3 +17,5 @@ else
 fi
 cmake --build "$dir"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
+# The fault suite's figure lines (one per fault), so they show in CI's log too.
+grep -ho "fault ([a-f]).*" "$dir/Testing/Temporary/LastTest.log" || true

@@ -136,6 +136,8 @@ class CrmEmulator:
         self.token_requests = 0
         self.tokens = set()
         self.answers = []      # status of every data request (None: no answer)
+        self.outage = False    # while True, data requests get 429 (Retry-After: 1) and 503 in turn
+        self.outage_answers = 0
         self.cond = threading.Condition()
         self.hung = []
         outer = self
@@ -169,6 +171,10 @@ class CrmEmulator:
                     return outer.token(self, body)
                 with outer.cond:
                     fault = outer.faults.pop(0) if outer.faults else None
+                    if fault is None and outer.outage:
+                        # An outage: throttled and failing in turn, as a CRM under maintenance answers.
+                        outer.outage_answers += 1
+                        fault = 429 if outer.outage_answers % 2 else 503
                 status = outer.data(self, method, body, fault)
                 with outer.cond:
                     outer.answers.append(status)
