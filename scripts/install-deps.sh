@@ -20,7 +20,12 @@ packages=(
   systemd dpkg-dev lintian
   # an independent Kafka client, to read what leadrelay publishes
   kcat
+  # the benchmark (tests/bench/load): the load generator and nginx, the HTTP ceiling it is compared with
+  wrk nginx-light
 )
+# ... and Node.js for the hand-written peer of the benchmark, unless a Node.js with npm is already installed
+# (NodeSource's nodejs package carries npm and conflicts with Debian's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,6 +12,7 @@
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/model/lead.hpp"
+#include "daemon/util/thread.hpp"
 
 namespace leadrelay::connectors::kafka {
 namespace {
@@ -80,7 +81,11 @@ bool KafkaSink::start(std::string& error) {
   }
   log::info("kafka_producer", {log::safe("bootstrap", bootstrap_), log::safe("compression", config_.compression),
                                {"embedded", config_.embedded}});
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::name_this_thread("lr-kafka");
+    util::enter_background();
+    run();
+  });
   return true;
 }
 

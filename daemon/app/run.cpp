@@ -29,6 +29,7 @@
 #include "daemon/outbox/pipeline_worker.hpp"
 #include "daemon/util/strings.hpp"
 #include "daemon/util/digest.hpp"
+#include "daemon/util/thread.hpp"
 #include "daemon/validate/ares_resolver.hpp"
 
 namespace leadrelay::app {
@@ -109,6 +110,7 @@ int run_daemon(const config::Config& initial) {
   // Delivery: the outbox's backlog, the Kafka producer (with a mock cluster in-process for `brokers: embedded`),
   // and the pipeline worker that routes each journaled lead into the outbox.
   outbox::Backlog backlog(config.outbox);
+  util::set_background_nice(config.outbox.background_nice);
   std::unique_ptr<connectors::kafka::MockCluster> embedded;
   std::unique_ptr<connectors::kafka::KafkaSink> kafka;
   if (config.kafka.configured) {
@@ -163,6 +165,7 @@ int run_daemon(const config::Config& initial) {
     log::error("store_open_failed", {{"message", error}});
     return kExitCantCreate;
   }
+  backlog.set_routing_lag([&pipeline] { return pipeline.leads_to_route(); });
 
   asio::io_context ioc(config.server.io_threads);
   auto work = asio::make_work_guard(ioc);
@@ -205,6 +208,8 @@ int run_daemon(const config::Config& initial) {
     w.Int64((log::now_unix_ms() - started_ms) / 1000);
     w.Key("backlog");
     w.StartObject();
+    w.Key("leads_to_route");
+    w.Int64(pipeline.leads_to_route());
     w.Key("deliveries");
     w.Int64(backlog.count());
     w.Key("bytes");

@@ -4,6 +4,7 @@
 
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
+#include "daemon/util/thread.hpp"
 
 namespace leadrelay::journal {
 namespace {
@@ -172,7 +173,10 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     }
     sqlite3_finalize(max_seq);
   }
-  journal->writer_ = std::thread([j = journal.get()] { j->run(); });
+  journal->writer_ = std::thread([j = journal.get()] {
+    util::name_this_thread("lr-journal");
+    j->run();
+  });
   return journal;
 }
 

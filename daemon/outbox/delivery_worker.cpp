@@ -7,6 +7,7 @@
 #include "daemon/outbox/delivery_acks.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
+#include "daemon/util/thread.hpp"
 
 namespace leadrelay::outbox {
 
@@ -39,7 +40,11 @@ bool DeliveryWorker::start(std::string& error) {
     return false;
   }
   metrics::Metrics::get().sink_circuit(config_.name, false);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::name_this_thread("lr-deliver");
+    util::enter_background();
+    run();
+  });
   return true;
 }
 

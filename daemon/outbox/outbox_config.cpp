@@ -7,11 +7,16 @@ using config::KeyType;
 
 constexpr KeySpec kOutboxKeys[] = {
     {"max_backlog", KeyType::Integer, "1000000",
-     "deliveries waiting (all destinations) at most; past it new leads are answered 503 with Retry-After", false, 1,
+     "deliveries waiting (all destinations) plus leads waiting to be routed, at most; past it new leads are "
+     "answered 503 with Retry-After", false, 1,
      1000000000},
     {"max_backlog_bytes", KeyType::Size, "1GiB",
      "bytes of leads waiting for delivery at most; past it new leads are answered 503 with Retry-After", false,
      1 << 20, std::numeric_limits<std::int64_t>::max()},
+    {"background_nice", KeyType::Integer, "5",
+     "how many nice steps routing and delivery threads stand below intake: when the CPU is contended, senders "
+     "are answered first and the backlog waits on disk; when it is free they run at full speed (0: equal)",
+     false, 0, 19},
 };
 constexpr KeySpec kDedupKeys[] = {
     {"person_window", KeyType::Duration, "14d",
@@ -34,6 +39,7 @@ OutboxConfig parse_outbox_config(config::MapReader& r) {
   OutboxConfig c;
   c.max_backlog = static_cast<std::uint64_t>(r.integer("max_backlog"));
   c.max_backlog_bytes = r.size("max_backlog_bytes");
+  c.background_nice = static_cast<int>(r.integer("background_nice"));
   return c;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The `outbox:` section: how much undelivered work may pile up on disk before intake pushes back with 503.
+// The `outbox:` section: how much undelivered work may pile up on disk before intake pushes back with 503, and
+// how routing and delivery share the CPU with intake.
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -11,6 +12,7 @@ namespace leadrelay::outbox {
 struct OutboxConfig {
   std::uint64_t max_backlog = 1000000;
   std::uint64_t max_backlog_bytes = 1ULL << 30;
+  int background_nice = 5;  // nice steps routing and delivery threads take below intake (util/thread.hpp)
   bool operator==(const OutboxConfig&) const = default;
 };
 

@@ -13,6 +13,7 @@
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/pipeline/pipeline.hpp"
+#include "daemon/util/thread.hpp"
 
 namespace leadrelay::outbox {
 namespace {
@@ -119,7 +120,11 @@ bool PipelineWorker::start(std::string& error) {
   if (waiting > 0 || backlog_.count() > 0) {
     log::info("outbox_resumed", {{"leads_to_route", waiting}, {"deliveries_pending", backlog_.count()}});
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    util::name_this_thread("lr-pipeline");
+    util::enter_background();
+    run();
+  });
   return true;
 }
 
@@ -145,7 +150,7 @@ void PipelineWorker::run() {
       journal_.wait_committed_after(cursor_, std::chrono::milliseconds(200));
       continue;
     }
-    const auto before = cursor_;
+    const auto before = cursor_.load();
     if (process_batch()) {
       failures = 0;
       if (cursor_ == before) {

@@ -2,6 +2,7 @@
 // Runs the pipeline over every journaled lead, in order, and records the outcome durably: the lead's state and
 // its routed form, plus one pending delivery per destination, written in one transaction with a cursor, so that
 // after a crash each lead is routed exactly once. Runs on its own thread, after the journal commit.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -31,6 +32,8 @@ class PipelineWorker {
   void set_routes(std::shared_ptr<const routing::RouteTable> routes);
   // Leads validated from now on use these lists and rules.
   void set_validator(std::shared_ptr<const validate::Validator> validator);
+  // Leads journaled but not yet routed (thread-safe): how far routing runs behind intake.
+  std::int64_t leads_to_route() const { return std::max<std::int64_t>(0, journal_.committed_seq() - cursor_.load()); }
 
  private:
   void run();
@@ -46,7 +49,7 @@ class PipelineWorker {
   std::shared_ptr<const validate::Validator> validator_;
   validate::MailDomainResolver* resolver_;  // null: DNS off
   sqlite3* db_ = nullptr;
-  std::int64_t cursor_ = 0;
+  std::atomic<std::int64_t> cursor_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "daemon/metrics/metrics.hpp"
+#include "daemon/util/thread.hpp"
 
 namespace leadrelay::validate {
 namespace asio = boost::asio;
@@ -308,7 +309,10 @@ std::unique_ptr<AresResolver> AresResolver::create(const DnsConfig& config, std:
     }
   }
   auto* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->io.run(); });
+  impl->thread = std::thread([raw] {
+    util::name_this_thread("lr-dns");
+    raw->io.run();
+  });
   return std::unique_ptr<AresResolver>(new AresResolver(std::move(impl)));
 }
 

@@ -63,7 +63,10 @@ PhoneResult check_phone(std::string_view raw, std::string_view default_region) {
     out.reason = parse_error_reason(error);
     return out;
   }
-  if (!util.IsValidNumber(number)) {
+  // GetNumberType is UNKNOWN exactly when IsValidNumber is false (both match the national number against the
+  // region's patterns); asking once instead of twice halves the regular-expression work, the bulk of the cost.
+  const auto type = util.GetNumberType(number);
+  if (type == PhoneNumberUtil::UNKNOWN) {
     out.verdict = "Invalid";
     switch (util.IsPossibleNumberWithReason(number)) {
       case PhoneNumberUtil::TOO_SHORT: out.reason = "too_short"; break;
@@ -76,7 +79,7 @@ PhoneResult check_phone(std::string_view raw, std::string_view default_region) {
   out.verdict = "Valid";
   util.Format(number, PhoneNumberUtil::E164, &out.e164);
   out.extension = number.extension();
-  out.type = type_name(util.GetNumberType(number));
+  out.type = type_name(type);
   util.GetRegionCodeForNumber(number, &out.region);
   out.country_code = number.country_code();
   return out;

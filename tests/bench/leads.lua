@@ -21,3 +21,12 @@ function request()
   n = n % #reqs + 1
   return reqs[n]
 end
+
+-- One machine-readable line for tests/bench/load: requests/s, latency percentiles (ms) and non-2xx answers.
+function done(summary, latency, requests)
+  local non2xx = summary.errors.status
+  local failed = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("LOADRESULT rps=%.1f p50=%.3f p99=%.3f p999=%.3f non2xx=%d errors=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, non2xx, failed))
+end

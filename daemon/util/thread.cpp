@@ -1,0 +1,32 @@
+#include "daemon/util/thread.hpp"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace leadrelay::util {
+
+void name_this_thread(std::string_view name) {
+  const std::string truncated(name.substr(0, 15));
+  pthread_setname_np(pthread_self(), truncated.c_str());
+}
+
+namespace {
+std::atomic<int> background_nice{0};
+}  // namespace
+
+void set_background_nice(int steps) { background_nice.store(steps); }
+
+void enter_background() {
+  const int steps = background_nice.load();
+  if (steps <= 0) return;
+  // On Linux, nice values are per thread: PRIO_PROCESS with a thread id changes only that thread.
+  const auto tid = static_cast<id_t>(gettid());
+  const int current = getpriority(PRIO_PROCESS, tid);
+  setpriority(PRIO_PROCESS, tid, current + steps);
+}
+
+}  // namespace leadrelay::util

@@ -1,0 +1,17 @@
+#pragma once
+// Names for the daemon's threads (as `top -H`, `ps -L` and perf show them) and their share of the CPU.
+#include <string_view>
+
+namespace leadrelay::util {
+
+// Names the calling thread (at most 15 characters are kept).
+void name_this_thread(std::string_view name);
+
+// Background work (routing, delivery) yields to intake when both want the CPU: a background thread's nice value
+// is `steps` above the process's. Under a burst, senders are answered first and the backlog waits on disk; when
+// the CPU is free, background threads run at full speed. Set once at start, before background threads begin.
+void set_background_nice(int steps);
+// Called by a background thread as it starts. Lowering one's own priority needs no rights; errors are ignored.
+void enter_background();
+
+}  // namespace leadrelay::util
