@@ -572,7 +572,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
         model::Lead lead;
         intake::Rejection rejection;
         std::string replay_key;
-        const auto& body = parser.get().body();
+        auto& body = parser.get().body();
         const auto& source_config = decision.source->config;
         metrics.lead_received(source_config.name);
         const auto idempotency = source_config.idempotency_header.empty()
@@ -619,8 +619,9 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
                                       log::safe("field", rejection.field),
                                       log::safe("client", client)});
         } else {
-          journal::Entry entry{lead.lead_id, source_config.name, now, body, model::to_json(lead), replay_key,
-                               now + source_config.replay_window.count()};
+          // The body moves into the journal: it is not needed here again.
+          journal::Entry entry{lead.lead_id, source_config.name, now, std::move(body), lead.format,
+                               std::move(replay_key), now + source_config.replay_window.count()};
           const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
           const auto status = result.status;
           if (status == journal::AppendStatus::Committed) {

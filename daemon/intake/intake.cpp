@@ -113,6 +113,26 @@ bool Intake::on_body(const Source& source, std::string_view body, std::int64_t n
   return true;
 }
 
+bool map_journaled(std::string_view format, std::string_view raw, std::string_view lead_id, std::string_view source,
+                   std::int64_t received_at_ms, model::Lead& lead, std::string& error) {
+  const auto* mapper = connectors::find_format(format);
+  if (mapper == nullptr) {
+    error = "unknown format '" + std::string(format) + "'";
+    return false;
+  }
+  rapidjson::Document doc;
+  Rejection rejection;
+  if (!parse_json_object(raw, doc, rejection) || !mapper->map(doc, lead, rejection)) {
+    error = rejection.message;
+    return false;
+  }
+  lead.lead_id = std::string(lead_id);
+  lead.received_at_ms = received_at_ms;
+  lead.source_name = std::string(source);
+  lead.format = std::string(mapper->name);
+  return true;
+}
+
 std::string accepted_body(std::string_view lead_id) {
   return R"({"lead_id":")" + std::string(lead_id) + R"(","status":"accepted"})";
 }

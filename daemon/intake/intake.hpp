@@ -74,6 +74,12 @@ class Intake {
 // True for "application/json", with or without parameters, and with a UTF-8 charset if one is named.
 bool is_json_content_type(std::string_view content_type);
 
+// Maps a journaled body again, exactly as on_body mapped it when the lead was accepted (the journal keeps the raw
+// body, not the mapped lead, so that intake writes half as much): the pipeline's first step. `format` is the
+// source's format at acceptance; the identity fields come from the journal row.
+bool map_journaled(std::string_view format, std::string_view raw, std::string_view lead_id, std::string_view source,
+                   std::int64_t received_at_ms, model::Lead& lead, std::string& error);
+
 // The 202 body: {"lead_id": "...", "status": "accepted"}.
 std::string accepted_body(std::string_view lead_id);
 // The 200 body for a redelivery: {"lead_id": "<the first lead's>", "status": "duplicate", "duplicate": true}.

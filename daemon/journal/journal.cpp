@@ -24,9 +24,11 @@ constexpr KeySpec kJournalKeys[] = {
      false, 0, 0, "full|normal"},
 };
 
-// Leads are written once and never updated (an UPDATE would rewrite the row, raw body included). What the
-// pipeline made of a lead goes to `routed`, keyed by the lead's seq: state 1 routed (deliveries exist),
-// 2 dropped by a rule, 3 unrouted (no rule matched: kept, and logged); `lead` is the lead as the pipeline left it.
+// Leads are written once and never updated (an UPDATE would rewrite the row, raw body included). Intake stores the
+// raw body and its format; the pipeline maps it again (`leads.lead` holds the mapped lead only in rows written by
+// versions before 0.9, and is empty since). What the pipeline made of a lead goes to `routed`, keyed by the lead's
+// seq: state 1 routed (deliveries exist), 2 dropped by a rule, 3 unrouted (no rule matched: kept, and logged);
+// `lead` there is the lead as the pipeline left it.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS leads (
   seq            INTEGER PRIMARY KEY,
@@ -34,7 +36,8 @@ CREATE TABLE IF NOT EXISTS leads (
   source         TEXT NOT NULL,
   received_at_ms INTEGER NOT NULL,
   raw            BLOB NOT NULL,
-  lead           TEXT NOT NULL
+  lead           TEXT NOT NULL,
+  format         TEXT
 );
 CREATE TABLE IF NOT EXISTS routed (
   seq       INTEGER PRIMARY KEY,
@@ -88,6 +91,13 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
   }
   return true;
 }
+// Stores created before 0.9 lack leads.format: add it (their rows keep their mapped lead in leads.lead).
+bool add_format_column(sqlite3* db, std::string& error) {
+  sqlite3_stmt* probe = nullptr;
+  const bool present = sqlite3_prepare_v2(db, "SELECT format FROM leads LIMIT 0", -1, &probe, nullptr) == SQLITE_OK;
+  sqlite3_finalize(probe);
+  return present || exec(db, "ALTER TABLE leads ADD COLUMN format TEXT", error);
+}
 }  // namespace
 
 std::span<const KeySpec> journal_keys() { return kJournalKeys; }
@@ -128,9 +138,11 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   }
   // A 32 MiB page cache keeps the key indexes' upper levels in memory: with a million redelivery keys it takes
   // lookups from ~160k/s to ~360k/s (tests/bench/dedup_bench) for a bounded cost in RSS.
+  // SQLite's default 4 KiB pages: 16 KiB ones cut the write(2) calls of a big group commit, but a commit of one
+  // lead then writes ~128 KiB of WAL (each touched page whole), and at low rates that is every commit.
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                               (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA busy_timeout=5000; PRAGMA cache_size=-32768;";
-  if (!exec(db, pragmas.c_str(), error) || !exec(db, kSchema, error)) {
+  if (!exec(db, pragmas.c_str(), error) || !exec(db, kSchema, error) || !add_format_column(db, error)) {
     error = "cannot prepare the store '" + path.string() + "': " + error;
     sqlite3_close(db);
     return nullptr;
@@ -153,7 +165,7 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   }
   std::unique_ptr<Journal> journal(new Journal(db, config));
   if (sqlite3_prepare_v3(db,
-                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead) VALUES (?1, ?2, ?3, ?4, ?5)",
+                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) VALUES (?1, ?2, ?3, ?4, '', ?5)",
                          -1, SQLITE_PREPARE_PERSISTENT, &journal->insert_, nullptr) != SQLITE_OK) {
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
@@ -323,7 +335,7 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
     sqlite3_bind_text(insert_, 2, e.source.data(), static_cast<int>(e.source.size()), SQLITE_STATIC);
     sqlite3_bind_int64(insert_, 3, e.received_at_ms);
     sqlite3_bind_blob(insert_, 4, e.raw.data(), static_cast<int>(e.raw.size()), SQLITE_STATIC);
-    sqlite3_bind_text(insert_, 5, e.lead_json.data(), static_cast<int>(e.lead_json.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 5, e.format.data(), static_cast<int>(e.format.size()), SQLITE_STATIC);
     if (sqlite3_step(insert_) != SQLITE_DONE) {
       error = sqlite3_errmsg(db_);
       ok = false;

@@ -39,8 +39,8 @@ struct Entry {
   std::string lead_id;
   std::string source;
   std::int64_t received_at_ms = 0;
-  std::string raw;        // the body exactly as received
-  std::string lead_json;  // the mapped lead (lead.v1)
+  std::string raw;     // the body exactly as received
+  std::string format;  // the source's format, with which the pipeline maps `raw` (intake::map_journaled)
   // Redelivery detection: a delivery with the same key before `replay_expires_ms` is the same lead. Empty: none.
   std::string replay_key;
   std::int64_t replay_expires_ms = 0;

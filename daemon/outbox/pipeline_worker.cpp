@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "daemon/intake/intake.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/pipeline/pipeline.hpp"
@@ -202,7 +203,10 @@ bool PipelineWorker::process_batch() {
     return found;
   };
   sqlite3_stmt* select = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT seq, lead FROM leads WHERE seq > ?1 ORDER BY seq LIMIT 512", -1, &select, nullptr);
+  sqlite3_prepare_v2(db_,
+                     "SELECT seq, lead, raw, format, lead_id, source, received_at_ms FROM leads WHERE seq > ?1 "
+                     "ORDER BY seq LIMIT 512",
+                     -1, &select, nullptr);
   sqlite3_bind_int64(select, 1, cursor_);
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
   // that the pipeline itself does no I/O.
@@ -210,11 +214,17 @@ bool PipelineWorker::process_batch() {
   std::vector<std::string> domains;
   while (sqlite3_step(select) == SQLITE_ROW) {
     const auto seq = sqlite3_column_int64(select, 0);
-    const std::string_view json(reinterpret_cast<const char*>(sqlite3_column_text(select, 1)),
-                                static_cast<std::size_t>(sqlite3_column_bytes(select, 1)));
+    const auto column = [&](int i) {
+      const auto* text = static_cast<const char*>(sqlite3_column_blob(select, i));
+      return std::string_view(text != nullptr ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(select, i)));
+    };
     model::Lead lead;
     std::string error;
-    if (!model::from_json(json, lead, error)) {
+    // Rows from before 0.9 carry their mapped lead; since, the raw body is mapped here, as intake mapped it.
+    const auto stored_lead = column(1);
+    if (!stored_lead.empty() ? !model::from_json(stored_lead, lead, error)
+                             : !intake::map_journaled(column(3), column(2), column(4), column(5),
+                                                      sqlite3_column_int64(select, 6), lead, error)) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
       log::error("lead_unreadable", {{"seq", seq}, {"message", error}});
       Routed r;

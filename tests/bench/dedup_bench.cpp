@@ -55,7 +55,7 @@ double run(journal::Journal& j, std::int64_t count, const std::string& key_prefi
       std::unique_lock lock(w.mutex);
       w.cv.wait(lock, [&] { return target_done - count + i - w.done < kInFlight; });
     }
-    journal::Entry e{model::new_lead_id(now_ms), "bench", now_ms, raw, "{}",
+    journal::Entry e{model::new_lead_id(now_ms), "bench", now_ms, raw, "ms-marketplace",
                      key_prefix + std::to_string(first + i), now_ms + 86400000};
     j.append(std::move(e), [&w](journal::AppendResult r) {
       std::lock_guard lock(w.mutex);

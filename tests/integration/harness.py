@@ -209,17 +209,27 @@ class Daemon:
             s.close()
 
     # --- the store, read as an independent client would ---
-    def stored(self):
-        """{lead_id: (count, raw body, lead json)} for every row in the journal."""
-        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
-        try:
-            rows = db.execute("SELECT lead_id, raw, lead FROM leads").fetchall()
-        finally:
-            db.close()
+    def stored(self, routed=False, timeout=30):
+        """{lead_id: (count, raw body, mapped lead or None)} for every row in the journal. The journal keeps the raw
+        body; the mapped lead is the one the pipeline wrote beside it. routed=True waits (the daemon running) until
+        the pipeline has mapped every row."""
+        deadline = time.monotonic() + timeout
+        while True:
+            db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+            try:
+                rows = db.execute("SELECT l.lead_id, l.raw, r.lead FROM leads l LEFT JOIN routed r ON r.seq = l.seq"
+                                  ).fetchall()
+            finally:
+                db.close()
+            if not routed or all(lead_json is not None for _, _, lead_json in rows):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the pipeline did not map every stored lead within {timeout}s")
+            time.sleep(0.05)  # the pipeline writes no event per lead; the store is the thing to watch
         out = {}
         for lead_id, raw, lead_json in rows:
             count = out[lead_id][0] + 1 if lead_id in out else 1
-            out[lead_id] = (count, bytes(raw), json.loads(lead_json))
+            out[lead_id] = (count, bytes(raw), json.loads(lead_json) if lead_json is not None else None)
         return out
 
 

@@ -62,7 +62,7 @@ class Crash(unittest.TestCase):
                 # Restart on the same state: the store recovers, and every acknowledged lead is there once.
                 d.start()
                 self.assertEqual(d.get("/readyz"), (200, b'{"status":"ready"}'))
-                stored = d.stored()
+                stored = d.stored(routed=True)
                 missing = [i for i in all_acked if i not in stored]
                 self.assertEqual(missing, [], f"round {round_no}: acknowledged leads lost")
                 for lead_id, body in all_acked.items():

@@ -1,6 +1,7 @@
 """The real binary over real sockets: leads answered 202 are in the store; keep-alive, pipelining, health."""
 import concurrent.futures
 import json
+import os
 import re
 import socket
 import unittest
@@ -30,7 +31,7 @@ class Intake(unittest.TestCase):
             self.assertRegex(answer["lead_id"], UUID7)
             accepted[answer["lead_id"]] = body
         conn.close()
-        stored = self.d.stored()
+        stored = self.d.stored(routed=True)
         self.assertEqual(len(stored), 50)
         for lead_id, body in accepted.items():
             count, raw, mapped = stored[lead_id]
@@ -55,7 +56,7 @@ class Intake(unittest.TestCase):
         ]
         for body in bodies:
             self.assertEqual(self.d.post(json.dumps(body).encode())[0], 202, body)
-        stored = self.d.stored()
+        stored = self.d.stored(routed=True)
         self.assertEqual(len(stored), len(bodies))
         self.assertEqual(schema_errors(m for _, _, m in stored.values()), "")
 
@@ -63,7 +64,7 @@ class Intake(unittest.TestCase):
         status, _, data = self.d.post(json.dumps(SAMPLE_LEAD).encode())
         self.assertEqual(status, 202)
         lead_id = json.loads(data)["lead_id"]
-        _, _, mapped = self.d.stored()[lead_id]
+        _, _, mapped = self.d.stored(routed=True)[lead_id]
         self.assertEqual(mapped["source"], {"name": "marketplace", "format": "ms-marketplace"})
         self.assertEqual(mapped["origin"], "AzureMarketplace")
         self.assertEqual(mapped["action"]["call_to_action"], "GetItNowOrFreeTrial")
@@ -151,9 +152,47 @@ class Intake(unittest.TestCase):
             self.assertNotIn(secret, log)
 
 
+class StoreFromBeforeRawOnlyJournal(unittest.TestCase):
+    """Stores written before 0.9 kept the mapped lead in leads.lead and had no leads.format column: a new daemon
+    adds the column, routes those rows from their stored lead, and journals new leads raw."""
+
+    def test_old_rows_are_routed_and_new_leads_stored(self):
+        import sqlite3
+        first = Daemon().start()
+        try:
+            status, _, data = first.post(lead(1))
+            self.assertEqual(status, 202)
+            old_id = json.loads(data)["lead_id"]
+            old_lead = first.stored(routed=True)[old_id][2]
+        finally:
+            first.close()
+        d = Daemon()
+        os.makedirs(os.path.dirname(d.db_path))
+        db = sqlite3.connect(d.db_path)
+        db.executescript("""CREATE TABLE leads (seq INTEGER PRIMARY KEY, lead_id TEXT NOT NULL UNIQUE,
+                              source TEXT NOT NULL, received_at_ms INTEGER NOT NULL, raw BLOB NOT NULL,
+                              lead TEXT NOT NULL);""")
+        db.execute("INSERT INTO leads (lead_id, source, received_at_ms, raw, lead) VALUES (?, ?, ?, ?, ?)",
+                   (old_id, "marketplace", 1732320000000, lead(1), json.dumps(old_lead)))
+        db.commit()
+        db.close()
+        try:
+            d.start()
+            status, _, data = d.post(lead(2))
+            self.assertEqual(status, 202)
+            new_id = json.loads(data)["lead_id"]
+            stored = d.stored(routed=True)
+            self.assertEqual(stored[old_id][2]["lead_id"], old_id)
+            self.assertEqual(stored[old_id][2]["contact"], old_lead["contact"])
+            self.assertEqual(stored[new_id][2]["lead_id"], new_id)
+            self.assertEqual(stored[new_id][1], lead(2))
+        finally:
+            d.close()
+
+
 class FullStore(unittest.TestCase):
     def test_full_store_answers_503_and_nothing_acknowledged_is_lost(self):
-        d = Daemon(journal={"max_store_bytes": "256KiB"}).start()
+        d = Daemon(journal={"max_store_bytes": "768KiB"}).start()
         try:
             accepted = []
             big = json.loads(json.dumps(SAMPLE_LEAD))

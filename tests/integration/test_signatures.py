@@ -132,7 +132,7 @@ class PartnerCenterSignatures(unittest.TestCase):
         self.assertEqual(status, 202, body)
         status, _, body2 = self.post(lead(2), url, key=self.signer[1], header="x-ms-signature")
         self.assertEqual(status, 202, body2)
-        stored = self.d.stored()
+        stored = self.d.stored(routed=True)
         self.assertEqual(set(stored), {body["lead_id"], body2["lead_id"]})
         self.assertEqual(stored[body["lead_id"]][2]["source"]["name"], "pc")
         self.assertEqual(self.host.requests, ["/cert/pc.cer"])  # cached after the first download

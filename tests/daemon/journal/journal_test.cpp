@@ -35,7 +35,7 @@ class JournalTest : public ::testing::Test {
   }
 
   static Entry entry(std::string raw = R"({"UserDetails":{}})") {
-    return Entry{model::new_lead_id(1732320000000), "marketplace", 1732320000000, std::move(raw), "{}", {}, 0};
+    return Entry{model::new_lead_id(1732320000000), "marketplace", 1732320000000, std::move(raw), "ms-marketplace", {}, 0};
   }
 
   // Rows in the store, read through a separate connection as an independent reader would.
