@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -11,16 +12,26 @@ namespace {
 std::mutex g_mutex;
 std::int64_t g_last_ms = -1;
 std::uint16_t g_counter = 0;
+// Random bits come from OpenSSL's DRBG 4 KiB at a time: one call per 256 ids instead of one per id (each call asks
+// the kernel for the process id, for fork safety; a system call costs ~1 µs on a virtual machine). leadrelay does
+// not fork, so the pool is never shared by two processes.
+unsigned char g_pool[4096];
+std::size_t g_pool_used = sizeof g_pool;
 
 constexpr char kHex[] = "0123456789abcdef";
 }  // namespace
 
 std::string new_lead_id(std::int64_t unix_ms) {
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
   std::uint16_t seq = 0;
   {
     std::lock_guard lock(g_mutex);
+    if (g_pool_used + sizeof b > sizeof g_pool) {
+      if (RAND_bytes(g_pool, sizeof g_pool) != 1) throw std::runtime_error("RAND_bytes failed");
+      g_pool_used = 0;
+    }
+    std::copy_n(g_pool + g_pool_used, sizeof b, b);
+    g_pool_used += sizeof b;
     if (unix_ms <= g_last_ms) {
       // Same millisecond (or the clock stepped back): keep the last time and count up, so order holds.
       unix_ms = g_last_ms;

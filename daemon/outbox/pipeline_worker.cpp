@@ -205,7 +205,7 @@ bool PipelineWorker::process_batch() {
   sqlite3_stmt* select = nullptr;
   sqlite3_prepare_v2(db_,
                      "SELECT seq, lead, raw, format, lead_id, source, received_at_ms FROM leads WHERE seq > ?1 "
-                     "ORDER BY seq LIMIT 512",
+                     "ORDER BY seq LIMIT 64",
                      -1, &select, nullptr);
   sqlite3_bind_int64(select, 1, cursor_);
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
