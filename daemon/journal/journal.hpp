@@ -122,6 +122,7 @@ class Journal {
   sqlite3_stmt* replay_find_ = nullptr;
   sqlite3_stmt* replay_put_ = nullptr;
   std::int64_t last_prune_ms_ = 0;
+  int wal_restart_at_ = 0;  // WAL frames past which the next commit restarts the WAL (checkpoint_after_commit)
   JournalConfig config_;
 
   mutable std::mutex mutex_;

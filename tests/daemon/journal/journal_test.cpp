@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -339,6 +340,56 @@ TEST_F(JournalTest, UnwritableStateDirIsAClearError) {
   auto j = Journal::open(dir_ / "file" / "state", {}, error);
   EXPECT_FALSE(j);
   EXPECT_NE(error.find("cannot create state_dir"), std::string::npos) << error;
+}
+
+// Readers that never pause (the routing and delivery threads under load) used to keep SQLite's passive checkpoint
+// from ever starting the WAL over, so it grew with everything written. Past 32 MiB the journal now waits briefly
+// for them and the WAL starts over: with 80 MiB written under a reader that never stops, it stays near 32 MiB.
+TEST_F(JournalTest, WalStartsOverUnderContinuousReaders) {
+  JournalConfig config;
+  config.max_pending = 100000;
+  auto j = open(config);
+  std::atomic<bool> stop{false};
+  // Two readers reading batches of 64 rows back to back, as the routing and delivery threads do under load: at
+  // almost every moment one of them is inside a read transaction.
+  const auto read_all_the_time = [&] {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(Journal::database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "SELECT length(raw) FROM leads ORDER BY seq DESC LIMIT 64", -1, &stmt, nullptr);
+    while (!stop.load()) {
+      while (!stop.load() && sqlite3_step(stmt) == SQLITE_ROW) {
+      }
+      sqlite3_reset(stmt);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  };
+  std::thread reader(read_all_the_time);
+  std::thread second_reader(read_all_the_time);
+  Completions done;
+  const std::string body = R"({"UserDetails":{"Description":")" + std::string(2000, 'x') + R"("}})";
+  constexpr int kEntries = 40000;
+  std::uintmax_t largest_wal = 0;
+  const auto wal = Journal::database_path(dir_ / "state").string() + "-wal";
+  for (int i = 0; i < kEntries; ++i) {
+    auto e = entry(body);
+    const auto id = e.lead_id;
+    j->append(std::move(e), done.track(id));
+    if (i % 1000 == 999) {
+      done.wait_for(static_cast<std::size_t>(i + 1));
+      std::error_code ec;
+      largest_wal = std::max<std::uintmax_t>(largest_wal, std::filesystem::file_size(wal, ec));
+    }
+  }
+  done.wait_for(kEntries);
+  stop = true;
+  reader.join();
+  second_reader.join();
+  for (const auto& [id, status] : done.by_id) ASSERT_EQ(status, AppendStatus::Committed);
+  EXPECT_LT(largest_wal, 48u << 20) << "the WAL grew with the data (" << kEntries * body.size() / (1 << 20)
+                                    << " MiB written) instead of starting over";
 }
 
 }  // namespace
