@@ -97,7 +97,7 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 // with a million leads backed up, and every commit past 1,000 frames ran a checkpoint (with its fsync). Past
 // kWalRestartFrames this waits for the readers' short transactions instead (RESTART), so the WAL starts over;
 // at most 50 ms, so that a reader left open (a sqlite3 shell) cannot stall intake, and then not again until the
-// WAL has grown by as much once more.
+// WAL has grown by another 1,000 frames.
 constexpr int kWalCheckpointFrames = 1000;  // SQLite's default
 constexpr int kWalRestartFrames = 8192;     // 32 MiB of 4 KiB pages
 int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, int frames) {
@@ -107,7 +107,7 @@ int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, i
     sqlite3_busy_timeout(db, 50);
     const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
     sqlite3_busy_timeout(db, 5000);
-    restart_at = rc == SQLITE_OK ? kWalRestartFrames : frames + kWalRestartFrames;
+    restart_at = rc == SQLITE_OK ? kWalRestartFrames : frames + kWalCheckpointFrames;
   } else if (frames >= kWalCheckpointFrames) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
