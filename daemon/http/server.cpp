@@ -619,8 +619,8 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
                                       log::safe("field", rejection.field),
                                       log::safe("client", client)});
         } else {
-          // The body moves into the journal: it is not needed here again.
-          journal::Entry entry{lead.lead_id, source_config.name, now, std::move(body), lead.format,
+          // The body and the format move into the journal: they are not needed here again.
+          journal::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
                                std::move(replay_key), now + source_config.replay_window.count()};
           const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
           const auto status = result.status;

@@ -16,6 +16,21 @@ Intake::Intake(const std::vector<SourceConfig>& sources) {
   }
 }
 
+namespace {
+// Parses `body` and maps it with `format`, then gives the lead its identity: the one mapping step of intake and of
+// the pipeline (map_journaled), so that both make the same lead of the same body.
+bool map_body(const connectors::SourceFormat& format, std::string_view body, std::string_view lead_id,
+              std::string_view source, std::int64_t received_at_ms, rapidjson::Document& doc, model::Lead& lead,
+              Rejection& error) {
+  if (!parse_json_object(body, doc, error) || !format.map(doc, lead, error)) return false;
+  lead.lead_id = std::string(lead_id);
+  lead.received_at_ms = received_at_ms;
+  lead.source_name = std::string(source);
+  lead.format = std::string(format.name);
+  return true;
+}
+}  // namespace
+
 bool is_json_content_type(std::string_view content_type) {
   const auto semicolon = content_type.find(';');
   if (!util::iequals(util::trim(content_type.substr(0, semicolon)), "application/json")) return false;
@@ -89,8 +104,9 @@ bool Intake::on_body(const Source& source, std::string_view body, std::int64_t n
     return false;
   }
   rapidjson::Document doc;
-  if (!parse_json_object(body, doc, error)) return false;
-  if (!source.format->map(doc, lead, error)) return false;
+  if (!map_body(*source.format, body, model::new_lead_id(now_ms), source.config.name, now_ms, doc, lead, error)) {
+    return false;
+  }
   replay_key.clear();
   if (source.config.replay_window.count() > 0) {
     // Keys are per source: the same body sent to two sources is two deliveries.
@@ -106,10 +122,6 @@ bool Intake::on_body(const Source& source, std::string_view body, std::int64_t n
       replay_key += canonical_digest(doc);
     }
   }
-  lead.lead_id = model::new_lead_id(now_ms);
-  lead.received_at_ms = now_ms;
-  lead.source_name = source.config.name;
-  lead.format = std::string(source.format->name);
   return true;
 }
 
@@ -122,14 +134,10 @@ bool map_journaled(std::string_view format, std::string_view raw, std::string_vi
   }
   rapidjson::Document doc;
   Rejection rejection;
-  if (!parse_json_object(raw, doc, rejection) || !mapper->map(doc, lead, rejection)) {
+  if (!map_body(*mapper, raw, lead_id, source, received_at_ms, doc, lead, rejection)) {
     error = rejection.message;
     return false;
   }
-  lead.lead_id = std::string(lead_id);
-  lead.received_at_ms = received_at_ms;
-  lead.source_name = std::string(source);
-  lead.format = std::string(mapper->name);
   return true;
 }
 

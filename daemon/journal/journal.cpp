@@ -99,6 +99,7 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 // kWalRestartFrames this waits for the readers' short transactions instead (RESTART), so the WAL starts over;
 // at most 50 ms, so that a reader left open (a sqlite3 shell) cannot stall intake, and then not again until the
 // WAL has grown by another 1,000 frames.
+constexpr int kBusyTimeoutMs = 5000;        // how long a write waits for another connection's lock
 constexpr int kWalCheckpointFrames = 1000;  // SQLite's default
 constexpr int kWalRestartFrames = 8192;     // 32 MiB of 4 KiB pages
 int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, int frames) {
@@ -107,7 +108,7 @@ int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, i
   if (frames >= restart_at) {
     sqlite3_busy_timeout(db, 50);
     const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
     restart_at = rc == SQLITE_OK ? kWalRestartFrames : frames + kWalCheckpointFrames;
   } else if (frames >= kWalCheckpointFrames) {
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -165,7 +166,8 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   // SQLite's default 4 KiB pages: 16 KiB ones cut the write(2) calls of a big group commit, but a commit of one
   // lead then writes ~128 KiB of WAL (each touched page whole), and at low rates that is every commit.
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
-                              (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA busy_timeout=5000; PRAGMA cache_size=-32768;";
+                              (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA cache_size=-32768;";
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   if (!exec(db, pragmas.c_str(), error) || !exec(db, kSchema, error) || !add_format_column(db, error)) {
     error = "cannot prepare the store '" + path.string() + "': " + error;
     sqlite3_close(db);

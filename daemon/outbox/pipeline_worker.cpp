@@ -77,6 +77,21 @@ bool step(sqlite3* db, sqlite3_stmt* stmt, std::string& error) {
   return rc == SQLITE_DONE || rc == SQLITE_ROW;
 }
 
+// A text or blob column of the current row; empty when NULL.
+std::string_view column(sqlite3_stmt* stmt, int i) {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, i));
+  return data == nullptr ? std::string_view{}
+                         : std::string_view(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
+}
+
+// The lead of a `leads` row (seq, lead, raw, format, lead_id, source, received_at_ms). Rows written before 0.9
+// carry their mapped lead; since, the raw body is mapped here, as intake mapped it.
+bool read_lead(sqlite3_stmt* row, model::Lead& lead, std::string& error) {
+  if (const auto stored = column(row, 1); !stored.empty()) return model::from_json(stored, lead, error);
+  return intake::map_journaled(column(row, 3), column(row, 2), column(row, 4), column(row, 5),
+                               sqlite3_column_int64(row, 6), lead, error);
+}
+
 std::int64_t query_int(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   std::int64_t value = 0;
@@ -214,17 +229,9 @@ bool PipelineWorker::process_batch() {
   std::vector<std::string> domains;
   while (sqlite3_step(select) == SQLITE_ROW) {
     const auto seq = sqlite3_column_int64(select, 0);
-    const auto column = [&](int i) {
-      const auto* text = static_cast<const char*>(sqlite3_column_blob(select, i));
-      return std::string_view(text != nullptr ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(select, i)));
-    };
     model::Lead lead;
     std::string error;
-    // Rows from before 0.9 carry their mapped lead; since, the raw body is mapped here, as intake mapped it.
-    const auto stored_lead = column(1);
-    if (!stored_lead.empty() ? !model::from_json(stored_lead, lead, error)
-                             : !intake::map_journaled(column(3), column(2), column(4), column(5),
-                                                      sqlite3_column_int64(select, 6), lead, error)) {
+    if (!read_lead(select, lead, error)) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
       log::error("lead_unreadable", {{"seq", seq}, {"message", error}});
       Routed r;

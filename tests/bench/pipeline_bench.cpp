@@ -1,6 +1,6 @@
 // Pipeline micro benchmarks (Google Benchmark), one thread each: the ms-marketplace format mapping (JSON parse
 // included, as intake does it), normalize, route matching against 100 rules (the lead matches only the last),
-// the dedup keys (the redelivery digest of the body and the person-and-offer key), and the lead's journal
+// the dedup keys (the redelivery digest of the body and the person-and-offer key), and the routed lead's lead.v1
 // encoding both ways. Run: build/release/tests/bench/pipeline_bench (figures in the README).
 #include <benchmark/benchmark.h>
 
@@ -12,6 +12,7 @@
 
 #include "connectors/source_formats.hpp"
 #include "daemon/intake/canonical.hpp"
+#include "daemon/intake/intake.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead.hpp"
 #include "daemon/pipeline/pipeline.hpp"
@@ -37,17 +38,14 @@ std::vector<std::string> bodies() {
   return out;
 }
 
+// The bodies as the pipeline maps them from the journal.
 std::vector<model::Lead> mapped_leads() {
-  const auto* format = connectors::find_format("ms-marketplace");
   std::vector<model::Lead> out;
   for (const auto& body : bodies()) {
-    rapidjson::Document doc;
-    intake::Rejection error;
     model::Lead lead;
-    if (!intake::parse_json_object(body, doc, error) || !format->map(doc, lead, error)) std::abort();
-    lead.lead_id = "01900000-0000-7000-8000-" + std::to_string(100000000000 + out.size());
-    lead.source_name = "marketplace";
-    lead.format = "ms-marketplace";
+    std::string error;
+    const auto id = "01900000-0000-7000-8000-" + std::to_string(100000000000 + out.size());
+    if (!intake::map_journaled("ms-marketplace", body, id, "marketplace", 1732320000000, lead, error)) std::abort();
     out.push_back(std::move(lead));
   }
   return out;

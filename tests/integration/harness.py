@@ -166,6 +166,11 @@ class Daemon:
         self.proc.wait(10)
         self.proc = None
 
+    def rss_kib(self, field="VmRSS"):
+        """The daemon's resident memory (VmRSS) or its peak (VmHWM), in KiB."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return int(next(line for line in f if line.startswith(field + ":")).split()[1])
+
     def close(self):
         if self.proc is not None:
             self.proc.kill()

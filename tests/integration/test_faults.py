@@ -322,11 +322,7 @@ class Faults(unittest.TestCase):
         d = Daemon(server={"header_timeout": "2s", "body_timeout": "2s"}).start()
         self.d = d
 
-        def rss_kib(field):
-            with open(f"/proc/{d.proc.pid}/status") as f:
-                return int(next(line for line in f if line.startswith(field)).split()[1])
-
-        baseline = rss_kib("VmRSS:")
+        baseline = d.rss_kib("VmRSS")
 
         # 500 slowloris connections: a request head started and never finished.
         slow = []
@@ -410,7 +406,7 @@ class Faults(unittest.TestCase):
             except socket.timeout:
                 pass  # still open: counted as not closed
             s.close()
-        peak = rss_kib("VmHWM:")
+        peak = d.rss_kib("VmHWM")
         ready = d.get("/readyz")
         accepted = d.post(lead(2))[0]
         figure(f"(f) 1,000 hostile requests + 500 slowloris: answers {dict(results)}, {len(unexpected)} unexpected, "
