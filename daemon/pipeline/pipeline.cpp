@@ -22,7 +22,14 @@ StageResult dedup(model::Lead& lead, Context& context) {
     lead.occurrence = context.prior->occurrences + 1;
     lead.action_history = context.prior->actions;
   }
-  if (!lead.action.code.empty()) lead.action_history.push_back(lead.action.code);
+  auto& history = lead.action_history;
+  if (!lead.action.code.empty()) history.push_back(lead.action.code);
+  while (history.size() > kMaxActionHistory) {
+    const auto contact_me = std::count(history.begin(), history.end(), "PLT");
+    const auto oldest = std::find_if(history.begin() + 1, history.end(),
+                                     [&](const std::string& code) { return code != "PLT" || contact_me > 1; });
+    history.erase(oldest);  // one exists: past the first, at most one entry is the last Contact me
+  }
   // A Contact me anywhere in the history means the customer asked to be contacted: the partner must act,
   // even when this occurrence is only a Get it now or a Test drive.
   if (std::find(lead.action_history.begin(), lead.action_history.end(), "PLT") != lead.action_history.end() &&

@@ -44,6 +44,12 @@ using Stage = StageResult (*)(model::Lead& lead, Context& context);
 StageResult normalize(model::Lead& lead, Context& context);
 // Links a later lead of the same person and offer to the first (from context.prior).
 StageResult dedup(model::Lead& lead, Context& context);
+
+// action_history holds at most this many codes. Past it, the oldest are let go except the first occurrence's and
+// one Contact me (which keeps making the lead one the partner must act on); `occurrence` still counts them all.
+// Unbounded, a sender repeating one person thousands of times made every later lead, its row in the store and its
+// Kafka message grow with each repeat (12 KiB a lead after 2,000).
+inline constexpr std::size_t kMaxActionHistory = 32;
 // Email, phone and spam-domain verdicts and the lead's quality (validate::Validator).
 StageResult validate(model::Lead& lead, Context& context);
 StageResult route(model::Lead& lead, Context& context);

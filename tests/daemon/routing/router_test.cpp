@@ -232,6 +232,31 @@ TEST(PipelineDedup, LinksToTheFirstLeadAndUpgradesToContactMe) {
   EXPECT_EQ(third.action.code, "StartTestDrive");
 }
 
+TEST(PipelineDedup, ActionHistoryIsBoundedButKeepsTheFirstAndAContactMe) {
+  const auto p = parse("- name: all\n  to: [{kafka: all}]\n");
+  ASSERT_TRUE(p.errors.empty()) << p.errors.front();
+  // 2,000 earlier occurrences: a Get it now first, one Contact me among many Test drives.
+  pipeline::PriorLeads prior{"01900000-0000-7000-8000-000000000001", 2000, {"INS"}};
+  for (int i = 1; i < 2000; ++i) prior.actions.push_back(i == 700 ? "PLT" : "StartTestDrive");
+  auto next = lead();
+  next.action = {"INS", model::CallToAction::GetItNowOrFreeTrial, false, false};
+  pipeline::run(p.table, next, &prior);
+  EXPECT_EQ(next.occurrence, 2001);
+  ASSERT_EQ(next.action_history.size(), pipeline::kMaxActionHistory);
+  EXPECT_EQ(next.action_history.front(), "INS");                       // how the person first came
+  EXPECT_EQ(next.action_history[1], "PLT");                            // the Contact me, kept
+  EXPECT_EQ(next.action_history[2], "StartTestDrive");                 // then the latest ones
+  EXPECT_EQ(next.action_history.back(), "INS");                        // ending with this lead's
+  EXPECT_EQ(next.action.call_to_action, model::CallToAction::ContactMe);  // still a lead to act on
+  EXPECT_TRUE(next.action.partner_action_required);
+
+  // Several Contact me: the oldest go like any other code, and the latest stay.
+  pipeline::PriorLeads plts{prior.first_lead_id, 40, std::vector<std::string>(40, "PLT")};
+  auto again = lead();
+  pipeline::run(p.table, again, &plts);
+  EXPECT_EQ(again.action_history, std::vector<std::string>(pipeline::kMaxActionHistory, "PLT"));
+}
+
 TEST(PipelineDedup, PersonKey) {
   auto l = lead();
   l.contact.email = " Jane@Contoso.COM ";
