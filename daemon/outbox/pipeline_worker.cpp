@@ -92,6 +92,22 @@ bool read_lead(sqlite3_stmt* row, model::Lead& lead, std::string& error) {
                                sqlite3_column_int64(row, 6), lead, error);
 }
 
+// A read transaction on the pipeline's own connection, from construction until end() or destruction.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sqlite3* db) : db_(db) { sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr); }
+  ~ReadTransaction() { end(); }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  void end() {
+    if (db_ != nullptr) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_;
+};
+
 std::int64_t query_int(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   std::int64_t value = 0;
@@ -120,6 +136,8 @@ PipelineWorker::PipelineWorker(journal::Journal& journal, std::filesystem::path 
 
 PipelineWorker::~PipelineWorker() {
   stop();
+  sqlite3_finalize(select_);
+  sqlite3_finalize(person_);
   sqlite3_close(db_);
 }
 
@@ -129,6 +147,15 @@ bool PipelineWorker::start(std::string& error) {
     return false;
   }
   sqlite3_busy_timeout(db_, 5000);
+  if (sqlite3_prepare_v3(db_,
+                         "SELECT seq, lead, raw, format, lead_id, source, received_at_ms FROM leads WHERE seq > ?1 "
+                         "ORDER BY seq LIMIT 64",
+                         -1, SQLITE_PREPARE_PERSISTENT, &select_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v3(db_, "SELECT first_lead_id, occurrences, actions, expires_ms FROM person_keys WHERE key = ?1",
+                         -1, SQLITE_PREPARE_PERSISTENT, &person_, nullptr) != SQLITE_OK) {
+    error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
+    return false;
+  }
   cursor_ = query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'pipeline'), 0)");
   backlog_.add(query_int(db_, "SELECT COUNT(*) FROM deliveries WHERE state = 0"),
                query_int(db_, "SELECT COALESCE(SUM(bytes), 0) FROM deliveries WHERE state = 0"));
@@ -194,9 +221,11 @@ bool PipelineWorker::process_batch() {
   // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
   // store. Looked up here so that the pipeline itself stays free of I/O.
   std::unordered_map<std::string, PersonState> seen;
-  sqlite3_stmt* person = nullptr;
-  sqlite3_prepare_v2(db_, "SELECT first_lead_id, occurrences, actions, expires_ms FROM person_keys WHERE key = ?1", -1,
-                     &person, nullptr);
+  sqlite3_stmt* person = person_;
+  // The batch's reads (its leads, then one person lookup per lead) share one read transaction: one snapshot, and
+  // one pair of WAL read-lock system calls per batch instead of per statement. It ends before the batch's write is
+  // queued, so that no reader holds the WAL while the writer wants to start it over.
+  ReadTransaction reading(db_);
   const auto prior_of = [&](const std::string& key, std::int64_t now) -> std::optional<PersonState> {
     if (key.empty() || dedup_.person_window.count() == 0) return std::nullopt;
     std::optional<PersonState> found;
@@ -217,11 +246,7 @@ bool PipelineWorker::process_batch() {
     if (found && found->expires_ms <= now) return std::nullopt;  // the window has passed: a new first lead
     return found;
   };
-  sqlite3_stmt* select = nullptr;
-  sqlite3_prepare_v2(db_,
-                     "SELECT seq, lead, raw, format, lead_id, source, received_at_ms FROM leads WHERE seq > ?1 "
-                     "ORDER BY seq LIMIT 64",
-                     -1, &select, nullptr);
+  sqlite3_stmt* select = select_;
   sqlite3_bind_int64(select, 1, cursor_);
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
   // that the pipeline itself does no I/O.
@@ -248,7 +273,7 @@ bool PipelineWorker::process_batch() {
     }
     leads.emplace_back(seq, std::move(lead));
   }
-  sqlite3_finalize(select);
+  sqlite3_reset(select);
   validate::MailDomains mail;
   if (resolver_ != nullptr && !domains.empty()) mail = resolver_->resolve(domains);
 
@@ -302,7 +327,7 @@ bool PipelineWorker::process_batch() {
     }
     batch->push_back(std::move(r));
   }
-  sqlite3_finalize(person);
+  reading.end();
   if (batch->empty()) return true;
 
   // Unreadable rows were set aside while reading: back into journal order, so the cursor is the last seq.

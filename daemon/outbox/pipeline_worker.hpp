@@ -49,6 +49,8 @@ class PipelineWorker {
   std::shared_ptr<const validate::Validator> validator_;
   validate::MailDomainResolver* resolver_;  // null: DNS off
   sqlite3* db_ = nullptr;
+  sqlite3_stmt* select_ = nullptr;  // the next leads past the cursor
+  sqlite3_stmt* person_ = nullptr;  // a person-and-offer key's state
   std::atomic<std::int64_t> cursor_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -65,6 +65,21 @@ void BM_Phone(benchmark::State& state) {
 }
 BENCHMARK(BM_Phone);
 
+// The numbers of tests/bench/leads.lua (+1 617 555 xxxx, country US): one North American number. +1 is shared by 25
+// regions, so libphonenumber matches the number against the patterns of its region more than once.
+void BM_PhoneLoadBench(benchmark::State& state) {
+  int i = 0;
+  std::string number = "+16175550000";
+  for (auto _ : state) {
+    const auto digits = std::to_string(i++ % 500);
+    number.replace(number.size() - digits.size(), digits.size(), digits);
+    auto r = validate::check_phone(number, "US");
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_PhoneLoadBench);
+
 // 100,000 leads over 2,000 domains, in batches of 512 as the pipeline worker reads them: per batch, one
 // resolve() of its domains (all cache hits), then the validate stage on each lead.
 void BM_ValidationPass100k(benchmark::State& state) {
