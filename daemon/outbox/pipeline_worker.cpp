@@ -222,9 +222,9 @@ bool PipelineWorker::process_batch() {
   // store. Looked up here so that the pipeline itself stays free of I/O.
   std::unordered_map<std::string, PersonState> seen;
   sqlite3_stmt* person = person_;
-  // The batch's reads (its leads, then one person lookup per lead) share one read transaction: one snapshot, and
-  // one pair of WAL read-lock system calls per batch instead of per statement. It ends before the batch's write is
-  // queued, so that no reader holds the WAL while the writer wants to start it over.
+  // The batch's reads share read transactions (its leads; then one person lookup per lead): one pair of WAL
+  // read-lock system calls each instead of one per statement. None is open during the DNS lookups or once the
+  // batch's write is queued, so that no reader holds the WAL while the writer wants to start it over.
   ReadTransaction reading(db_);
   const auto prior_of = [&](const std::string& key, std::int64_t now) -> std::optional<PersonState> {
     if (key.empty() || dedup_.person_window.count() == 0) return std::nullopt;
@@ -274,8 +274,11 @@ bool PipelineWorker::process_batch() {
     leads.emplace_back(seq, std::move(lead));
   }
   sqlite3_reset(select);
+  reading.end();
   validate::MailDomains mail;
   if (resolver_ != nullptr && !domains.empty()) mail = resolver_->resolve(domains);
+
+  ReadTransaction lookups(db_);
 
   for (auto& [seq, lead] : leads) {
     Routed r;
@@ -327,7 +330,7 @@ bool PipelineWorker::process_batch() {
     }
     batch->push_back(std::move(r));
   }
-  reading.end();
+  lookups.end();
   if (batch->empty()) return true;
 
   // Unreadable rows were set aside while reading: back into journal order, so the cursor is the last seq.
