@@ -86,7 +86,7 @@ class Load:
                     self.statuses[status] += 1
                     if status in (200, 202):  # 200: a redelivery of a lead already acknowledged
                         self.acked[json.loads(data)["lead_id"]] = n
-                        self.cond.notify_all()
+                    self.cond.notify_all()  # waiters watch refusals (503) as well as acknowledgements
                 if status in (200, 202):
                     break
                 if status not in (429, 503):
