@@ -95,11 +95,9 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 // copies what no reader still needs and the next write starts the WAL over only when no reader is in it. The
 // routing and delivery threads read all the time under load, so that moment rarely comes: the WAL grew to 42 MiB
 // with 105,000 leads routed behind a stopped broker (6 MiB with this), and every commit past 1,000 frames ran a
-// checkpoint (with its fsync). Past
-// kWalRestartFrames this waits for the readers' short transactions instead (RESTART), so the WAL starts over;
-// at most 50 ms, so that a reader left open (a sqlite3 shell) cannot stall intake, and then not again until the
-// WAL has grown by another 1,000 frames.
-constexpr int kBusyTimeoutMs = 5000;        // how long a write waits for another connection's lock
+// checkpoint (with its fsync). Past kWalRestartFrames this waits for the readers' short transactions instead
+// (RESTART), so the WAL starts over; at most 50 ms, so that a reader left open (a sqlite3 shell) cannot stall
+// intake, and then not again until the WAL has grown by another 1,000 frames.
 constexpr int kWalCheckpointFrames = 1000;  // SQLite's default
 constexpr int kWalRestartFrames = 8192;     // 32 MiB of 4 KiB pages
 int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, int frames) {

@@ -24,6 +24,9 @@ struct sqlite3_stmt;
 
 namespace leadrelay::journal {
 
+// How long a statement on any connection to the store waits for another connection's lock.
+inline constexpr int kBusyTimeoutMs = 5000;
+
 struct JournalConfig {
   std::uint64_t max_batch = 512;
   std::uint64_t max_pending = 10000;

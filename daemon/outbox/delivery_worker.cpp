@@ -31,7 +31,7 @@ bool DeliveryWorker::start(std::string& error) {
     error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
     return false;
   }
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, journal::kBusyTimeoutMs);
   if (sqlite3_prepare_v3(db_,
                          "SELECT d.id, d.bytes, r.lead_id, r.lead FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
                          "WHERE d.state = 0 AND d.id > ?1 AND d.destination = ?2 ORDER BY d.id LIMIT 200",

@@ -146,7 +146,7 @@ bool PipelineWorker::start(std::string& error) {
     error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
     return false;
   }
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, journal::kBusyTimeoutMs);
   if (sqlite3_prepare_v3(db_,
                          "SELECT seq, lead, raw, format, lead_id, source, received_at_ms FROM leads WHERE seq > ?1 "
                          "ORDER BY seq LIMIT 64",
@@ -221,42 +221,40 @@ bool PipelineWorker::process_batch() {
   // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
   // store. Looked up here so that the pipeline itself stays free of I/O.
   std::unordered_map<std::string, PersonState> seen;
-  sqlite3_stmt* person = person_;
-  // The batch's reads share read transactions (its leads; then one person lookup per lead): one pair of WAL
-  // read-lock system calls each instead of one per statement. None is open during the DNS lookups or once the
-  // batch's write is queued, so that no reader holds the WAL while the writer wants to start it over.
-  ReadTransaction reading(db_);
   const auto prior_of = [&](const std::string& key, std::int64_t now) -> std::optional<PersonState> {
     if (key.empty() || dedup_.person_window.count() == 0) return std::nullopt;
     std::optional<PersonState> found;
     if (const auto it = seen.find(key); it != seen.end()) {
       found = it->second;
     } else {
-      sqlite3_bind_text(person, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-      if (sqlite3_step(person) == SQLITE_ROW) {
+      sqlite3_bind_text(person_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+      if (sqlite3_step(person_) == SQLITE_ROW) {
         PersonState p;
-        p.leads.first_lead_id = reinterpret_cast<const char*>(sqlite3_column_text(person, 0));
-        p.leads.occurrences = sqlite3_column_int(person, 1);
-        p.leads.actions = parse_actions(reinterpret_cast<const char*>(sqlite3_column_text(person, 2)));
-        p.expires_ms = sqlite3_column_int64(person, 3);
+        p.leads.first_lead_id = reinterpret_cast<const char*>(sqlite3_column_text(person_, 0));
+        p.leads.occurrences = sqlite3_column_int(person_, 1);
+        p.leads.actions = parse_actions(reinterpret_cast<const char*>(sqlite3_column_text(person_, 2)));
+        p.expires_ms = sqlite3_column_int64(person_, 3);
         found = std::move(p);
       }
-      sqlite3_reset(person);
+      sqlite3_reset(person_);
     }
     if (found && found->expires_ms <= now) return std::nullopt;  // the window has passed: a new first lead
     return found;
   };
-  sqlite3_stmt* select = select_;
-  sqlite3_bind_int64(select, 1, cursor_);
+  // The batch's reads share read transactions (its leads; then one person lookup per lead): one pair of WAL
+  // read-lock system calls each instead of one per statement. None is open during the DNS lookups or once the
+  // batch's write is queued, so that no reader holds the WAL while the writer wants to start it over.
+  ReadTransaction reading(db_);
+  sqlite3_bind_int64(select_, 1, cursor_);
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
   // that the pipeline itself does no I/O.
   std::vector<std::pair<std::int64_t, model::Lead>> leads;
   std::vector<std::string> domains;
-  while (sqlite3_step(select) == SQLITE_ROW) {
-    const auto seq = sqlite3_column_int64(select, 0);
+  while (sqlite3_step(select_) == SQLITE_ROW) {
+    const auto seq = sqlite3_column_int64(select_, 0);
     model::Lead lead;
     std::string error;
-    if (!read_lead(select, lead, error)) {
+    if (!read_lead(select_, lead, error)) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
       log::error("lead_unreadable", {{"seq", seq}, {"message", error}});
       Routed r;
@@ -273,7 +271,7 @@ bool PipelineWorker::process_batch() {
     }
     leads.emplace_back(seq, std::move(lead));
   }
-  sqlite3_reset(select);
+  sqlite3_reset(select_);
   reading.end();
   validate::MailDomains mail;
   if (resolver_ != nullptr && !domains.empty()) mail = resolver_->resolve(domains);

@@ -15,6 +15,24 @@ StageResult normalize(model::Lead& lead, Context&) {
   return StageResult::Continue;
 }
 
+namespace {
+// Past kMaxActionHistory codes: the first, then the latest Contact me unless the first or one of the most recent is
+// one, then the most recent.
+void bound_action_history(std::vector<std::string>& history) {
+  if (history.size() <= kMaxActionHistory) return;
+  static constexpr const char* kContactMe[] = {"PLT"};
+  const auto older = history.begin() + 1;
+  const auto recent = history.end() - static_cast<std::ptrdiff_t>(kMaxActionHistory - 1);  // kept beside the first
+  const bool contact_me_kept =
+      history.front() == kContactMe[0] || std::find(recent, history.end(), kContactMe[0]) != history.end();
+  if (const auto latest = std::find_end(older, recent, std::begin(kContactMe), std::end(kContactMe));
+      !contact_me_kept && latest != recent) {
+    *recent = std::move(*latest);  // in place of the oldest of the recent ones
+  }
+  history.erase(older, recent);
+}
+}  // namespace
+
 StageResult dedup(model::Lead& lead, Context& context) {
   lead.action_history.clear();
   if (context.prior != nullptr) {
@@ -22,14 +40,8 @@ StageResult dedup(model::Lead& lead, Context& context) {
     lead.occurrence = context.prior->occurrences + 1;
     lead.action_history = context.prior->actions;
   }
-  auto& history = lead.action_history;
-  if (!lead.action.code.empty()) history.push_back(lead.action.code);
-  while (history.size() > kMaxActionHistory) {
-    const auto contact_me = std::count(history.begin(), history.end(), "PLT");
-    const auto oldest = std::find_if(history.begin() + 1, history.end(),
-                                     [&](const std::string& code) { return code != "PLT" || contact_me > 1; });
-    history.erase(oldest);  // one exists: past the first, at most one entry is the last Contact me
-  }
+  if (!lead.action.code.empty()) lead.action_history.push_back(lead.action.code);
+  bound_action_history(lead.action_history);
   // A Contact me anywhere in the history means the customer asked to be contacted: the partner must act,
   // even when this occurrence is only a Get it now or a Test drive.
   if (std::find(lead.action_history.begin(), lead.action_history.end(), "PLT") != lead.action_history.end() &&
