@@ -12,6 +12,7 @@
 #include "daemon/config/config.hpp"
 #include "daemon/config/schema.hpp"
 #include "daemon/http/admin_server.hpp"
+#include "daemon/util/strings.hpp"
 #include "daemon/validate/validate_command.hpp"
 
 namespace {
@@ -155,20 +156,27 @@ int dlq(const std::vector<std::string_view>& args) {
   return http::admin_request(address, "GET", "/dlq" + query, "dlq");
 }
 
+// A whole decimal number within [low, high].
+bool number_in(std::string_view text, int low, int high, int& out) {
+  unsigned long long n = 0;
+  if (!util::parse_u64(text, static_cast<unsigned long long>(high), n) || n < static_cast<unsigned long long>(low)) {
+    return false;
+  }
+  out = static_cast<int>(n);
+  return true;
+}
+
 int dev_broker(const std::vector<std::string_view>& args) {
   int brokers = 3;
   int port = 0;
   int produce_errors = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--produce-errors" && i + 1 < args.size()) {
-      produce_errors = std::atoi(std::string(args[++i]).c_str());
-      if (produce_errors < 1 || produce_errors > 1000) return usage_error("--produce-errors takes 1 to 1000");
+      if (!number_in(args[++i], 1, 1000, produce_errors)) return usage_error("--produce-errors takes 1 to 1000");
     } else if (args[i] == "--brokers" && i + 1 < args.size()) {
-      brokers = std::atoi(std::string(args[++i]).c_str());
-      if (brokers < 1 || brokers > 16) return usage_error("--brokers takes 1 to 16");
+      if (!number_in(args[++i], 1, 16, brokers)) return usage_error("--brokers takes 1 to 16");
     } else if (args[i] == "--port" && i + 1 < args.size()) {
-      port = std::atoi(std::string(args[++i]).c_str());
-      if (port < 1 || port > 65535) return usage_error("--port takes 1 to 65535");
+      if (!number_in(args[++i], 1, 65535, port)) return usage_error("--port takes 1 to 65535");
     } else {
       return usage_error("unknown option for dev-broker: " + std::string(args[i]));
     }

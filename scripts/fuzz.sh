@@ -9,7 +9,7 @@ seconds="${1:-60}"
 ./scripts/install-deps.sh
 dir=build/fuzz
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADRELAY_FUZZ=ON >/dev/null
-targets=(http_request marketplace config routes)
+targets=(http_request http_response marketplace config routes)
 cmake --build "$dir" --target "${targets[@]/#/fuzz_}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp"

@@ -7,8 +7,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include <ctime>
 #include <optional>
+
+#include "connectors/http/response_parser.hpp"
 
 namespace leadrelay::connectors::http {
 namespace asio = boost::asio;
@@ -16,22 +17,6 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-
-std::chrono::milliseconds retry_after(const Response& response) {
-  const auto it = response.headers.find("retry-after");
-  if (it == response.headers.end()) return std::chrono::milliseconds(0);
-  const auto& v = it->second;
-  if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 10) {
-    return std::chrono::seconds(std::stoll(v));
-  }
-  std::tm tm{};
-  if (strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) != nullptr) {
-    const auto at = timegm(&tm);
-    const auto now = std::time(nullptr);
-    return std::chrono::seconds(at > now ? at - now : 0);
-  }
-  return std::chrono::milliseconds(0);
-}
 
 struct Client::Impl {
   ClientOptions options;
@@ -83,8 +68,8 @@ struct Client::Impl {
                                  bhttp::response<bhttp::string_body>& res, beast::error_code& ec) {
     co_await bhttp::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(4 << 20);
+    detail::ResponseParser parser;
+    detail::limit(parser);
     co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) res = parser.release();
   }
@@ -155,15 +140,9 @@ bool Client::send(const Url& url, const Request& request, Response& response, st
       error = ec == beast::error::timeout ? "no answer within the deadline" : ec.message();
       return false;
     }
-    response.status = static_cast<int>(res.result_int());
-    response.headers.clear();
-    for (const auto& field : res) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      response.headers[name] = std::string(field.value());
-    }
-    response.body = std::move(res.body());
-    if (!res.keep_alive()) impl_->close();
+    const bool keep_alive = res.keep_alive();
+    response = detail::to_response(std::move(res));
+    if (!keep_alive) impl_->close();
     return true;
   }
   error = "the connection closed";

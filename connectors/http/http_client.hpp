@@ -5,12 +5,12 @@
 // http_client.cpp.
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "connectors/http/response.hpp"
 #include "connectors/http/url.hpp"
 
 namespace leadrelay::connectors::http {
@@ -19,12 +19,6 @@ struct Request {
   std::string method = "POST";
   std::string target;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-struct Response {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 };
 
@@ -47,8 +41,5 @@ class Client {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Seconds from a Retry-After header (delta-seconds or an HTTP date), 0 when absent or unreadable.
-std::chrono::milliseconds retry_after(const Response& response);
 
 }  // namespace leadrelay::connectors::http

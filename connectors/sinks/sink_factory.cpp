@@ -9,7 +9,7 @@ namespace leadrelay::connectors {
 std::unique_ptr<Sink> create_sink(const SinkConfig& config) {
   if (config.type == "webhook") return std::make_unique<webhook::WebhookSink>(config.get<webhook::WebhookOptions>());
   if (config.type == "dynamics" || config.type == "salesforce" || config.type == "hubspot") {
-    return std::make_unique<crm::CrmSink>(config.get<crm::CrmOptions>());
+    return crm::make_crm_sink(config.get<crm::CrmOptions>());
   }
   if (config.type == "file") return std::make_unique<file::FileSink>(config.get<file::FileOptions>());
   return nullptr;  // parse_sinks admits registered types only

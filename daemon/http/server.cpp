@@ -73,6 +73,13 @@ Response error_response(const intake::Rejection& r, unsigned version, bool keep_
   return make_response(static_cast<unsigned>(r.status), intake::error_body(r), version, keep_alive);
 }
 
+// The peer was too slow or went away: there is nobody to answer.
+bool peer_gone(const beast::error_code& ec) {
+  return ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == bhttp::error::partial_message || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+}
+
 intake::Rejection unavailable(journal::AppendStatus status) {
   switch (status) {
     case journal::AppendStatus::Overloaded:
@@ -463,8 +470,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
              "the request head is larger than " + std::to_string(config.max_header_bytes) + " bytes"};
       } else if (ec == bhttp::error::body_limit) {
         r = {413, "body_too_large", "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
-      } else if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-                 ec == bhttp::error::partial_message || ec == asio::error::operation_aborted) {
+      } else if (peer_gone(ec)) {
         break;  // too slow, or gone: nobody to answer
       } else {
         r = {400, "bad_request", "malformed HTTP request: " + ec.message()};
@@ -548,6 +554,16 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
         if (ec == bhttp::error::body_limit) {
           intake::Rejection r{413, "body_too_large",
                               "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
+          res = error_response(r, version, false);
+          tcp.expires_after(config.write_timeout);
+          co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          linger = !ec;
+          break;
+        }
+        if (ec && !peer_gone(ec)) {
+          // A malformed body (a chunk size that is no hex number or past 64 bits, a bad chunk extension): the
+          // sender is told, then the connection closes, since the stream's framing is lost.
+          const intake::Rejection r{400, "bad_request", "malformed HTTP body: " + ec.message()};
           res = error_response(r, version, false);
           tcp.expires_after(config.write_timeout);
           co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

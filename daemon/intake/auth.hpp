@@ -12,6 +12,9 @@
 
 namespace leadrelay::intake {
 
+// The latest webhook-timestamp read as one (9999-12-31T23:59:59Z); larger numbers are refused unread.
+inline constexpr unsigned long long kMaxTimestampSeconds = 253402300799ULL;
+
 class SourceAuth {
  public:
   explicit SourceAuth(const AuthConfig& config);

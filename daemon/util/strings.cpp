@@ -92,6 +92,13 @@ bool parse_u64(std::string_view s, unsigned long long& out) noexcept {
   return ec == std::errc{} && ptr == end;
 }
 
+bool parse_u64(std::string_view s, unsigned long long max, unsigned long long& out) noexcept {
+  unsigned long long value = 0;
+  if (!parse_u64(s, value) || value > max) return false;
+  out = value;
+  return true;
+}
+
 namespace {
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';

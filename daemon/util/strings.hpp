@@ -35,6 +35,9 @@ std::string join_choices(const std::vector<std::string_view>& items);
 
 // Strict unsigned decimal parse of the whole string; false on anything else or overflow.
 bool parse_u64(std::string_view s, unsigned long long& out) noexcept;
+// The same, and false too when the number is above `max`: for values a peer controls, bounded before any
+// arithmetic.
+bool parse_u64(std::string_view s, unsigned long long max, unsigned long long& out) noexcept;
 
 // Decodes %XX and '+' in a URL query component. Invalid escapes are kept as they are.
 std::string url_decode(std::string_view s);

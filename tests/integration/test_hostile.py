@@ -96,8 +96,27 @@ class Hostile(unittest.TestCase):
             ("garbage request line", b"\x16\x03\x01\x02\x00 not http\r\n\r\n", 400, "bad_request"),
             ("bad Content-Length", request(d, content_length=False, headers=["Content-Length: ten"]) + b"0123456789",
              400, "bad_request"),
+            # Lengths at the limits of 64 bits: read by Beast's parser with overflow checks, never multiplied.
+            ("Content-Length 0", request(d, content_length=False, headers=["Content-Length: 0"]), 400, "empty_body"),
+            ("Content-Length 2^64-1", request(d, content_length=False, headers=["Content-Length: 18446744073709551615"]),
+             413, "body_too_large"),
+            ("Content-Length 2^64", request(d, content_length=False, headers=["Content-Length: 18446744073709551616"]),
+             400, "bad_request"),
+            ("Content-Length -1", request(d, content_length=False, headers=["Content-Length: -1"]), 400, "bad_request"),
+            ("Content-Length of 20 digits", request(d, content_length=False,
+                                                    headers=["Content-Length: 99999999999999999999"]), 400, "bad_request"),
+            ("chunk size 0", request(d, content_length=False, headers=["Transfer-Encoding: chunked"]) + b"0\r\n\r\n",
+             400, "empty_body"),
+            ("chunk size 2^64-1", request(d, content_length=False, headers=["Transfer-Encoding: chunked"]) +
+             b"ffffffffffffffff\r\n{}", 413, "body_too_large"),
+            ("chunk size 2^64", request(d, content_length=False, headers=["Transfer-Encoding: chunked"]) +
+             b"10000000000000000\r\n{}", 400, "bad_request"),
+            ("chunk size -1", request(d, content_length=False, headers=["Transfer-Encoding: chunked"]) +
+             b"-1\r\n{}\r\n0\r\n\r\n", 400, "bad_request"),
+            ("chunk size of 20 digits", request(d, content_length=False, headers=["Transfer-Encoding: chunked"]) +
+             b"99999999999999999999\r\n{}", 400, "bad_request"),
         ]
-        self.assertGreaterEqual(len(cases), 20)
+        self.assertGreaterEqual(len(cases), 30)
         for name, raw, status, error in cases:
             with self.subTest(name):
                 self.expect(raw, status, error)

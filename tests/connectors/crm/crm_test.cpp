@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "connectors/crm/crm_config.hpp"
+#include "connectors/crm/crm_sink.hpp"
 #include "connectors/crm/field_map.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/model/lead.hpp"
@@ -155,6 +156,109 @@ TEST_F(CrmConfig, RefusesMistakes) {
   EXPECT_NE(e.find("sinks[1].client_secret_file: give exactly one"), std::string::npos) << e;
   EXPECT_NE(e.find("sinks[2].token_file: cannot read secret file"), std::string::npos) << e;
   EXPECT_NE(e.find("sinks[2].client_id: unknown key 'client_id'"), std::string::npos) << e;
+}
+
+std::chrono::seconds lifetime_of(const std::string& expires_in) {
+  http::Response r;
+  r.status = 200;
+  r.body = R"({"access_token":"t","token_type":"Bearer")" +
+           (expires_in.empty() ? std::string() : ",\"expires_in\":" + expires_in) + "}";
+  TokenAnswer answer;
+  DeliveryResult failure;
+  EXPECT_TRUE(read_token_answer(r, answer, failure)) << r.body;
+  EXPECT_EQ(answer.access_token, "t");
+  return answer.lifetime;
+}
+
+TEST(CrmTokenAnswer, ExpiresInAtTheLimits) {
+  using std::chrono::seconds;
+  EXPECT_EQ(lifetime_of("3599"), seconds(3599));
+  EXPECT_EQ(lifetime_of("\"3599\""), seconds(3599));  // some servers send a string
+  EXPECT_EQ(lifetime_of("0"), seconds(0));
+  EXPECT_EQ(lifetime_of(std::to_string(kMaxTokenLifetime.count())), kMaxTokenLifetime);
+  EXPECT_EQ(lifetime_of(std::to_string(kMaxTokenLifetime.count() + 1)), kMaxTokenLifetime);
+  EXPECT_EQ(lifetime_of("9223372036854775807"), kMaxTokenLifetime);  // int64 max
+  EXPECT_EQ(lifetime_of("18446744073709551615"), kMaxTokenLifetime);  // u64 max
+  EXPECT_EQ(lifetime_of("18446744073709551616"), seconds(7200));      // a double to RapidJSON: unread
+  EXPECT_EQ(lifetime_of("\"18446744073709551616\""), kMaxTokenLifetime);
+  EXPECT_EQ(lifetime_of("\"99999999999999999999\""), kMaxTokenLifetime);  // 20 digits
+  EXPECT_EQ(lifetime_of("-1"), seconds(0));                                 // negative: already expired
+  EXPECT_EQ(lifetime_of("-9223372036854775808"), seconds(0));
+  EXPECT_EQ(lifetime_of("\"-1\""), seconds(7200));  // not a number: as if absent
+  EXPECT_EQ(lifetime_of(""), seconds(7200));        // absent (Salesforce): kept until a 401
+}
+
+TEST(CrmTokenAnswer, RefusalsAreRetriedWithTheServersWords) {
+  http::Response r;
+  r.status = 400;
+  r.headers["retry-after"] = "30";
+  r.body = R"({"error":"invalid_client","error_description":"bad secret"})";
+  TokenAnswer answer;
+  DeliveryResult failure;
+  EXPECT_FALSE(read_token_answer(r, answer, failure));
+  EXPECT_EQ(failure.status, DeliveryResult::Status::Retry);
+  EXPECT_EQ(failure.retry_after, std::chrono::seconds(30));
+  r.status = 200;
+  r.body = R"({"access_token":7})";
+  EXPECT_FALSE(read_token_answer(r, answer, failure));
+  r.body = "not json";
+  EXPECT_FALSE(read_token_answer(r, answer, failure));
+}
+
+TEST(CrmAnswers, EachCrmJudgesItsOwnAnswers) {
+  using Status = DeliveryResult::Status;
+  CrmOptions o;
+  o.key_field = "Lead_Key__c";
+  o.kind = CrmKind::Salesforce;
+  const auto salesforce = make_crm_sink(o);
+  o.kind = CrmKind::HubSpot;
+  const auto hubspot = make_crm_sink(o);
+  o.kind = CrmKind::Dynamics;
+  const auto dynamics = make_crm_sink(o);
+  http::Response r;
+  r.status = 300;
+  EXPECT_EQ(salesforce->judge(r).status, Status::Permanent);
+  r.status = 403;
+  r.body = R"([{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"TotalRequests Limit exceeded."}])";
+  EXPECT_EQ(salesforce->judge(r).status, Status::Retry);
+  EXPECT_EQ(dynamics->judge(r).status, Status::Permanent);
+  r.status = 429;
+  r.headers["retry-after"] = "99999999999999999999";  // a peer's 20 digits: capped, not wrapped
+  EXPECT_EQ(dynamics->judge(r).status, Status::Retry);
+  EXPECT_EQ(dynamics->judge(r).retry_after, http::kMaxRetryAfter);
+  r = {};
+  r.status = 200;
+  r.body = R"({"status":"COMPLETE","results":[{"id":"1"}]})";
+  EXPECT_EQ(hubspot->judge(r).status, Status::Ok);
+  r.body = R"({"status":"COMPLETE","results":[],"errors":[{"message":"Property values were not valid"}]})";
+  EXPECT_EQ(hubspot->judge(r).status, Status::Permanent);
+  r.body = "[]";
+  EXPECT_EQ(hubspot->judge(r).status, Status::Retry);
+  EXPECT_EQ(dynamics->judge(r).status, Status::Ok);
+  r.status = 204;
+  r.body.clear();
+  EXPECT_EQ(dynamics->judge(r).status, Status::Ok);
+}
+
+TEST(CrmAnswers, SalesforceCollectionsGiveOneResultPerRecord) {
+  http::Response r;
+  r.status = 200;
+  r.body = R"([{"id":"00Q1","success":true,"errors":[]},)"
+           R"({"success":false,"errors":[{"statusCode":"UNABLE_TO_LOCK_ROW","message":"locked"}]},)"
+           R"({"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"LastName"}]},)"
+           R"({"success":false,"errors":["not an object"]}, 7])";
+  std::vector<DeliveryResult> out;
+  ASSERT_TRUE(salesforce_collection_results(r, 5, out));
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0].status, DeliveryResult::Status::Ok);
+  EXPECT_EQ(out[1].status, DeliveryResult::Status::Retry);
+  EXPECT_EQ(out[2].status, DeliveryResult::Status::Permanent);
+  EXPECT_EQ(out[2].message, "REQUIRED_FIELD_MISSING: LastName");
+  EXPECT_EQ(out[3].status, DeliveryResult::Status::Permanent);
+  EXPECT_EQ(out[4].status, DeliveryResult::Status::Permanent);
+  EXPECT_FALSE(salesforce_collection_results(r, 4, out));  // not one result per record
+  r.body = "{}";
+  EXPECT_FALSE(salesforce_collection_results(r, 1, out));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Config loading: the exact messages admins see, and that every declared key is read.
 #include "daemon/config/config.hpp"
+#include "daemon/config/yaml_reader.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -117,6 +118,49 @@ TEST_F(ConfigTest, WrongType) {
 TEST_F(ConfigTest, OutOfRange) {
   EXPECT_EQ(errors(with_source("server:\n  io_threads: 0\n", kGoodAuth)),
             std::vector<std::string>{"leadrelay.yaml:3:15: server.io_threads: must be between 1 and 64, got 0"});
+}
+
+TEST(ConfigValues, SizesDurationsAndIntegersAtTheLimits) {
+  // Sizes, durations and integers are bounded before they are multiplied: out of range is an error, never a wrap.
+  std::uint64_t bytes = 1;
+  std::string problem;
+  EXPECT_TRUE(parse_size("0", bytes, problem));
+  EXPECT_EQ(bytes, 0u);
+  EXPECT_TRUE(parse_size("18446744073709551615", bytes, problem));  // 2^64-1
+  EXPECT_EQ(bytes, 18446744073709551615ULL);
+  EXPECT_FALSE(parse_size("18446744073709551616", bytes, problem));  // 2^64
+  EXPECT_FALSE(parse_size("99999999999999999999", bytes, problem));  // 20 digits
+  EXPECT_FALSE(parse_size("-1", bytes, problem));
+  EXPECT_TRUE(parse_size("17179869183GiB", bytes, problem));          // the largest whole GiB in 64 bits
+  EXPECT_EQ(bytes, 17179869183ULL << 30);
+  EXPECT_FALSE(parse_size("17179869184GiB", bytes, problem));         // 2^64 bytes: * 2^30 would wrap
+  EXPECT_NE(problem.find("expected a size"), std::string::npos);
+
+  std::chrono::milliseconds ms{1};
+  EXPECT_TRUE(parse_duration("0s", ms, problem));
+  EXPECT_EQ(ms.count(), 0);
+  constexpr std::int64_t kHundredYearsMs = 100LL * 365 * 86400000;  // the longest duration
+  EXPECT_TRUE(parse_duration(std::to_string(kHundredYearsMs) + "ms", ms, problem));
+  EXPECT_EQ(ms.count(), kHundredYearsMs);
+  EXPECT_FALSE(parse_duration(std::to_string(kHundredYearsMs + 1) + "ms", ms, problem));
+  EXPECT_TRUE(parse_duration("36500d", ms, problem));
+  EXPECT_FALSE(parse_duration("36501d", ms, problem));
+  EXPECT_FALSE(parse_duration("18446744073709551615d", ms, problem));  // * 86,400,000 would wrap
+  EXPECT_FALSE(parse_duration("18446744073709551616s", ms, problem));
+  EXPECT_FALSE(parse_duration("99999999999999999999h", ms, problem));  // 20 digits
+  EXPECT_FALSE(parse_duration("-1s", ms, problem));
+}
+
+TEST_F(ConfigTest, IntegersPast64BitsAreErrors) {
+  EXPECT_EQ(errors(with_source("server:\n  io_threads: 99999999999999999999\n", kGoodAuth)),
+            std::vector<std::string>{"leadrelay.yaml:3:15: server.io_threads: expected an integer, got "
+                                     "'99999999999999999999'"});
+  EXPECT_EQ(errors(with_source("server:\n  io_threads: -9223372036854775809\n", kGoodAuth)),
+            std::vector<std::string>{"leadrelay.yaml:3:15: server.io_threads: expected an integer, got "
+                                     "'-9223372036854775809'"});
+  EXPECT_EQ(errors(with_source("server:\n  io_threads: 9223372036854775807\n", kGoodAuth)),
+            std::vector<std::string>{"leadrelay.yaml:3:15: server.io_threads: must be between 1 and 64, got "
+                                     "9223372036854775807"});
 }
 
 TEST_F(ConfigTest, MissingRequiredKey) {

@@ -109,14 +109,18 @@ TEST(IntakeBody, StampsIdTimeAndSource) {
   EXPECT_EQ(testing::lead_schema_errors(model::to_json(lead)), "");
 }
 
-TEST(IntakeBody, HmacSourceChecksTheSignedBody) {
+SourceConfig hmac_source(std::vector<std::string> secrets) {
   SourceConfig h;
   h.name = "signed";
   h.path = "/leads/signed";
   h.format = "ms-marketplace";
   h.auth.type = AuthType::Hmac;
-  h.auth.secrets = {"old-key-old-key-old-key", "new-key-new-key-new-key"};
-  const Intake in({h});
+  h.auth.secrets = std::move(secrets);
+  return h;
+}
+
+TEST(IntakeBody, HmacSourceChecksTheSignedBody) {
+  const Intake in({hmac_source({"old-key-old-key-old-key", "new-key-new-key-new-key"})});
   // The head passes: the signature covers the body, which is not read yet.
   EXPECT_EQ(head(in, "POST", "/leads/signed").route, Route::Lead);
   const auto* source = in.sources().front().get();
@@ -149,6 +153,31 @@ TEST(IntakeBody, HmacSourceChecksTheSignedBody) {
   EXPECT_FALSE(accept("msg_1", ts, sig("new-key-new-key-new-key", ts), R"({"UserDetails":{"Email":"x@b.io"}})"));
   EXPECT_FALSE(accept("", ts, sig("new-key-new-key-new-key", ts), body));
   EXPECT_FALSE(accept("msg_1", ts, "", body));
+}
+
+TEST(IntakeBody, HmacTimestampsAtTheLimitsAreComparedWithoutOverflow) {
+  // A peer chooses webhook-timestamp: every value is refused or judged without signed overflow (UBSan would stop
+  // this test otherwise), and none outside the tolerance passes, however its signature was made.
+  const SourceAuth auth(hmac_source({"new-key-new-key-new-key"}).auth);
+  const std::string body = "{}";
+  const std::int64_t now_ms = 1732310000000;
+  const auto passes = [&](const std::string& timestamp, std::int64_t signed_as) {
+    const auto sig = connectors::webhook::sign({"new-key-new-key-new-key"}, "msg_1", signed_as, body);
+    return auth.check_signature("msg_1", timestamp, sig, body, now_ms);
+  };
+  const auto max = std::to_string(kMaxTimestampSeconds);
+  EXPECT_TRUE(passes(std::to_string(now_ms / 1000), now_ms / 1000));  // the control: a fresh timestamp passes
+  EXPECT_FALSE(passes("0", 0));                                         // 1970: stale
+  EXPECT_FALSE(passes(max, static_cast<std::int64_t>(kMaxTimestampSeconds)));  // year 9999: from the future
+  EXPECT_FALSE(passes(std::to_string(kMaxTimestampSeconds + 1), 0));   // past it: refused unread
+  EXPECT_FALSE(passes("9223372036854775807", 0));                      // int64 max: * 1000 would overflow
+  EXPECT_FALSE(passes("18446744073709551615", 0));                     // u64 max
+  EXPECT_FALSE(passes("18446744073709551616", 0));                     // u64 max + 1
+  EXPECT_FALSE(passes("-1", -1));                                      // negative
+  EXPECT_FALSE(passes("-9223372036854775808", 0));
+  EXPECT_FALSE(passes("3887951197068678452", 0));                      // the fuzzer's: 20 digits after the zeros
+  EXPECT_FALSE(passes("00000000000000000000000000000000017828249724881976832", 0));
+  EXPECT_FALSE(passes("99999999999999999999", 0));                     // 20 digits
 }
 
 struct BodyCase {

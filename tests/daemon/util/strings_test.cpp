@@ -35,5 +35,27 @@ TEST(Strings, ParseU64) {
   EXPECT_FALSE(parse_u64("99999999999999999999999", v));
 }
 
+TEST(Strings, ParseU64AtTheLimits) {
+  unsigned long long v = 7;
+  EXPECT_TRUE(parse_u64("0", v));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(parse_u64("18446744073709551615", v));  // 2^64-1
+  EXPECT_EQ(v, 18446744073709551615ULL);
+  EXPECT_FALSE(parse_u64("18446744073709551616", v));  // 2^64
+  EXPECT_FALSE(parse_u64("99999999999999999999", v));  // 20 digits
+  EXPECT_FALSE(parse_u64("+1", v));
+  // Bounded: a peer's number is refused above the bound, and `out` keeps its value.
+  v = 7;
+  EXPECT_TRUE(parse_u64("100", 100, v));
+  EXPECT_EQ(v, 100u);
+  EXPECT_FALSE(parse_u64("101", 100, v));
+  EXPECT_EQ(v, 100u);
+  EXPECT_TRUE(parse_u64("0", 100, v));
+  EXPECT_EQ(v, 0u);
+  EXPECT_FALSE(parse_u64("-1", 100, v));
+  EXPECT_FALSE(parse_u64("18446744073709551616", 18446744073709551615ULL, v));
+  EXPECT_FALSE(parse_u64("00000000000000000000000000000000017828249724881976832", 1000, v));
+}
+
 }  // namespace
 }  // namespace leadrelay::util

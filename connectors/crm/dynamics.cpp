@@ -1,0 +1,30 @@
+// Dynamics 365 (Dataverse Web API v9.2): one PATCH per lead to the entity set addressed by its alternate key,
+// which creates the record or updates the one an earlier try created. Throttling is 429 with Retry-After (the
+// common reading); errors come as {"error":{"code","message"}}.
+#include "connectors/crm/crm_sink.hpp"
+
+namespace leadrelay::connectors::crm {
+namespace {
+
+class DynamicsSink final : public CrmSink {
+ public:
+  explicit DynamicsSink(const CrmOptions& options) : CrmSink(options) {}
+
+ private:
+  DeliveryResult upsert(const DeliveryItem& item, const std::string& record) override {
+    http::Request request;
+    request.method = "PATCH";
+    request.target = "/api/data/v9.2/" + options_.entity + "(" + options_.key_field + "='" + item.lead_id + "')";
+    request.headers = {{"OData-Version", "4.0"}, {"OData-MaxVersion", "4.0"}};
+    request.body = record;
+    return send_judged(std::move(request), options_.url);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<CrmSink> make_dynamics_sink(const CrmOptions& options) {
+  return std::make_unique<DynamicsSink>(options);
+}
+
+}  // namespace leadrelay::connectors::crm
