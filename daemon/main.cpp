@@ -9,11 +9,11 @@
 
 #include "connectors/kafka/mock_cluster.hpp"
 #include "daemon/app/run.hpp"
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/config/schema.hpp"
 #include "daemon/http/admin_server.hpp"
 #include "daemon/util/strings.hpp"
-#include "daemon/validate/validate_command.hpp"
+#include "daemon/app/validate_command.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -53,7 +53,7 @@ int usage_error(std::string_view message) {
 }
 
 // Prints the diagnostics; returns true when the config is valid.
-bool report(const config::LoadResult& result) {
+bool report(const app::LoadResult& result) {
   for (const auto& d : result.errors) std::cerr << d.to_string() << "\n";
   if (!result.errors.empty()) {
     std::cerr << result.errors.size() << (result.errors.size() == 1 ? " error" : " errors")
@@ -64,7 +64,7 @@ bool report(const config::LoadResult& result) {
 
 int check_config(const std::vector<std::string_view>& args) {
   if (args.size() != 1) return usage_error("check-config takes one file");
-  const auto result = config::load_config_file(std::string(args[0]));
+  const auto result = app::load_config_file(std::string(args[0]));
   if (!report(result)) return app::kExitConfig;
   std::cout << args[0] << ": OK (" << result.config->sources.size() << " source"
             << (result.config->sources.size() == 1 ? "" : "s") << ")\n";
@@ -73,7 +73,7 @@ int check_config(const std::vector<std::string_view>& args) {
 
 int config_keys() {
   std::cout << "| key | type | default | meaning |\n|---|---|---|---|\n";
-  for (const auto& table : config::key_tables()) {
+  for (const auto& table : app::key_tables()) {
     for (const auto& key : table.keys) {
       std::string type(config::key_type_name(key.type));
       if (key.type == config::KeyType::Enum) {
@@ -102,7 +102,7 @@ int status(const std::vector<std::string_view>& args) {
     }
   }
   if (address.empty()) {
-    const auto result = config::load_config_file(file);
+    const auto result = app::load_config_file(file);
     if (!report(result)) return app::kExitConfig;
     address = result.config->admin.listen.text;
   }
@@ -132,7 +132,7 @@ int dlq(const std::vector<std::string_view>& args) {
   }
   if (args[0] == "show" && id.empty()) return usage_error("dlq show needs --id");
   if (address.empty()) {
-    const auto result = config::load_config_file(file);
+    const auto result = app::load_config_file(file);
     if (!report(result)) return app::kExitConfig;
     address = result.config->admin.listen.text;
   }
@@ -196,7 +196,7 @@ int run(const std::vector<std::string_view>& args) {
     }
   }
   if (file.empty()) return usage_error("run needs --config FILE");
-  const auto result = config::load_config_file(std::string(file));
+  const auto result = app::load_config_file(std::string(file));
   if (!report(result)) return app::kExitConfig;
   return app::run_daemon(*result.config);
 }
@@ -219,12 +219,12 @@ int main(int argc, char** argv) {
   if (command == "check-config") return check_config(rest);
   if (command == "config-keys") return config_keys();
   if (command == "config-schema") {
-    std::cout << config::config_json_schema();
+    std::cout << app::config_json_schema();
     return app::kExitOk;
   }
   if (command == "dev-broker") return dev_broker(rest);
   if (command == "status") return status(rest);
-  if (command == "validate") return validate::validate_command(rest);
+  if (command == "validate") return app::validate_command(rest);
   if (command == "dlq") return dlq(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

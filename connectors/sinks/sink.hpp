@@ -1,11 +1,15 @@
 #pragma once
-// One interface for every destination that is not Kafka (CRMs, signed webhooks, files): the outbox's delivery
-// worker hands a sink one lead at a time, blocking, and the sink says how it went. Retrying, backoff, the
-// circuit breaker and dead letters are the worker's job (daemon/outbox/delivery_worker), not the sink's.
+// What every destination is handed and what it answers: records (key, headers, value, attempt), one result per
+// record: delivered, retry (after at least a pause), or failed for good with the destination's words, as
+// fluent-bit's OK/RETRY/ERROR. Sinks know nothing of the store: the outbox's workers read the deliveries, hand
+// them over and record the results (daemon/outbox). Retrying, backoff, the circuit breaker and dead letters are
+// the workers' job, not the sinks'. A Sink answers at once (CRMs, signed webhooks, files); an AsyncSink takes
+// records now and answers later (Kafka's delivery reports).
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace leadrelay::connectors {
@@ -13,7 +17,11 @@ namespace leadrelay::connectors {
 struct DeliveryItem {
   std::int64_t id = 0;    // the outbox delivery id: stable across retries
   std::string lead_id;
-  std::string lead_json;  // lead.v1
+  std::string key;        // the message key: the contact's email, else phone, else the lead id
+  std::vector<std::pair<std::string, std::string>> headers;  // lead-id, lead-schema, lead-source, ...
+  std::string lead_json;  // the value: lead.v1
+  int attempt = 0;        // 0 the first time, then one more per retry (since this process started)
+  std::string topic;      // Kafka: the topic it goes to
 };
 
 struct DeliveryResult {
@@ -39,6 +47,23 @@ class Sink {
     for (const auto& item : items) out.push_back(deliver(item));
     return out;
   }
+};
+
+struct Completion {
+  std::int64_t id = 0;  // the item's
+  DeliveryResult result;
+};
+
+class AsyncSink {
+ public:
+  virtual ~AsyncSink() = default;
+  // Hands items over from the front and returns how many were taken (the rest once there is room again). Items
+  // refused at once have their result in `completed`; the others' come from poll.
+  virtual std::size_t submit(std::span<const DeliveryItem> items, std::vector<Completion>& completed) = 0;
+  // Waits up to `wait` for results of items taken earlier; one result per item, appended to `completed`.
+  virtual void poll(std::chrono::milliseconds wait, std::vector<Completion>& completed) = 0;
+  // Items taken and not answered yet.
+  virtual std::int64_t in_flight() const = 0;
 };
 
 }  // namespace leadrelay::connectors

@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "connectors/webhook/signature.hpp"
+#include "daemon/util/standard_webhooks.hpp"
 
 namespace leadrelay::connectors::http {
 
@@ -36,7 +36,7 @@ DeliveryResult WebhookSink::deliver(const DeliveryItem& item) {
   request.headers = {{"Content-Type", "application/json"},
                      {"webhook-id", id},
                      {"webhook-timestamp", std::to_string(timestamp)},
-                     {"webhook-signature", sign(options_.secrets, id, timestamp, item.lead_json)}};
+                     {"webhook-signature", util::standard_webhooks::sign(options_.secrets, id, timestamp, item.lead_json)}};
   request.body = item.lead_json;
   http::Response response;
   std::string error;

@@ -5,7 +5,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <sqlite3.h>
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
@@ -17,17 +16,19 @@
 
 #include <malloc.h>
 
-#include "connectors/kafka/kafka_sink.hpp"
+#include "connectors/kafka/kafka_producer.hpp"
 #include "connectors/kafka/mock_cluster.hpp"
 #include "daemon/http/admin_server.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/intake/intake.hpp"
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
+#include "daemon/store/reader.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "connectors/sinks/sink_factory.hpp"
 #include "daemon/outbox/dead_letters.hpp"
 #include "daemon/outbox/delivery_worker.hpp"
+#include "daemon/outbox/kafka_worker.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
 #include "daemon/util/strings.hpp"
 #include "daemon/util/digest.hpp"
@@ -40,7 +41,7 @@ namespace asio = boost::asio;
 namespace {
 
 // What a reload cannot apply while running: these sections take effect at the next start.
-std::vector<std::string> needs_restart(const config::Config& running, const config::Config& loaded) {
+std::vector<std::string> needs_restart(const app::Config& running, const app::Config& loaded) {
   std::vector<std::string> out;
   if (!(running.server == loaded.server)) out.emplace_back("server");
   if (!(running.admin == loaded.admin)) out.emplace_back("admin");
@@ -83,8 +84,8 @@ std::string_view auth_name(intake::AuthType type) {
 }
 }  // namespace
 
-int run_daemon(const config::Config& initial) {
-  config::Config config = initial;  // the running configuration; a reload replaces the parts it can
+int run_daemon(const app::Config& initial) {
+  app::Config config = initial;  // the running configuration; a reload replaces the parts it can
   log::set_level(config.logging.level);
   std::signal(SIGPIPE, SIG_IGN);
   // Each thread's malloc arena grows and shrinks by a few pages at a time as request bodies come and go, one
@@ -107,9 +108,13 @@ int run_daemon(const config::Config& initial) {
 
   std::string error;
   // Declared before the io_context: coroutines reference them, so they must outlive it.
-  auto journal = journal::Journal::open(config.state_dir, config.journal, error);
+  bool too_new = false;
+  auto journal = store::Journal::open(config.state_dir, config.journal, error, &too_new);
   if (!journal) {
-    log::error("store_open_failed", {{"message", error}, {"hint", "check that state_dir is writable by this user"}});
+    log::error("store_open_failed",
+               {{"message", error},
+                {"hint", too_new ? "this store was written by a newer leadrelay: run that version, or restore a backup"
+                                 : "check that state_dir is writable by this user"}});
     return kExitCantCreate;
   }
   auto intake = std::make_shared<const intake::Intake>(config.sources);
@@ -119,7 +124,7 @@ int run_daemon(const config::Config& initial) {
   outbox::Backlog backlog(config.outbox);
   util::set_background_nice(config.outbox.background_nice);
   std::unique_ptr<connectors::kafka::MockCluster> embedded;
-  std::unique_ptr<connectors::kafka::KafkaSink> kafka;
+  std::unique_ptr<outbox::KafkaWorker> kafka;
   if (config.kafka.configured) {
     std::string bootstrap = config.kafka.brokers;
     if (config.kafka.embedded) {
@@ -133,8 +138,9 @@ int run_daemon(const config::Config& initial) {
                                    {"hint", "an in-memory Kafka for local runs; read it with: kcat -C -b " + bootstrap +
                                                 " -t <topic>"}});
     }
-    kafka = std::make_unique<connectors::kafka::KafkaSink>(config.kafka, bootstrap, *journal,
-                                                           journal::Journal::database_path(config.state_dir), backlog);
+    kafka = std::make_unique<outbox::KafkaWorker>(
+        std::make_unique<connectors::kafka::KafkaProducer>(config.kafka, bootstrap), *journal, config.state_dir,
+        backlog);
     if (!kafka->start(error)) {
       log::error("kafka_start_failed", {{"message", error}});
       return kExitConfig;
@@ -155,8 +161,8 @@ int run_daemon(const config::Config& initial) {
   // One delivery worker per sink (CRM, webhook, file), each on its own thread.
   std::vector<std::unique_ptr<outbox::DeliveryWorker>> sinks;
   for (const auto& s : config.sinks) {
-    sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*journal, journal::Journal::database_path(config.state_dir),
-                                                             backlog, s, connectors::create_sink(s)));
+    sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*journal, config.state_dir, backlog, s,
+                                                             connectors::create_sink(s)));
     if (!sinks.back()->start(error)) {
       log::error("store_open_failed", {{"message", error}});
       return kExitCantCreate;
@@ -166,7 +172,7 @@ int run_daemon(const config::Config& initial) {
     if (kafka) kafka->notify();
     for (auto& s : sinks) s->notify();
   };
-  outbox::PipelineWorker pipeline(*journal, journal::Journal::database_path(config.state_dir), backlog, config.routes,
+  outbox::PipelineWorker pipeline(*journal, config.state_dir, backlog, config.routes,
                                   config.dedup, notify_delivery, config.validator, resolver.get());
   if (!pipeline.start(error)) {
     log::error("store_open_failed", {{"message", error}});
@@ -224,26 +230,18 @@ int run_daemon(const config::Config& initial) {
     // Per destination, from the store (the pending-deliveries index keeps this cheap).
     w.Key("by_destination");
     w.StartObject();
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(journal::Journal::database_path(config.state_dir).c_str(), &db, SQLITE_OPEN_READONLY,
-                        nullptr) == SQLITE_OK) {
-      sqlite3_busy_timeout(db, 2000);
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT destination, COUNT(*), SUM(bytes) FROM deliveries WHERE state = 0 "
-                                 "GROUP BY destination ORDER BY destination", -1, &stmt, nullptr) == SQLITE_OK) {
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-          w.Key(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-          w.StartObject();
-          w.Key("deliveries");
-          w.Int64(sqlite3_column_int64(stmt, 1));
-          w.Key("bytes");
-          w.Int64(sqlite3_column_int64(stmt, 2));
-          w.EndObject();
-        }
+    std::string problem;
+    if (auto store = store::Reader::open(config.state_dir, problem)) {
+      for (const auto& d : store->backlog_by_destination()) {
+        w.Key(d.destination.c_str());
+        w.StartObject();
+        w.Key("deliveries");
+        w.Int64(d.deliveries);
+        w.Key("bytes");
+        w.Int64(d.bytes);
+        w.EndObject();
       }
-      sqlite3_finalize(stmt);
     }
-    sqlite3_close(db);
     w.EndObject();
     w.EndObject();
     w.EndObject();
@@ -255,7 +253,7 @@ int run_daemon(const config::Config& initial) {
   const auto dead_letters = [&](std::string_view method, std::string_view target) -> std::pair<int, std::string> {
     const auto path = target.substr(0, target.find('?'));
     const auto query = target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
-    outbox::DeadLetterFilter filter;
+    store::DeadLetterFilter filter;
     for (std::string_view rest = query; !rest.empty();) {
       const auto amp = rest.find('&');
       const auto pair = rest.substr(0, amp);
@@ -277,24 +275,19 @@ int run_daemon(const config::Config& initial) {
       return {200, R"({"replayed":)" + std::to_string(count) + "}"};
     }
     if (method != "GET") return {405, R"({"error":"method_not_allowed","message":"POST /dlq/replay; GET the rest"})"};
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(journal::Journal::database_path(config.state_dir).c_str(), &db, SQLITE_OPEN_READONLY,
-                        nullptr) != SQLITE_OK) {
-      sqlite3_close(db);
-      return {503, R"({"error":"store_unavailable","message":"cannot read the store"})"};
-    }
-    sqlite3_busy_timeout(db, 5000);
+    std::string problem;
+    auto store = store::Reader::open(config.state_dir, problem);
+    if (!store) return {503, R"({"error":"store_unavailable","message":"cannot read the store"})"};
     std::pair<int, std::string> answer;
     if (path == "/dlq") {
-      answer = {200, outbox::dead_letters_json(db, filter)};
+      answer = {200, outbox::dead_letters_json(*store, filter)};
     } else {
       unsigned long long id = 0;
-      auto body = util::parse_u64(path.substr(5), id) ? outbox::dead_letter_json(db, static_cast<std::int64_t>(id))
+      auto body = util::parse_u64(path.substr(5), id) ? outbox::dead_letter_json(*store, static_cast<std::int64_t>(id))
                                                      : std::string();
       answer = body.empty() ? std::pair<int, std::string>{404, R"({"error":"not_found","message":"no dead letter with that id"})"}
                             : std::pair<int, std::string>{200, std::move(body)};
     }
-    sqlite3_close(db);
     return answer;
   };
   http::AdminServer admin(ioc, config.admin, [&](std::string_view method,
@@ -319,7 +312,7 @@ int run_daemon(const config::Config& initial) {
   // SIGHUP: validate the whole file first; apply sources, routes and the log level atomically; keep everything
   // as it was when the file has an error. Listening sockets are never touched.
   const auto reload_config = [&] {
-    auto result = config::load_config_file(config.file);
+    auto result = app::load_config_file(config.file);
     const auto hash = file_hash(config.file);
     std::lock_guard lock(reload.mutex);
     reload.at_ms = log::now_unix_ms();

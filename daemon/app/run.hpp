@@ -1,5 +1,5 @@
 #pragma once
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 
 namespace leadrelay::app {
 
@@ -11,6 +11,6 @@ inline constexpr int kExitCantCreate = 73;   // the store cannot be opened
 inline constexpr int kExitConfig = 78;       // the configuration is invalid
 
 // Runs the daemon until SIGTERM or SIGINT; returns the process exit code.
-int run_daemon(const config::Config& config);
+int run_daemon(const app::Config& config);
 
 }  // namespace leadrelay::app

@@ -4,8 +4,6 @@
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
-#include "daemon/config/config.hpp"
-#include "daemon/routing/router.hpp"
 
 namespace leadrelay::config {
 namespace {
@@ -111,7 +109,7 @@ Value* locate(Value& root, std::string_view path, Allocator& a) {
 
 }  // namespace
 
-std::string config_json_schema() {
+std::string json_schema(const std::vector<KeyTable>& tables, const std::vector<std::string_view>& condition_fields) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
   doc.AddMember("$schema", "http://json-schema.org/draft-04/schema#", a);
@@ -122,7 +120,7 @@ std::string config_json_schema() {
   for (auto& m : root.GetObject()) doc.AddMember(m.name, m.value, a);
   doc.AddMember("type", "object", a);
 
-  for (const auto& table : key_tables()) {
+  for (const auto& table : tables) {
     Value* node = locate(doc, table.path, a);
     Value required(rapidjson::kArrayType);
     for (const auto& k : table.keys) {
@@ -140,7 +138,7 @@ std::string config_json_schema() {
   properties.AddMember("additionalProperties", Value(rapidjson::kObjectType).AddMember("type", scalar_types, a), a);
   // A condition: any of the route fields, and all / any (lists of conditions) / not (a condition).
   Value condition = object_schema(a);
-  for (auto f : routing::field_names()) condition["properties"].AddMember(str(f, a), Value(rapidjson::kObjectType), a);
+  for (auto f : condition_fields) condition["properties"].AddMember(str(f, a), Value(rapidjson::kObjectType), a);
   for (auto group : {"all", "any"}) {
     Value list(rapidjson::kObjectType);
     list.AddMember("type", "array", a);

@@ -15,7 +15,7 @@
 
 #include "daemon/http/certificate_fetch.hpp"
 #include "daemon/intake/intake.hpp"
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/outbox/backlog.hpp"
@@ -33,12 +33,12 @@ using Response = bhttp::response<bhttp::string_body>;
 
 // Completes when the journal has committed (or refused) the entry, on the awaiting coroutine's executor.
 template <class Token>
-auto async_append(journal::Journal& journal, journal::Entry entry, Token&& token) {
-  return asio::async_initiate<Token, void(journal::AppendResult)>(
-      [&journal](auto handler, journal::Entry e) {
+auto async_append(store::Journal& journal, store::Entry entry, Token&& token) {
+  return asio::async_initiate<Token, void(store::AppendResult)>(
+      [&journal](auto handler, store::Entry e) {
         // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
         auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-        journal.append(std::move(e), [h = std::move(handler), ex](journal::AppendResult result) mutable {
+        journal.append(std::move(e), [h = std::move(handler), ex](store::AppendResult result) mutable {
           asio::post(ex, [h = std::move(h), result = std::move(result)]() mutable { h(std::move(result)); });
         });
       },
@@ -80,11 +80,11 @@ bool peer_gone(const beast::error_code& ec) {
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
 }
 
-intake::Rejection unavailable(journal::AppendStatus status) {
+intake::Rejection unavailable(store::AppendStatus status) {
   switch (status) {
-    case journal::AppendStatus::Overloaded:
+    case store::AppendStatus::Overloaded:
       return {503, "overloaded", "too many leads are waiting to be stored; retry after the Retry-After delay"};
-    case journal::AppendStatus::Stopped:
+    case store::AppendStatus::Stopped:
       return {503, "shutting_down", "leadrelay is stopping; retry after the Retry-After delay"};
     default:
       return {503, "store_unavailable", "the lead could not be stored durably (is the disk full?); retry later"};
@@ -101,7 +101,7 @@ struct SessionState {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-       journal::Journal& journal, const outbox::Backlog* backlog)
+       store::Journal& journal, const outbox::Backlog* backlog)
       : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {
     if (config.client_rate_limit > 0) {
       client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
@@ -135,7 +135,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const ServerConfig config;
   std::shared_ptr<const intake::Intake> intake_;  // guarded by mutex; swapped by a reload
   std::function<std::string()> status;
-  journal::Journal& journal;
+  store::Journal& journal;
   const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
@@ -185,7 +185,7 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 }  // namespace
 
 Server::Server(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-               journal::Journal& journal, const outbox::Backlog* backlog)
+               store::Journal& journal, const outbox::Backlog* backlog)
     : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), journal, backlog)) {}
 
 bool Server::reload_tls(std::string& error) {
@@ -636,16 +636,16 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
                                       log::safe("client", client)});
         } else {
           // The body and the format move into the journal: they are not needed here again.
-          journal::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
+          store::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
                                std::move(replay_key), now + source_config.replay_window.count()};
           const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
           const auto status = result.status;
-          if (status == journal::AppendStatus::Committed) {
+          if (status == store::AppendStatus::Committed) {
             res = make_response(202, intake::accepted_body(lead.lead_id), version, keep_alive);
             metrics.lead_accepted(source_config.name);
             log::debug("lead_accepted",
                        {log::safe("lead_id", lead.lead_id), log::safe("source", decision.source->config.name)});
-          } else if (status == journal::AppendStatus::Duplicate) {
+          } else if (status == store::AppendStatus::Duplicate) {
             // A redelivery: the first delivery's lead stands; nothing is stored or published again.
             res = make_response(200, intake::duplicate_body(result.lead_id), version, keep_alive);
             metrics.lead_redelivered(source_config.name);
@@ -654,7 +654,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
           } else {
             const auto r = unavailable(status);
             res = error_response(r, version, keep_alive);
-            res.set(bhttp::field::retry_after, status == journal::AppendStatus::Failed ? "5" : "1");
+            res.set(bhttp::field::retry_after, status == store::AppendStatus::Failed ? "5" : "1");
             metrics.lead_rejected(source_config.name, r.code);
             log::warn("lead_not_stored", {log::safe("source", decision.source->config.name), {"error", r.code}});
           }

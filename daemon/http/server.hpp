@@ -13,7 +13,7 @@ class io_context;
 namespace leadrelay::intake {
 class Intake;
 }
-namespace leadrelay::journal {
+namespace leadrelay::store {
 class Journal;
 }
 namespace leadrelay::outbox {
@@ -26,7 +26,7 @@ class Server {
  public:
   // With a backlog, leads are answered 503 while it is full (the outbox holds too much undelivered work).
   Server(boost::asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-         journal::Journal& journal, const outbox::Backlog* backlog = nullptr);
+         store::Journal& journal, const outbox::Backlog* backlog = nullptr);
 
   // Swaps the sources (a reload). Requests already being served finish with the intake they started with.
   void set_intake(std::shared_ptr<const intake::Intake> intake);

@@ -2,7 +2,7 @@
 
 #include <openssl/crypto.h>
 
-#include "connectors/webhook/signature.hpp"
+#include "daemon/util/standard_webhooks.hpp"
 #include "daemon/util/digest.hpp"
 #include "daemon/util/strings.hpp"
 
@@ -33,7 +33,7 @@ bool SourceAuth::check_signature(std::string_view id, std::string_view timestamp
   if (skew > tolerance_.count() || skew < -tolerance_.count()) return false;  // stale or from the future: a replay
   int matched = 0;
   for (const auto& secret : hmac_secrets_) {
-    const auto expected = connectors::webhook::sign({secret}, id, static_cast<std::int64_t>(seconds), body);
+    const auto expected = util::standard_webhooks::sign({secret}, id, static_cast<std::int64_t>(seconds), body);
     for (std::string_view rest = signature; !rest.empty();) {
       const auto space = rest.find(' ');
       const auto candidate = rest.substr(0, space);

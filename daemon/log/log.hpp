@@ -18,7 +18,7 @@ struct Field {
   Field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
   Field(std::string_view k, std::int64_t v) : key(k), value(v) {}
   Field(std::string_view k, int v) : key(k), value(static_cast<std::int64_t>(v)) {}
-  Field(std::string_view k, long long v) : key(k), value(static_cast<std::int64_t>(v)) {}  // sqlite3_int64
+  Field(std::string_view k, long long v) : key(k), value(static_cast<std::int64_t>(v)) {}  // SQLite's int64 columns
   Field(std::string_view k, std::uint64_t v) : key(k), value(static_cast<std::int64_t>(v)) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
   Field(std::string_view k, bool v) : key(k), value(v) {}

@@ -1,50 +1,28 @@
 #include "daemon/outbox/delivery_worker.hpp"
 
-#include <sqlite3.h>
-
-#include <future>
-
-#include "daemon/outbox/delivery_acks.hpp"
+#include "daemon/outbox/outbox_records.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/util/thread.hpp"
 
 namespace leadrelay::outbox {
 
-DeliveryWorker::DeliveryWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+DeliveryWorker::DeliveryWorker(store::Journal& journal, std::filesystem::path state_dir, Backlog& backlog,
                                connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink)
     : journal_(journal),
-      database_(std::move(database)),
+      state_dir_(std::move(state_dir)),
       backlog_(backlog),
       config_(std::move(config)),
       destination_("sink:" + config_.name),
       sink_(std::move(sink)) {}
 
-DeliveryWorker::~DeliveryWorker() {
-  stop();
-  sqlite3_finalize(pending_);
-  sqlite3_close(db_);
-}
+DeliveryWorker::~DeliveryWorker() { stop(); }
 
 bool DeliveryWorker::start(std::string& error) {
-  if (sqlite3_open_v2(database_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    error = "cannot read the store: " + std::string(sqlite3_errmsg(db_));
-    return false;
-  }
-  sqlite3_busy_timeout(db_, journal::kBusyTimeoutMs);
-  if (sqlite3_prepare_v3(db_,
-                         "SELECT d.id, d.bytes, r.lead_id, r.lead FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
-                         "WHERE d.state = 0 AND d.id > ?1 AND d.destination = ?2 ORDER BY d.id LIMIT 200",
-                         -1, SQLITE_PREPARE_PERSISTENT, &pending_, nullptr) != SQLITE_OK) {
-    error = "cannot read the outbox: " + std::string(sqlite3_errmsg(db_));
-    return false;
-  }
+  store_ = store::Reader::open(state_dir_, error);
+  if (!store_) return false;
   metrics::Metrics::get().sink_circuit(config_.name, false);
-  thread_ = std::thread([this] {
-    util::name_this_thread("lr-deliver");
-    util::enter_background();
-    run();
-  });
+  thread_ = util::background_thread("lr-deliver", [this] { run(); });
   return true;
 }
 
@@ -74,30 +52,20 @@ bool DeliveryWorker::pause_for(std::chrono::milliseconds pause) {
 void DeliveryWorker::run() {
   log::info("sink_started", {log::safe("sink", config_.name), log::safe("type", config_.type)});
   while (!stopping_.load()) {
-    struct Row {
-      connectors::DeliveryItem item;
-      std::int64_t bytes;
-    };
-    std::vector<Row> rows;
-    sqlite3_bind_int64(pending_, 1, cursor_);
-    sqlite3_bind_text(pending_, 2, destination_.data(), static_cast<int>(destination_.size()), SQLITE_STATIC);
-    while (sqlite3_step(pending_) == SQLITE_ROW) {
-      Row r;
-      r.item.id = sqlite3_column_int64(pending_, 0);
-      r.bytes = sqlite3_column_int64(pending_, 1);
-      r.item.lead_id = reinterpret_cast<const char*>(sqlite3_column_text(pending_, 2));
-      r.item.lead_json.assign(reinterpret_cast<const char*>(sqlite3_column_text(pending_, 3)),
-                              static_cast<std::size_t>(sqlite3_column_bytes(pending_, 3)));
-      rows.push_back(std::move(r));
+    std::vector<store::PendingDelivery> rows;
+    std::string error;
+    if (!store_->pending_deliveries(destination_, cursor_, 200, rows, error)) {
+      log::warn("store_read_failed", {log::safe("sink", config_.name), {"message", error}});
+      if (!pause_for(std::chrono::milliseconds(1000))) break;
+      continue;
     }
-    sqlite3_reset(pending_);
     const auto batch = std::max<std::size_t>(1, sink_->max_batch());
     for (std::size_t start = 0; start < rows.size(); start += batch) {
       std::vector<connectors::DeliveryItem> items;
       std::vector<std::int64_t> bytes;
       for (auto i = start; i < std::min(rows.size(), start + batch); ++i) {
-        items.push_back(std::move(rows[i].item));
         bytes.push_back(rows[i].bytes);
+        items.push_back(to_item(std::move(rows[i])));
       }
       const auto last = items.back().id;
       if (!deliver(std::move(items), std::move(bytes))) break;
@@ -171,6 +139,7 @@ bool DeliveryWorker::deliver(std::vector<connectors::DeliveryItem> items, std::v
                              {"deliveries", static_cast<std::int64_t>(again.size())}, {"attempt", attempt + 1},
                              {"retry_in_ms", static_cast<std::int64_t>(wait.count())}, {"message", failure->message}});
     if (!pause_for(wait)) return false;
+    for (auto& item : again) ++item.attempt;
     items = std::move(again);
     bytes = std::move(again_bytes);
   }
@@ -179,24 +148,12 @@ bool DeliveryWorker::deliver(std::vector<connectors::DeliveryItem> items, std::v
 
 void DeliveryWorker::flush_acks() {
   if (acks_.empty()) return;
-  auto batch = std::make_shared<std::vector<DeliveryAck>>();
-  batch->swap(acks_);
-  const auto now = log::now_unix_ms();
-  std::promise<bool> committed;
-  auto done = committed.get_future();
-  journal::WriteJob job;
-  job.apply = [batch, now](sqlite3* db, std::string& error) { return record_acks(db, *batch, now, error); };
-  job.done = [&committed](bool ok) { committed.set_value(ok); };
-  journal_.submit(std::move(job));
-  if (done.get()) {
-    std::int64_t bytes = 0;
-    for (const auto& a : *batch) bytes += a.bytes;
-    backlog_.remove(static_cast<std::int64_t>(batch->size()), bytes);
-  } else {
-    log::warn("outbox_ack_not_stored", {log::safe("sink", config_.name),
-                                        {"deliveries", static_cast<std::int64_t>(batch->size())},
+  const auto count = static_cast<std::int64_t>(acks_.size());
+  if (!record_acks(journal_, backlog_, std::move(acks_)).get()) {
+    log::warn("outbox_ack_not_stored", {log::safe("sink", config_.name), {"deliveries", count},
                                         {"hint", "they will be delivered again after a restart"}});
   }
+  acks_.clear();
 }
 
 }  // namespace leadrelay::outbox

@@ -14,18 +14,15 @@
 
 #include "connectors/sinks/sink.hpp"
 #include "connectors/sinks/sink_config.hpp"
-#include "daemon/journal/journal.hpp"
-#include "daemon/outbox/delivery_acks.hpp"
 #include "daemon/outbox/backlog.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "daemon/store/journal.hpp"
+#include "daemon/store/reader.hpp"
 
 namespace leadrelay::outbox {
 
 class DeliveryWorker {
  public:
-  DeliveryWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+  DeliveryWorker(store::Journal& journal, std::filesystem::path state_dir, Backlog& backlog,
                  connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink);
   ~DeliveryWorker();
 
@@ -43,16 +40,15 @@ class DeliveryWorker {
   bool pause_for(std::chrono::milliseconds pause);
   void flush_acks();
 
-  journal::Journal& journal_;
-  std::filesystem::path database_;
+  store::Journal& journal_;
+  std::filesystem::path state_dir_;
   Backlog& backlog_;
   connectors::SinkConfig config_;
   std::string destination_;  // "sink:<name>"
   std::unique_ptr<connectors::Sink> sink_;
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* pending_ = nullptr;
+  std::unique_ptr<store::Reader> store_;
   std::int64_t cursor_ = 0;
-  std::vector<DeliveryAck> acks_;
+  std::vector<store::DeliveryAck> acks_;
   int consecutive_failures_ = 0;
   std::mt19937_64 random_{std::random_device{}()};
   std::mutex mutex_;

@@ -10,7 +10,8 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
+#include "daemon/store/reader.hpp"
 #include "daemon/outbox/backlog.hpp"
 #include "daemon/routing/router.hpp"
 #include "daemon/validate/validator.hpp"
@@ -19,7 +20,7 @@ namespace leadrelay::outbox {
 
 class PipelineWorker {
  public:
-  PipelineWorker(journal::Journal& journal, std::filesystem::path database, Backlog& backlog,
+  PipelineWorker(store::Journal& journal, std::filesystem::path state_dir, Backlog& backlog,
                  std::shared_ptr<const routing::RouteTable> routes, const DedupConfig& dedup,
                  std::function<void()> on_deliveries, std::shared_ptr<const validate::Validator> validator = nullptr,
                  validate::MailDomainResolver* resolver = nullptr);
@@ -39,8 +40,8 @@ class PipelineWorker {
   void run();
   bool process_batch();
 
-  journal::Journal& journal_;
-  std::filesystem::path database_;
+  store::Journal& journal_;
+  std::filesystem::path state_dir_;
   Backlog& backlog_;
   DedupConfig dedup_;
   std::function<void()> on_deliveries_;
@@ -48,9 +49,7 @@ class PipelineWorker {
   std::shared_ptr<const routing::RouteTable> routes_;
   std::shared_ptr<const validate::Validator> validator_;
   validate::MailDomainResolver* resolver_;  // null: DNS off
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* select_ = nullptr;  // the next leads past the cursor
-  sqlite3_stmt* person_ = nullptr;  // a person-and-offer key's state
+  std::unique_ptr<store::Reader> store_;
   std::atomic<std::int64_t> cursor_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -29,4 +29,12 @@ void enter_background() {
   setpriority(PRIO_PROCESS, tid, current + steps);
 }
 
+std::thread background_thread(std::string_view name, std::function<void()> body) {
+  return std::thread([name = std::string(name), body = std::move(body)] {
+    name_this_thread(name);
+    enter_background();
+    body();
+  });
+}
+
 }  // namespace leadrelay::util

@@ -1,6 +1,8 @@
 #pragma once
 // Names for the daemon's threads (as `top -H`, `ps -L` and perf show them) and their share of the CPU.
+#include <functional>
 #include <string_view>
+#include <thread>
 
 namespace leadrelay::util {
 
@@ -13,5 +15,7 @@ void name_this_thread(std::string_view name);
 void set_background_nice(int steps);
 // Called by a background thread as it starts. Lowering one's own priority needs no rights; errors are ignored.
 void enter_background();
+// A thread named `name` that enters the background, then runs `body`.
+std::thread background_thread(std::string_view name, std::function<void()> body);
 
 }  // namespace leadrelay::util

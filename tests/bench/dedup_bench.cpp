@@ -14,7 +14,7 @@
 #include <mutex>
 #include <string>
 
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
 #include "daemon/model/lead_id.hpp"
 
 namespace {
@@ -40,7 +40,7 @@ std::int64_t peak_rss_kib() {
 
 // Appends `count` entries with keys key_prefix+i, at most `window` in flight (like concurrent requests);
 // returns the rate per second.
-double run(journal::Journal& j, std::int64_t count, const std::string& key_prefix, std::int64_t first, Waiter& w,
+double run(store::Journal& j, std::int64_t count, const std::string& key_prefix, std::int64_t first, Waiter& w,
            std::int64_t now_ms) {
   constexpr std::int64_t kInFlight = 8000;
   const auto start = Clock::now();
@@ -55,13 +55,13 @@ double run(journal::Journal& j, std::int64_t count, const std::string& key_prefi
       std::unique_lock lock(w.mutex);
       w.cv.wait(lock, [&] { return target_done - count + i - w.done < kInFlight; });
     }
-    journal::Entry e{model::new_lead_id(now_ms), "bench", now_ms, raw, "ms-marketplace",
+    store::Entry e{model::new_lead_id(now_ms), "bench", now_ms, raw, "ms-marketplace",
                      key_prefix + std::to_string(first + i), now_ms + 86400000};
-    j.append(std::move(e), [&w](journal::AppendResult r) {
+    j.append(std::move(e), [&w](store::AppendResult r) {
       std::lock_guard lock(w.mutex);
       ++w.done;
-      if (r.status == journal::AppendStatus::Duplicate) ++w.duplicates;
-      if (r.status != journal::AppendStatus::Committed && r.status != journal::AppendStatus::Duplicate) ++w.failures;
+      if (r.status == store::AppendStatus::Duplicate) ++w.duplicates;
+      if (r.status != store::AppendStatus::Committed && r.status != store::AppendStatus::Duplicate) ++w.failures;
       w.cv.notify_all();
     });
   }
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir / "state");
   std::string error;
-  auto j = journal::Journal::open(dir / "state", journal::JournalConfig{}, error);
+  auto j = store::Journal::open(dir / "state", store::JournalConfig{}, error);
   if (!j) {
     std::fprintf(stderr, "dedup_bench: %s\n", error.c_str());
     return 1;

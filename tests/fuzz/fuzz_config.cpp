@@ -3,11 +3,11 @@
 #include <cstdint>
 #include <string>
 
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const auto result = leadrelay::config::load_config_text(text, "fuzz.yaml", "/nonexistent-fuzz-dir");
+  const auto result = leadrelay::app::load_config_text(text, "fuzz.yaml", "/nonexistent-fuzz-dir");
   for (const auto& e : result.errors) (void)e.to_string();
   return 0;
 }

@@ -10,7 +10,7 @@
 #include "connectors/crm/crm_config.hpp"
 #include "connectors/crm/crm_sink.hpp"
 #include "connectors/crm/field_map.hpp"
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/model/lead.hpp"
 
 namespace leadrelay::connectors::crm {
@@ -97,8 +97,8 @@ class CrmConfig : public ::testing::Test {
     std::ofstream(dir_ / "crm.secret") << "app-secret\n";
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  config::LoadResult load(const std::string& sinks) {
-    return config::load_config_text(
+  app::LoadResult load(const std::string& sinks) {
+    return app::load_config_text(
         "state_dir: ./state\nsources: [{name: a, path: /a, format: ms-marketplace, auth: {type: none}}]\n"
         "sinks:\n" + sinks,
         "c.yaml", dir_);

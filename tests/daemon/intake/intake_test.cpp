@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "connectors/webhook/signature.hpp"
+#include "daemon/util/standard_webhooks.hpp"
 #include "daemon/intake/canonical.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "daemon/model/lead_id.hpp"
@@ -140,7 +140,7 @@ TEST(IntakeBody, HmacSourceChecksTheSignedBody) {
     return ok;
   };
   const auto sig = [&](const char* key, std::int64_t timestamp, std::string_view b = {}) {
-    return connectors::webhook::sign({key}, "msg_1", timestamp, b.empty() ? std::string_view(body) : b);
+    return util::standard_webhooks::sign({key}, "msg_1", timestamp, b.empty() ? std::string_view(body) : b);
   };
   EXPECT_TRUE(accept("msg_1", ts, sig("new-key-new-key-new-key", ts), body));
   EXPECT_TRUE(accept("msg_1", ts, sig("old-key-old-key-old-key", ts), body));  // rotation: either secret
@@ -162,7 +162,7 @@ TEST(IntakeBody, HmacTimestampsAtTheLimitsAreComparedWithoutOverflow) {
   const std::string body = "{}";
   const std::int64_t now_ms = 1732310000000;
   const auto passes = [&](const std::string& timestamp, std::int64_t signed_as) {
-    const auto sig = connectors::webhook::sign({"new-key-new-key-new-key"}, "msg_1", signed_as, body);
+    const auto sig = util::standard_webhooks::sign({"new-key-new-key-new-key"}, "msg_1", signed_as, body);
     return auth.check_signature("msg_1", timestamp, sig, body, now_ms);
   };
   const auto max = std::to_string(kMaxTimestampSeconds);

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/intake/auth.hpp"
 #include "daemon/util/digest.hpp"
 
@@ -118,7 +118,7 @@ class PartnerCenterConfig : public ::testing::Test {
     const std::string yaml =
         "state_dir: ./state\nsources:\n  - name: pc\n    path: /leads/pc\n    format: ms-marketplace\n    auth:\n" + auth;
     std::vector<std::string> out;
-    for (const auto& d : config::load_config_text(yaml, "leadrelay.yaml", dir_).errors) out.push_back(d.to_string());
+    for (const auto& d : app::load_config_text(yaml, "leadrelay.yaml", dir_).errors) out.push_back(d.to_string());
     return out;
   }
   std::filesystem::path dir_;
@@ -128,7 +128,7 @@ TEST_F(PartnerCenterConfig, DefaultsAndErrors) {
   const std::string yaml =
       "state_dir: ./state\nsources:\n  - name: pc\n    path: /leads/pc\n    format: ms-marketplace\n    auth:\n"
       "      type: partner_center\n";
-  const auto r = config::load_config_text(yaml, "leadrelay.yaml", dir_);
+  const auto r = app::load_config_text(yaml, "leadrelay.yaml", dir_);
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
   const auto& rules = r.config->sources[0].auth.certificates;
   EXPECT_EQ(rules.hosts, std::vector<std::string>{"3psostorageacct.blob.core.windows.net"});

@@ -4,14 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/pipeline/pipeline.hpp"
 
 namespace leadrelay::validate {
 namespace {
 
 std::shared_ptr<const Validator> with(const std::string& yaml) {
-  const auto r = config::load_config_text(
+  const auto r = app::load_config_text(
       "state_dir: /tmp/x\nsources: [{name: a, path: /a, format: ms-marketplace, auth: {type: none}}]\n" + yaml,
       "test.yaml", "/tmp");
   EXPECT_TRUE(r.config.has_value()) << (r.errors.empty() ? "" : r.errors[0].to_string());
@@ -19,7 +19,7 @@ std::shared_ptr<const Validator> with(const std::string& yaml) {
 }
 
 std::vector<std::string> errors_of(const std::string& yaml) {
-  const auto r = config::load_config_text(
+  const auto r = app::load_config_text(
       "state_dir: /tmp/x\nsources: [{name: a, path: /a, format: ms-marketplace, auth: {type: none}}]\n" + yaml,
       "test.yaml", "/tmp");
   std::vector<std::string> out;

@@ -1,6 +1,7 @@
 #pragma once
 // The whole configuration, parsed and checked once into an immutable value. Components read their own
-// sections (declared beside their code); this file composes them and owns the top-level keys.
+// sections (declared beside their code, with daemon/config's generic reader); this file, above them all,
+// composes them and owns the top-level keys.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -12,13 +13,16 @@
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/outbox_config.hpp"
 #include "daemon/routing/router.hpp"
 #include "daemon/validate/validator.hpp"
 
-namespace leadrelay::config {
+namespace leadrelay::app {
+using config::Diagnostic;
+using config::KeyTable;
+
 
 struct LoggingConfig {
   log::Level level = log::Level::Info;
@@ -29,7 +33,7 @@ struct Config {
   std::filesystem::path state_dir;  // absolute
   http::ServerConfig server;
   http::AdminConfig admin;
-  journal::JournalConfig journal;
+  store::JournalConfig journal;
   LoggingConfig logging;
   std::vector<intake::SourceConfig> sources;
   connectors::kafka::KafkaConfig kafka;
@@ -52,5 +56,7 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
 
 // Every declared key table, for documentation and the editor schema.
 std::vector<KeyTable> key_tables();
+// The editor schema of the whole file (config::json_schema over key_tables()).
+std::string config_json_schema();
 
-}  // namespace leadrelay::config
+}  // namespace leadrelay::app

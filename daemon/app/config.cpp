@@ -1,4 +1,6 @@
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
+
+#include "daemon/config/schema.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -6,8 +8,13 @@
 #include <fstream>
 #include <sstream>
 
-namespace leadrelay::config {
+namespace leadrelay::app {
 namespace {
+using config::Diagnostics;
+using config::KeySpec;
+using config::KeyType;
+using config::MapReader;
+
 
 constexpr KeySpec kTopKeys[] = {
     {"state_dir", KeyType::String, "", "folder for the journal and all other state; relative to the config file",
@@ -47,7 +54,7 @@ std::vector<KeyTable> key_tables() {
       {"", kTopKeys},
       {"server", http::server_keys()},
       {"admin", http::admin_keys()},
-      {"journal", journal::journal_keys()},
+      {"journal", store::journal_keys()},
       {"logging", kLoggingKeys},
       {"sources[]", intake::source_keys()},
       {"sources[].auth", intake::auth_keys()},
@@ -99,8 +106,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   c.server = http::parse_server_config(server, base_dir);
   MapReader admin(diagnostics, top.child("admin"), "admin", http::admin_keys());
   c.admin = http::parse_admin_config(admin);
-  MapReader journal(diagnostics, top.child("journal"), "journal", journal::journal_keys());
-  c.journal = journal::parse_journal_config(journal);
+  MapReader journal(diagnostics, top.child("journal"), "journal", store::journal_keys());
+  c.journal = store::parse_journal_config(journal);
   MapReader logging(diagnostics, top.child("logging"), "logging", kLoggingKeys);
   c.logging = parse_logging(logging);
   c.sources = intake::parse_sources(diagnostics, top.child("sources"), base_dir);
@@ -138,6 +145,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   return result;
 }
 
+std::string config_json_schema() { return config::json_schema(key_tables(), routing::field_names()); }
+
 LoadResult load_config_file(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) {
@@ -156,4 +165,4 @@ LoadResult load_config_file(const std::filesystem::path& file) {
   return load_config_text(text.str(), file.string(), base);
 }
 
-}  // namespace leadrelay::config
+}  // namespace leadrelay::app

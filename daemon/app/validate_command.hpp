@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-namespace leadrelay::validate {
+namespace leadrelay::app {
 
 // Exit codes: 0 ok, 64 usage, 65 a line was not a JSON object, 78 invalid config.
 int validate_command(const std::vector<std::string_view>& args);
 
-}  // namespace leadrelay::validate
+}  // namespace leadrelay::app

@@ -1,11 +1,11 @@
-#include "connectors/webhook/signature.hpp"
+#include "daemon/util/standard_webhooks.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "daemon/util/digest.hpp"
 
-namespace leadrelay::connectors::webhook {
+namespace leadrelay::util::standard_webhooks {
 namespace {
 
 std::string key_bytes(const std::string& secret) {
@@ -35,4 +35,4 @@ std::string sign(const std::vector<std::string>& secrets, std::string_view id, s
   return out;
 }
 
-}  // namespace leadrelay::connectors::webhook
+}  // namespace leadrelay::util::standard_webhooks

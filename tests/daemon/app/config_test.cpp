@@ -1,5 +1,5 @@
 // Config loading: the exact messages admins see, and that every declared key is read.
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/config/yaml_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -9,8 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
-namespace leadrelay::config {
+namespace leadrelay::app {
 namespace {
+using namespace leadrelay::config;  // the generic reader: parse_size, parse_duration, KeyType, ...
 
 class ConfigTest : public ::testing::Test {
  protected:
@@ -294,4 +295,4 @@ TEST_F(ConfigTest, EveryDeclaredKeyHasADescriptionAndAValidDefault) {
 }
 
 }  // namespace
-}  // namespace leadrelay::config
+}  // namespace leadrelay::app

@@ -1,5 +1,6 @@
 // The journal: durable group commits, completion exactly once per append, refusal when full or stopped.
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
+#include "daemon/store/schema.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -15,7 +16,7 @@
 
 #include "daemon/model/lead_id.hpp"
 
-namespace leadrelay::journal {
+namespace leadrelay::store {
 namespace {
 
 class JournalTest : public ::testing::Test {
@@ -43,7 +44,7 @@ class JournalTest : public ::testing::Test {
   std::map<std::string, int> stored_ids() {
     std::map<std::string, int> ids;
     sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(Journal::database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+    EXPECT_EQ(sqlite3_open_v2(database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
               SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(db, "SELECT lead_id FROM leads", -1, &stmt, nullptr);
@@ -154,7 +155,7 @@ TEST_F(JournalTest, OverloadedWhenTooManyWait) {
   auto j = open(JournalConfig{1, 3, 0, true});  // max_batch 1, max_pending 3
   // Hold the database's write lock from another connection so the writer cannot commit.
   sqlite3* blocker = nullptr;
-  ASSERT_EQ(sqlite3_open(Journal::database_path(dir_ / "state").c_str(), &blocker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(database_path(dir_ / "state").c_str(), &blocker), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   Completions done;
   std::vector<std::string> ids;
@@ -257,7 +258,7 @@ TEST_F(JournalTest, ExpiredReplayKeysArePruned) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(append(1732320000000, "old-" + std::to_string(i)), AppendStatus::Committed);
   const auto keys = [&] {
     sqlite3* db = nullptr;
-    sqlite3_open_v2(Journal::database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_open_v2(database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM replay_keys", -1, &stmt, nullptr);
     sqlite3_step(stmt);
@@ -296,7 +297,7 @@ TEST_F(JournalTest, AFailingInternalJobNeverFailsIntake) {
   std::promise<void> holding;
   std::promise<void> release;
   auto released = release.get_future().share();
-  j->submit(WriteJob{[&holding, released](sqlite3*, std::string&) {
+  j->submit(WriteJob{[&holding, released](Transaction&, std::string&) {
                        holding.set_value();
                        released.wait();
                        return true;
@@ -304,7 +305,7 @@ TEST_F(JournalTest, AFailingInternalJobNeverFailsIntake) {
                      [](bool) {}});
   holding.get_future().wait();
   std::promise<bool> job_done;
-  j->submit(WriteJob{[](sqlite3*, std::string& error) {
+  j->submit(WriteJob{[](Transaction&, std::string& error) {
                        error = "a broken job";
                        return false;
                      },
@@ -354,7 +355,7 @@ TEST_F(JournalTest, WalStartsOverUnderContinuousReaders) {
   // almost every moment one of them is inside a read transaction.
   const auto read_all_the_time = [&] {
     sqlite3* db = nullptr;
-    sqlite3_open_v2(Journal::database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_open_v2(database_path(dir_ / "state").c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* stmt = nullptr;
     sqlite3_prepare_v2(db, "SELECT length(raw) FROM leads ORDER BY seq DESC LIMIT 64", -1, &stmt, nullptr);
@@ -372,7 +373,7 @@ TEST_F(JournalTest, WalStartsOverUnderContinuousReaders) {
   const std::string body = R"({"UserDetails":{"Description":")" + std::string(2000, 'x') + R"("}})";
   constexpr int kEntries = 40000;
   std::uintmax_t largest_wal = 0;
-  const auto wal = Journal::database_path(dir_ / "state").string() + "-wal";
+  const auto wal = database_path(dir_ / "state").string() + "-wal";
   for (int i = 0; i < kEntries; ++i) {
     auto e = entry(body);
     const auto id = e.lead_id;
@@ -393,4 +394,4 @@ TEST_F(JournalTest, WalStartsOverUnderContinuousReaders) {
 }
 
 }  // namespace
-}  // namespace leadrelay::journal
+}  // namespace leadrelay::store

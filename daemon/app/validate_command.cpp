@@ -1,4 +1,4 @@
-#include "daemon/validate/validate_command.hpp"
+#include "daemon/app/validate_command.hpp"
 
 #include <rapidjson/document.h>
 
@@ -6,12 +6,20 @@
 #include <optional>
 #include <string>
 
-#include "daemon/config/config.hpp"
+#include "daemon/app/config.hpp"
 #include "daemon/validate/ares_resolver.hpp"
 #include "daemon/validate/validator.hpp"
 
-namespace leadrelay::validate {
+namespace leadrelay::app {
 namespace {
+using validate::AresResolver;
+using validate::Contact;
+using validate::MailDomainResolver;
+using validate::MailDomains;
+using validate::ValidationConfig;
+using validate::Validator;
+using validate::default_validation_config;
+
 
 constexpr int kUsage = 64;
 constexpr int kDataError = 65;
@@ -72,7 +80,7 @@ int validate_command(const std::vector<std::string_view>& args) {
   ValidationConfig settings = default_validation_config();
   std::shared_ptr<const Validator> validator = Validator::defaults();
   if (config_file) {
-    auto loaded = config::load_config_file(*config_file);
+    auto loaded = load_config_file(*config_file);
     if (!loaded.config) {
       for (const auto& d : loaded.errors) std::cerr << d.to_string() << "\n";
       return kConfigError;
@@ -122,4 +130,4 @@ int validate_command(const std::vector<std::string_view>& args) {
   return status;
 }
 
-}  // namespace leadrelay::validate
+}  // namespace leadrelay::app

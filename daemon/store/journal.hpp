@@ -17,15 +17,13 @@
 #include <thread>
 
 #include "daemon/config/yaml_reader.hpp"
+#include "daemon/store/transaction.hpp"
 #include "daemon/util/unique_function.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace leadrelay::journal {
-
-// How long a statement on any connection to the store waits for another connection's lock.
-inline constexpr int kBusyTimeoutMs = 5000;
+namespace leadrelay::store {
 
 struct JournalConfig {
   std::uint64_t max_batch = 512;
@@ -68,7 +66,7 @@ struct JournalStats {
 // transaction, beside intake appends, so it shares their commit. `apply` returns false with a message to
 // roll the whole transaction back; `done` learns whether the transaction committed.
 struct WriteJob {
-  util::UniqueFunction<bool(sqlite3* db, std::string& error)> apply;
+  util::UniqueFunction<bool(Transaction& tx, std::string& error)> apply;
   util::UniqueFunction<void(bool committed)> done;
 };
 
@@ -81,9 +79,10 @@ class Journal {
  public:
   using Completion = util::UniqueFunction<void(AppendResult)>;
 
-  // Opens (creating if needed) state_dir/leadrelay.db and starts the writer thread.
+  // Opens (creating if needed) state_dir/leadrelay.db, brings its schema up to date (store/schema.hpp) and starts
+  // the writer thread. Null with `error`; `too_new` is set when the store's schema is newer than this binary's.
   static std::unique_ptr<Journal> open(const std::filesystem::path& state_dir, const JournalConfig& config,
-                                       std::string& error);
+                                       std::string& error, bool* too_new = nullptr);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -107,8 +106,6 @@ class Journal {
   bool healthy() const { return healthy_.load(std::memory_order_relaxed) && !stopping_.load(); }
   JournalStats stats() const;
 
-  static std::filesystem::path database_path(const std::filesystem::path& state_dir);
-
  private:
   struct Pending {
     Entry entry;
@@ -121,6 +118,7 @@ class Journal {
   AppendStatus commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs);
 
   sqlite3* db_;
+  std::unique_ptr<Transaction> transaction_;  // what write jobs get: the writer's connection, typed
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* replay_find_ = nullptr;
   sqlite3_stmt* replay_put_ = nullptr;
@@ -144,4 +142,4 @@ class Journal {
   std::thread writer_;
 };
 
-}  // namespace leadrelay::journal
+}  // namespace leadrelay::store

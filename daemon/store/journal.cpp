@@ -1,15 +1,18 @@
-#include "daemon/journal/journal.hpp"
+#include "daemon/store/journal.hpp"
 
-#include <sqlite3.h>
+#include "daemon/store/schema.hpp"
+#include "daemon/store/sqlite.hpp"
 
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/util/thread.hpp"
 
-namespace leadrelay::journal {
+namespace leadrelay::store {
 namespace {
 using config::KeySpec;
 using config::KeyType;
+using detail::exec;
+using detail::kBusyTimeoutMs;
 
 constexpr KeySpec kJournalKeys[] = {
     {"max_batch", KeyType::Integer, "512", "leads committed together in one transaction at most", false, 1, 100000},
@@ -24,73 +27,6 @@ constexpr KeySpec kJournalKeys[] = {
      false, 0, 0, "full|normal"},
 };
 
-// Leads are written once and never updated (an UPDATE would rewrite the row, raw body included). Intake stores the
-// raw body and its format; the pipeline maps it again (`leads.lead` holds the mapped lead only in rows written by
-// versions before 0.9, and is empty since). What the pipeline made of a lead goes to `routed`, keyed by the lead's
-// seq: state 1 routed (deliveries exist), 2 dropped by a rule, 3 unrouted (no rule matched: kept, and logged);
-// `lead` there is the lead as the pipeline left it.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS leads (
-  seq            INTEGER PRIMARY KEY,
-  lead_id        TEXT NOT NULL UNIQUE,
-  source         TEXT NOT NULL,
-  received_at_ms INTEGER NOT NULL,
-  raw            BLOB NOT NULL,
-  lead           TEXT NOT NULL,
-  format         TEXT
-);
-CREATE TABLE IF NOT EXISTS routed (
-  seq       INTEGER PRIMARY KEY,
-  state     INTEGER NOT NULL,
-  outcome   TEXT NOT NULL,
-  lead      TEXT,
-  -- What destinations put in message headers, so that they need not parse the lead again.
-  lead_id   TEXT,
-  source    TEXT,
-  action    TEXT,
-  test_lead INTEGER
-);
--- The outbox: one row per (lead, destination). state: 0 pending, 1 delivered (acknowledged by the destination),
--- 2 failed permanently (kept, with the destination's error).
-CREATE TABLE IF NOT EXISTS deliveries (
-  id          INTEGER PRIMARY KEY,
-  lead_seq    INTEGER NOT NULL,
-  destination TEXT NOT NULL,
-  msg_key     TEXT NOT NULL,
-  bytes       INTEGER NOT NULL,
-  state       INTEGER NOT NULL DEFAULT 0,
-  error       TEXT,
-  done_ms     INTEGER
-);
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE state = 0;
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- Redelivery keys: written only in the transaction that stores their lead, so no key is ever seen without it.
-CREATE TABLE IF NOT EXISTS replay_keys (
-  key        TEXT PRIMARY KEY,
-  lead_id    TEXT NOT NULL,
-  expires_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS replay_keys_expiry ON replay_keys(expires_ms);
--- The same person for the same offer: the first lead, how many so far, their action codes (JSON array).
-CREATE TABLE IF NOT EXISTS person_keys (
-  key           TEXT PRIMARY KEY,
-  first_lead_id TEXT NOT NULL,
-  occurrences   INTEGER NOT NULL,
-  actions       TEXT NOT NULL,
-  expires_ms    INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS person_keys_expiry ON person_keys(expires_ms);
-)sql";
-
-bool exec(sqlite3* db, const char* sql, std::string& error) {
-  char* message = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    error = message != nullptr ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    return false;
-  }
-  return true;
-}
 // After each commit, with the number of frames in the WAL. SQLite's own automatic checkpoint is PASSIVE: it
 // copies what no reader still needs and the next write starts the WAL over only when no reader is in it. The
 // routing and delivery threads read all the time under load, so that moment rarely comes: the WAL grew to 42 MiB
@@ -114,13 +50,6 @@ int checkpoint_after_commit(void* next_restart, sqlite3* db, const char* name, i
   return SQLITE_OK;
 }
 
-// Stores created before 0.9 lack leads.format: add it (their rows keep their mapped lead in leads.lead).
-bool add_format_column(sqlite3* db, std::string& error) {
-  sqlite3_stmt* probe = nullptr;
-  const bool present = sqlite3_prepare_v2(db, "SELECT format FROM leads LIMIT 0", -1, &probe, nullptr) == SQLITE_OK;
-  sqlite3_finalize(probe);
-  return present || exec(db, "ALTER TABLE leads ADD COLUMN format TEXT", error);
-}
 }  // namespace
 
 std::span<const KeySpec> journal_keys() { return kJournalKeys; }
@@ -134,12 +63,8 @@ JournalConfig parse_journal_config(config::MapReader& r) {
   return c;
 }
 
-std::filesystem::path Journal::database_path(const std::filesystem::path& state_dir) {
-  return state_dir / "leadrelay.db";
-}
-
 std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, const JournalConfig& config,
-                                       std::string& error) {
+                                       std::string& error, bool* too_new) {
   std::error_code ec;
   if (!std::filesystem::exists(state_dir, ec)) {
     std::filesystem::create_directories(state_dir, ec);
@@ -166,8 +91,14 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                               (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA cache_size=-32768;";
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (!exec(db, pragmas.c_str(), error) || !exec(db, kSchema, error) || !add_format_column(db, error)) {
+  if (!exec(db, pragmas.c_str(), error)) {
     error = "cannot prepare the store '" + path.string() + "': " + error;
+    sqlite3_close(db);
+    return nullptr;
+  }
+  if (const auto migrated = migrate(db, error); migrated != MigrateResult::Ok) {
+    if (too_new != nullptr) *too_new = migrated == MigrateResult::TooNew;
+    error = "cannot open the store '" + path.string() + "': " + error;
     sqlite3_close(db);
     return nullptr;
   }
@@ -217,13 +148,15 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   return journal;
 }
 
-Journal::Journal(sqlite3* db, const JournalConfig& config) : db_(db), config_(config) {}
+Journal::Journal(sqlite3* db, const JournalConfig& config)
+    : db_(db), transaction_(std::make_unique<Transaction>(db)), config_(config) {}
 
 Journal::~Journal() {
   stop();
   sqlite3_finalize(insert_);
   sqlite3_finalize(replay_find_);
   sqlite3_finalize(replay_put_);
+  transaction_.reset();
   sqlite3_close(db_);
 }
 
@@ -378,7 +311,7 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
                        std::to_string(last_prune_ms_) + " LIMIT 1000)";
     ok = exec(db_, prune.c_str(), error);
   }
-  for (auto it = jobs.begin(); ok && it != jobs.end(); ++it) ok = it->apply(db_, error);
+  for (auto it = jobs.begin(); ok && it != jobs.end(); ++it) ok = it->apply(*transaction_, error);
   if (ok) ok = exec(db_, "COMMIT", error);
   if (!ok) {
     std::string ignored;
@@ -398,4 +331,4 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
   return AppendStatus::Committed;
 }
 
-}  // namespace leadrelay::journal
+}  // namespace leadrelay::store

@@ -1,0 +1,70 @@
+#pragma once
+// A read-only connection to the store, one per worker thread (the pipeline, each delivery worker, the admin
+// listener), with its statements prepared once. Plain structs out; no SQL outside the store.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/store/records.hpp"
+
+struct sqlite3;
+
+namespace leadrelay::store {
+namespace detail {
+class Statements;
+class ReadTransaction;
+}  // namespace detail
+
+class Reader {
+ public:
+  // Opens state_dir's store read-only; null with `error` when it cannot be read.
+  static std::unique_ptr<Reader> open(const std::filesystem::path& state_dir, std::string& error);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  // The reads made while a Snapshot lives share one read transaction (one consistent view, one pair of WAL
+  // read-lock system calls instead of one per statement). Keep it short: a reader left in the WAL holds it off.
+  class Snapshot {
+   public:
+    explicit Snapshot(Reader& reader);
+    ~Snapshot();
+    Snapshot(Snapshot&&) noexcept;
+    void end();
+
+   private:
+    std::unique_ptr<detail::ReadTransaction> transaction_;
+  };
+  Snapshot snapshot() { return Snapshot(*this); }
+
+  // Where the pipeline stopped: the last lead seq it routed.
+  std::int64_t pipeline_cursor();
+  // Pending deliveries over all destinations, and their bytes.
+  std::pair<std::int64_t, std::int64_t> pending_totals();
+  // Up to `limit` journaled leads after `after_seq`, in order.
+  bool next_to_route(std::int64_t after_seq, int limit, std::vector<JournaledLead>& out, std::string& error);
+  // The person-and-offer state under `key`, when there is one (expired or not).
+  std::optional<PersonRecord> person(std::string_view key);
+  // Up to `limit` pending deliveries after `after_id` for one destination ("sink:crm"), in order.
+  bool pending_deliveries(std::string_view destination, std::int64_t after_id, int limit,
+                          std::vector<PendingDelivery>& out, std::string& error);
+  // The same for every Kafka topic at once ("kafka:*").
+  bool pending_kafka_deliveries(std::int64_t after_id, int limit, std::vector<PendingDelivery>& out,
+                                std::string& error);
+  std::vector<DestinationBacklog> backlog_by_destination();
+  // Newest first, at most 1000, without their leads.
+  std::vector<DeadLetter> dead_letters(const DeadLetterFilter& filter);
+  // One dead letter with its lead.
+  std::optional<DeadLetter> dead_letter(std::int64_t id);
+
+ private:
+  explicit Reader(sqlite3* db);
+  sqlite3* db_;
+  std::unique_ptr<detail::Statements> statements_;
+};
+
+}  // namespace leadrelay::store

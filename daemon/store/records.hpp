@@ -1,0 +1,99 @@
+#pragma once
+// What the store keeps, as plain structs: other rooms read and write these through the store's typed functions
+// (store::Reader, store::Transaction, store::Journal) and never see a table.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace leadrelay::store {
+
+// A journaled lead as the pipeline reads it: the body as received and its source's format (mapped again by
+// the pipeline), or, in rows written before 0.1.0's raw-only journal, the mapped lead itself.
+struct JournaledLead {
+  std::int64_t seq = 0;
+  std::string stored_lead;  // lead.v1 of old rows; empty since
+  std::string raw;
+  std::string format;
+  std::string lead_id;
+  std::string source;
+  std::int64_t received_at_ms = 0;
+};
+
+// The same person for the same offer within the person window: the first lead, how many so far, their actions.
+struct PersonRecord {
+  std::string first_lead_id;
+  int occurrences = 0;
+  std::vector<std::string> actions;
+  std::int64_t expires_ms = 0;
+};
+
+enum class RoutingState { Routed = 1, Dropped = 2, Unrouted = 3 };
+
+// What the pipeline made of one lead: written with its deliveries (one per destination) and the cursor, in one
+// transaction, so each lead is routed exactly once.
+struct RoutingRecord {
+  std::int64_t seq = 0;
+  RoutingState state = RoutingState::Unrouted;
+  std::string outcome;    // "routed", "dropped by rule ...", "no rule matched", "unreadable"
+  std::string lead_json;  // lead.v1 as the pipeline left it (empty for an unreadable row)
+  std::string lead_id, source, action;
+  bool test_lead = false;
+  std::string msg_key;                    // the destinations' message key (email, else phone, else lead id)
+  std::vector<std::string> destinations;  // "kafka:<topic>" or "sink:<name>"
+  std::string person_key;                 // empty: nobody to recognise
+  std::optional<PersonRecord> person;     // the person-and-offer state after this lead, when kept
+};
+
+// A delivery waiting for its destination, with what the destination needs to send it.
+struct PendingDelivery {
+  std::int64_t id = 0;
+  std::string destination;
+  std::string msg_key;
+  std::int64_t bytes = 0;
+  std::string lead_id, lead_json, source, action;
+  bool test_lead = false;
+};
+
+// What became of a delivery: delivered (error empty) or refused for good (a dead letter with the reason).
+struct DeliveryAck {
+  std::int64_t id = 0;
+  std::int64_t bytes = 0;
+  std::string error;
+};
+
+struct DeadLetterFilter {
+  std::string sink;     // "crm" (sinks[].name) or a destination such as "kafka:leads.all"; empty: all
+  std::int64_t id = 0;  // one delivery; 0: all
+};
+
+struct DeadLetter {
+  std::int64_t id = 0;
+  std::string destination, lead_id, error;
+  std::int64_t failed_at_ms = 0;
+  std::string lead_json;  // dead_letter(id) only
+};
+
+struct DestinationBacklog {
+  std::string destination;
+  std::int64_t deliveries = 0;
+  std::int64_t bytes = 0;
+};
+
+struct TableSize {
+  std::string name;
+  std::int64_t rows = 0;
+  std::int64_t bytes = -1;  // -1: this SQLite has no dbstat table to measure with
+};
+
+// `leadrelay store info`.
+struct StoreInfo {
+  std::string path;
+  int schema_version = 0;    // the store's
+  int binary_version = 0;    // the newest this binary knows
+  std::int64_t page_size = 0, pages = 0, free_pages = 0;
+  std::int64_t file_bytes = 0, wal_bytes = 0;
+  std::vector<TableSize> tables;
+};
+
+}  // namespace leadrelay::store

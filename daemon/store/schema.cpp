@@ -1,0 +1,200 @@
+#include "daemon/store/schema.hpp"
+
+#include <iomanip>
+#include <sstream>
+
+#include "daemon/store/sqlite.hpp"
+
+namespace leadrelay::store {
+namespace {
+using detail::exec;
+
+// Release 0.1.0's tables, exactly (tests/fixtures/store-0.1.0.sql keeps them for the migration test): IF NOT
+// EXISTS makes this migration a no-op on such a store and the first schema of a new one.
+//
+// Leads are written once and never updated (an UPDATE would rewrite the row, raw body included). Intake stores the
+// raw body and its format; the pipeline maps it again (`leads.lead` holds the mapped lead only in rows written
+// before the raw-only journal, and is empty since). What the pipeline made of a lead goes to `routed`, keyed by
+// the lead's seq: state 1 routed (deliveries exist), 2 dropped by a rule, 3 unrouted (no rule matched: kept, and
+// logged); `lead` there is the lead as the pipeline left it.
+constexpr const char* kSchema1 = R"sql(
+CREATE TABLE IF NOT EXISTS leads (
+  seq            INTEGER PRIMARY KEY,
+  lead_id        TEXT NOT NULL UNIQUE,
+  source         TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  raw            BLOB NOT NULL,
+  lead           TEXT NOT NULL,
+  format         TEXT
+);
+CREATE TABLE IF NOT EXISTS routed (
+  seq       INTEGER PRIMARY KEY,
+  state     INTEGER NOT NULL,
+  outcome   TEXT NOT NULL,
+  lead      TEXT,
+  -- What destinations put in message headers, so that they need not parse the lead again.
+  lead_id   TEXT,
+  source    TEXT,
+  action    TEXT,
+  test_lead INTEGER
+);
+-- The outbox: one row per (lead, destination). state: 0 pending, 1 delivered (acknowledged by the destination),
+-- 2 failed permanently (kept, with the destination's error), 4 a dead letter replayed (a new row took its place).
+CREATE TABLE IF NOT EXISTS deliveries (
+  id          INTEGER PRIMARY KEY,
+  lead_seq    INTEGER NOT NULL,
+  destination TEXT NOT NULL,
+  msg_key     TEXT NOT NULL,
+  bytes       INTEGER NOT NULL,
+  state       INTEGER NOT NULL DEFAULT 0,
+  error       TEXT,
+  done_ms     INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- Redelivery keys: written only in the transaction that stores their lead, so no key is ever seen without it.
+CREATE TABLE IF NOT EXISTS replay_keys (
+  key        TEXT PRIMARY KEY,
+  lead_id    TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS replay_keys_expiry ON replay_keys(expires_ms);
+-- The same person for the same offer: the first lead, how many so far, their action codes (JSON array).
+CREATE TABLE IF NOT EXISTS person_keys (
+  key           TEXT PRIMARY KEY,
+  first_lead_id TEXT NOT NULL,
+  occurrences   INTEGER NOT NULL,
+  actions       TEXT NOT NULL,
+  expires_ms    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS person_keys_expiry ON person_keys(expires_ms);
+)sql";
+
+bool has_column(sqlite3* db, const char* table, const char* name) {
+  const auto sql = std::string("SELECT ") + name + " FROM " + table + " LIMIT 0";
+  sqlite3_stmt* probe = nullptr;
+  const bool present = sqlite3_prepare_v2(db, sql.c_str(), -1, &probe, nullptr) == SQLITE_OK;
+  sqlite3_finalize(probe);
+  return present;
+}
+
+bool to_version_1(sqlite3* db, std::string& error) {
+  // Development stores from before the raw-only journal lack leads.format (their rows keep the mapped lead).
+  return exec(db, kSchema1, error) &&
+         (has_column(db, "leads", "format") || exec(db, "ALTER TABLE leads ADD COLUMN format TEXT", error));
+}
+
+bool to_version_2(sqlite3* db, std::string& error) {
+  // `leadrelay dlq list` reads dead letters newest first; without this it scanned every delivery ever made.
+  return exec(db, "CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(id) WHERE state = 2", error);
+}
+
+struct Migration {
+  int version;
+  const char* what;
+  bool (*apply)(sqlite3*, std::string&);
+};
+constexpr Migration kMigrations[] = {
+    {1, "version the tables of release 0.1.0", to_version_1},
+    {2, "index dead letters", to_version_2},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
+
+}  // namespace
+
+std::filesystem::path database_path(const std::filesystem::path& state_dir) { return state_dir / "leadrelay.db"; }
+
+MigrateResult migrate(sqlite3* db, std::string& error) {
+  const auto version = static_cast<int>(detail::query_int(db, "PRAGMA user_version", -1));
+  if (version < 0) {
+    error = std::string("cannot read the schema version: ") + sqlite3_errmsg(db);
+    return MigrateResult::Failed;
+  }
+  if (version > kSchemaVersion) {
+    error = "the store has schema version " + std::to_string(version) + ", newer than this leadrelay " +
+            LEADRELAY_VERSION " knows (" + std::to_string(kSchemaVersion) +
+            "); it was written by a newer release and is left untouched: run that release, or restore a backup "
+            "taken with this one";
+    return MigrateResult::TooNew;
+  }
+  for (const auto& m : kMigrations) {
+    if (m.version <= version) continue;
+    // One transaction each: the version moves with the change, or neither does.
+    const auto set_version = "PRAGMA user_version = " + std::to_string(m.version);
+    std::string ignored;
+    if (!exec(db, "BEGIN IMMEDIATE", error) || !m.apply(db, error) || !exec(db, set_version.c_str(), error) ||
+        !exec(db, "COMMIT", error)) {
+      exec(db, "ROLLBACK", ignored);
+      error = "migration to schema version " + std::to_string(m.version) + " (" + m.what + ") failed: " + error;
+      return MigrateResult::Failed;
+    }
+  }
+  return MigrateResult::Ok;
+}
+
+bool read_store_info(const std::filesystem::path& state_dir, StoreInfo& info, std::string& error) {
+  const auto path = database_path(state_dir);
+  info.path = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    error = "no store at " + path.string() + " (is state_dir right, and has leadrelay run once?)";
+    return false;
+  }
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    error = "cannot read the store " + path.string() + ": " + sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return false;
+  }
+  sqlite3_busy_timeout(db, detail::kBusyTimeoutMs);
+  info.schema_version = static_cast<int>(detail::query_int(db, "PRAGMA user_version"));
+  info.binary_version = kSchemaVersion;
+  info.page_size = detail::query_int(db, "PRAGMA page_size");
+  info.pages = detail::query_int(db, "PRAGMA page_count");
+  info.free_pages = detail::query_int(db, "PRAGMA freelist_count");
+  info.file_bytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+  const auto wal = std::filesystem::file_size(path.string() + "-wal", ec);
+  info.wal_bytes = ec ? 0 : static_cast<std::int64_t>(wal);
+  // Bytes per table and its indexes from dbstat where this SQLite has it; rows always.
+  sqlite3_stmt* tables = nullptr;
+  sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1, &tables, nullptr);
+  const bool dbstat = detail::query_int(db, "SELECT COUNT(*) FROM dbstat LIMIT 1", -1) >= 0;
+  while (tables != nullptr && sqlite3_step(tables) == SQLITE_ROW) {
+    TableSize t;
+    t.name = detail::column_string(tables, 0);
+    t.rows = detail::query_int(db, ("SELECT COUNT(*) FROM \"" + t.name + "\"").c_str());
+    if (dbstat) {
+      t.bytes = detail::query_int(db, ("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = '" + t.name +
+                                       "' OR name IN (SELECT name FROM sqlite_schema WHERE type = 'index' AND "
+                                       "tbl_name = '" + t.name + "')").c_str());
+    }
+    info.tables.push_back(std::move(t));
+  }
+  sqlite3_finalize(tables);
+  sqlite3_close(db);
+  return true;
+}
+
+std::string format_store_info(const StoreInfo& info) {
+  std::ostringstream out;
+  out << "store:          " << info.path << "\n"
+      << "schema version: " << info.schema_version
+      << (info.schema_version == info.binary_version ? " (current)"
+          : info.schema_version < info.binary_version ? " (older: migrated at the next start)"
+                                                      : " (newer than this binary: it will refuse to open it)")
+      << "\n"
+      << "file:           " << info.file_bytes << " bytes (" << info.pages << " pages of " << info.page_size
+      << " bytes)\n"
+      << "free pages:     " << info.free_pages << "\n"
+      << "WAL:            " << info.wal_bytes << " bytes\n"
+      << "\n"
+      << std::left << std::setw(16) << "table" << std::right << std::setw(12) << "rows" << std::setw(16) << "bytes"
+      << "\n";
+  for (const auto& t : info.tables) {
+    out << std::left << std::setw(16) << t.name << std::right << std::setw(12) << t.rows << std::setw(16)
+        << (t.bytes < 0 ? std::string("-") : std::to_string(t.bytes)) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace leadrelay::store

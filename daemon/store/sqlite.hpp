@@ -1,0 +1,80 @@
+#pragma once
+// Internal to daemon/store: the few SQLite helpers its connections share. Other rooms never include this (nor
+// sqlite3.h): they call the store's typed functions.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "daemon/store/records.hpp"
+
+// The WHERE clause shared by listing and replaying dead letters; ?1 = destination filter (or NULL), ?2 = id (or
+// 0), bound by bind_dead_letter_filter. A macro so that the statements stay literals (Statements caches by them).
+#define LEADRELAY_DEAD_LETTER_MATCH \
+  "d.state = 2 AND (?1 IS NULL OR d.destination = ?1 OR d.destination = 'sink:' || ?1) AND (?2 = 0 OR d.id = ?2)"
+
+namespace leadrelay::store::detail {
+
+// How long a statement on any connection to the store waits for another connection's lock.
+inline constexpr int kBusyTimeoutMs = 5000;
+
+// Runs SQL without results; false with the database's message.
+bool exec(sqlite3* db, const char* sql, std::string& error);
+
+// A text or blob column of the current row; empty when NULL.
+std::string_view column(sqlite3_stmt* stmt, int i);
+inline std::string column_string(sqlite3_stmt* stmt, int i) { return std::string(column(stmt, i)); }
+
+inline void bind(sqlite3_stmt* stmt, int i, std::string_view text) {
+  sqlite3_bind_text(stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+void bind_dead_letter_filter(sqlite3_stmt* stmt, const DeadLetterFilter& filter);
+
+// Steps a bound statement once (a write, or a one-row read already consumed) and resets it; false with the
+// database's message.
+bool step_once(sqlite3* db, sqlite3_stmt* stmt, std::string& error);
+
+// The first column of the first row of `sql`, or `fallback`.
+std::int64_t query_int(sqlite3* db, const char* sql, std::int64_t fallback = 0);
+
+// Statements prepared once per connection (SQLITE_PREPARE_PERSISTENT), by their SQL text's address: each call
+// site passes a string literal. Finalized with the cache.
+class Statements {
+ public:
+  explicit Statements(sqlite3* db) : db_(db) {}
+  ~Statements();
+  Statements(const Statements&) = delete;
+  Statements& operator=(const Statements&) = delete;
+  // The prepared statement, reset and unbound; null with `error` when it cannot be prepared.
+  sqlite3_stmt* get(const char* sql, std::string& error);
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::map<const char*, sqlite3_stmt*> prepared_;
+};
+
+// A read transaction from construction until end() or destruction: the reads in it share one snapshot and one
+// pair of WAL read-lock system calls.
+class ReadTransaction {
+ public:
+  // Nested in one already open, it is part of that one and ends nothing.
+  explicit ReadTransaction(sqlite3* db) : db_(sqlite3_get_autocommit(db) != 0 ? db : nullptr) {
+    if (db_ != nullptr) sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  }
+  ~ReadTransaction() { end(); }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  void end() {
+    if (db_ != nullptr) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+}  // namespace leadrelay::store::detail

@@ -1,0 +1,41 @@
+#pragma once
+// The writes other rooms make beside intake's appends: each runs inside the journal writer's next transaction
+// (store::WriteJob), so it shares intake's commit and fsync, and all of it commits or none.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "daemon/store/records.hpp"
+
+struct sqlite3;
+
+namespace leadrelay::store {
+namespace detail {
+class Statements;
+}
+
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // The pipeline's outcome for a batch of leads: routed rows, one pending delivery per destination, the
+  // person-and-offer states, and the pipeline's cursor (the last seq of the batch).
+  bool record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error);
+  // Expired person keys, at most 1000 (a slice, so no commit waits on a big delete).
+  bool prune_person_keys(std::int64_t before_ms, std::string& error);
+  // Delivered or dead-lettered.
+  bool ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t now_ms, std::string& error);
+  // Queues the matching dead letters again as fresh deliveries (the old rows are kept, marked replayed); sets how
+  // many and their bytes.
+  bool replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
+                           std::string& error);
+
+ private:
+  std::unique_ptr<detail::Statements> statements_;
+};
+
+}  // namespace leadrelay::store
