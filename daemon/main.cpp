@@ -12,6 +12,7 @@
 #include "daemon/app/config.hpp"
 #include "daemon/config/schema.hpp"
 #include "daemon/http/admin_server.hpp"
+#include "daemon/store/schema.hpp"
 #include "daemon/util/strings.hpp"
 #include "daemon/app/validate_command.hpp"
 
@@ -36,6 +37,9 @@ commands:
   dlq list|show|replay [--sink S] [--id ID] [--admin ADDR | --config FILE]
                           dead letters (deliveries a destination refused for good): list them, show one with
                           its lead, or queue them again once the cause is fixed
+  store info [--config FILE | --state-dir DIR]
+                          print the store's schema version, its size, free pages, WAL size and the rows and
+                          bytes of each table (read-only: safe beside the running daemon)
   dev-broker [--brokers N] [--port P] [--produce-errors N]
                           run an in-memory Kafka cluster (librdkafka's mock) for local runs and tests; prints
                           its bootstrap address (127.0.0.1:P with --port); SIGUSR1 takes it down, SIGUSR2
@@ -43,7 +47,8 @@ commands:
   --version               print the version
   --help                  print this help
 
-exit codes: 0 ok, 64 usage error, 65 bad input line (validate), 69 cannot listen, 73 cannot open the store, 78 invalid config
+exit codes: 0 ok, 64 usage error, 65 bad input line (validate), 69 cannot listen, 73 cannot open the store
+(or it was written by a newer leadrelay), 78 invalid config
 documentation: README.md (configuration keys, sources, troubleshooting)
 )";
 
@@ -156,6 +161,35 @@ int dlq(const std::vector<std::string_view>& args) {
   return http::admin_request(address, "GET", "/dlq" + query, "dlq");
 }
 
+// `leadrelay store info [--config FILE | --state-dir DIR]`
+int store_command(const std::vector<std::string_view>& args) {
+  if (args.empty() || args[0] != "info") return usage_error("store takes: info [--config FILE | --state-dir DIR]");
+  std::string file = "/etc/leadrelay/config.yaml";
+  std::string state_dir;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) {
+      file = args[++i];
+    } else if (args[i] == "--state-dir" && i + 1 < args.size()) {
+      state_dir = args[++i];
+    } else {
+      return usage_error("unknown option for store info: " + std::string(args[i]));
+    }
+  }
+  if (state_dir.empty()) {
+    const auto result = app::load_config_file(file);
+    if (!report(result)) return app::kExitConfig;
+    state_dir = result.config->state_dir.string();
+  }
+  store::StoreInfo info;
+  std::string error;
+  if (!store::read_store_info(state_dir, info, error)) {
+    std::cerr << "leadrelay store info: " << error << "\n";
+    return app::kExitCantCreate;
+  }
+  std::cout << store::format_store_info(info);
+  return app::kExitOk;
+}
+
 // A whole decimal number within [low, high].
 bool number_in(std::string_view text, int low, int high, int& out) {
   unsigned long long n = 0;
@@ -226,5 +260,6 @@ int main(int argc, char** argv) {
   if (command == "status") return status(rest);
   if (command == "validate") return app::validate_command(rest);
   if (command == "dlq") return dlq(rest);
+  if (command == "store") return store_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }
