@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (ASan + UBSan) in build/fuzz and runs each for SECONDS (default 60) on a
 # copy of its kept corpus. A crash stops the run; copy the crashing input (crash-*) into tests/fuzz/corpus/<target>/
 # so that it replays as a regression test in every build.
-#   ./scripts/fuzz.sh [SECONDS]
+#   ./scripts/fuzz.sh [SECONDS] [TARGET ...]     (targets: all of them unless named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -10,6 +10,7 @@ seconds="${1:-60}"
 dir=build/fuzz
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADRELAY_FUZZ=ON >/dev/null
 targets=(http_request http_response marketplace config routes)
+if [ $# -gt 1 ]; then targets=("${@:2}"); fi
 cmake --build "$dir" --target "${targets[@]/#/fuzz_}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp"

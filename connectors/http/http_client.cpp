@@ -70,7 +70,11 @@ struct Client::Impl {
     if (ec) co_return;
     detail::ResponseParser parser;
     detail::limit(parser);
-    co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;  // a Content-Length past the limit is refused here, before any body is read
+    if (!parser.is_done()) {
+      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (!ec) res = parser.release();
   }
 

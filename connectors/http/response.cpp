@@ -44,10 +44,11 @@ bool parse_response(std::string_view bytes, Response& out, std::string& error) {
   namespace bhttp = boost::beast::http;
   detail::ResponseParser parser;
   detail::limit(parser);
-  parser.eager(true);
   boost::beast::error_code ec;
   // Each round either consumes bytes or ends: the parser asks for more only when what is left is not enough.
   while (!parser.is_done()) {
+    // The head alone first (see detail::limit): only then may the parser run on into the body.
+    parser.eager(parser.is_header_done());
     const auto used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
     bytes.remove_prefix(used);
     if (ec == bhttp::error::need_more) ec = {};

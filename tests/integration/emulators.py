@@ -44,7 +44,8 @@ def _openssl(*args):
 
 class Receiver:
     """A webhook receiver. `script` is a list of answers used in turn, then `default`: each an int status, a
-    (status, headers) pair, or "hang" (read the request, never answer). Every request is recorded."""
+    (status, headers) pair, "hang" (read the request, never answer) or ("raw", bytes): those bytes as the answer,
+    then the connection closes (malformed answers). Every request is recorded."""
 
     def __init__(self, ca=None, script=None, default=200):
         self.script = list(script or [])
@@ -64,12 +65,18 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with outer.cond:
                     answer = outer.script.pop(0) if outer.script else outer.default
-                    status = None if answer == "hang" else (answer if isinstance(answer, int) else answer[0])
+                    status = (None if answer == "hang" or (isinstance(answer, tuple) and answer[0] == "raw")
+                              else (answer if isinstance(answer, int) else answer[0]))
                     outer.requests.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
                     outer.cond.notify_all()
                 if answer == "hang":
                     outer.hung.append(self.connection)
                     threading.Event().wait(30)
+                    return
+                if isinstance(answer, tuple) and answer[0] == "raw":
+                    self.wfile.write(answer[1])
+                    self.wfile.flush()
+                    self.close_connection = True
                     return
                 headers = {} if isinstance(answer, int) else answer[1]
                 text = json.dumps({"ok": status < 400} if status < 400 else {"error": f"refused with {status}"})

@@ -116,6 +116,31 @@ class WebhookSink(unittest.TestCase):
         self.assertIn('leadrelay_sink_circuit_open{sink="hook"} 0', metrics)
         self.assertEqual(self.admin("GET", "/dlq")["dead_letters"], [])
 
+    def test_malformed_answers_are_retried_and_never_take_the_daemon_down(self):
+        # Answers a broken or hostile destination might send: a Content-Length of 2^56 with body bytes in the same
+        # packet (Beast's eager parse once reserved it: std::bad_alloc), one past 64 bits, a chunk size past 64
+        # bits, a status line that is no HTTP. Each is a transient failure; then the delivery goes through, once.
+        self.start(script=[
+            ("raw", b"HTTP/1.1 200 OK\r\nContent-Length: 71322631598739000\r\n\r\n{\"ok\":true}"),
+            ("raw", b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n{}"),
+            ("raw", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n{}"),
+            ("raw", b"SMTP/1.0 220 hello\r\n\r\n"),
+        ])
+        self.post(1)
+        messages = [self.d.wait_event("sink_retry")["message"] for _ in range(4)]
+        self.assertEqual(messages[0], "body limit exceeded")
+        self.assertTrue(all(messages), messages)
+        self.receiver.wait_for(lambda r: len(r.delivered()) == 1)
+        self.assertEqual(len(self.receiver.requests), 5)
+        # A Retry-After of 20 digits is capped at a day, not wrapped into a negative or tiny pause.
+        self.receiver.set_default((503, {"Retry-After": "99999999999999999999"}))
+        self.post(2)
+        event = self.d.wait_event("sink_retry")
+        self.assertTrue(event["message"].startswith("HTTP 503"), event)
+        self.assertEqual(event["retry_in_ms"], 24 * 3600 * 1000)
+        self.assertIsNone(self.d.proc.poll(), "the daemon is still running")
+        self.assertEqual(self.d.get("/healthz")[0], 200)
+
     def test_permanent_refusal_is_dead_lettered_then_replayed(self):
         self.start(default=400)
         for n in range(3):
