@@ -1,0 +1,449 @@
+// The daemon's components (component.hpp), each the wiring of one part: what it creates, in which order it needs
+// the others, what a reload changes, and how it stops.
+#include "daemon/app/component.hpp"
+
+#include "daemon/util/asio.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+
+#include "connectors/kafka/kafka_producer.hpp"
+#include "connectors/kafka/mock_cluster.hpp"
+#include "connectors/sinks/sink_factory.hpp"
+#include "daemon/app/run.hpp"
+#include "daemon/app/services.hpp"
+#include "daemon/http/admin_server.hpp"
+#include "daemon/http/server.hpp"
+#include "daemon/intake/intake.hpp"
+#include "daemon/log/log.hpp"
+#include "daemon/metrics/metrics.hpp"
+#include "daemon/outbox/dead_letters.hpp"
+#include "daemon/outbox/delivery_worker.hpp"
+#include "daemon/outbox/kafka_worker.hpp"
+#include "daemon/outbox/pipeline_worker.hpp"
+#include "daemon/store/journal.hpp"
+#include "daemon/store/reader.hpp"
+#include "daemon/util/strings.hpp"
+#include "daemon/util/thread.hpp"
+#include "daemon/validate/ares_resolver.hpp"
+
+namespace leadrelay::app {
+namespace asio = boost::asio;
+
+Services::Services(const Config& initial)
+    : config(initial), io(std::make_unique<asio::io_context>(initial.server.io_threads)) {}
+Services::~Services() = default;
+
+void Services::notify_delivery() const {
+  if (kafka) kafka->notify();
+  for (const auto& s : sinks) s->notify();
+}
+
+std::string Services::status_json() {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  std::lock_guard lock(reload.mutex);
+  w.StartObject();
+  w.Key("version");
+  w.String(LEADRELAY_VERSION);
+  w.Key("config_file");
+  w.String(config.file.string().c_str());
+  w.Key("config_hash");
+  w.String(reload.config_hash.c_str());
+  w.Key("started_at");
+  w.String(log::format_utc_ms(started_ms).c_str());
+  w.Key("last_reload");
+  w.StartObject();
+  w.Key("at");
+  w.String(log::format_utc_ms(reload.at_ms).c_str());
+  w.Key("ok");
+  w.Bool(reload.ok);
+  w.Key("errors");
+  w.StartArray();
+  for (const auto& e : reload.errors) w.String(e.c_str());
+  w.EndArray();
+  w.Key("restart_needed");
+  w.StartArray();
+  for (const auto& e : reload.restart_needed) w.String(e.c_str());
+  w.EndArray();
+  w.EndObject();
+  w.Key("uptime_seconds");
+  w.Int64((log::now_unix_ms() - started_ms) / 1000);
+  w.Key("backlog");
+  w.StartObject();
+  w.Key("leads_to_route");
+  w.Int64(pipeline ? pipeline->leads_to_route() : 0);
+  w.Key("deliveries");
+  w.Int64(backlog->count());
+  w.Key("bytes");
+  w.Int64(backlog->bytes());
+  w.Key("by_destination");  // from the store
+  w.StartObject();
+  std::string problem;
+  if (auto store = store::Reader::open(config.state_dir, problem)) {
+    for (const auto& d : store->backlog_by_destination()) {
+      w.Key(d.destination.c_str());
+      w.StartObject();
+      w.Key("deliveries");
+      w.Int64(d.deliveries);
+      w.Key("bytes");
+      w.Int64(d.bytes);
+      w.EndObject();
+    }
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+namespace {
+
+// The journal (every lead durable before it is answered) and the outbox's backlog, counted from the store.
+class StoreComponent final : public Component {
+ public:
+  std::string_view name() const override { return "store"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    bool too_new = false;
+    s.journal = store::Journal::open(s.config.state_dir, s.config.journal, error, &too_new);
+    if (!s.journal) {
+      log::error("store_open_failed",
+                 {{"message", error},
+                  {"hint", too_new ? "this store was written by a newer leadrelay: run that version, or restore a "
+                                     "backup"
+                                   : "check that state_dir is writable by this user"}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    s.backlog = std::make_unique<outbox::Backlog>(s.config.outbox);
+    util::set_background_nice(s.config.outbox.background_nice);
+    return true;
+  }
+  void stop(Services& s) override {
+    s.journal->stop();
+    const auto stats = s.journal->stats();
+    log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits},
+                          {"deliveries_pending", s.backlog->count()}});
+  }
+};
+
+// The Kafka producer's worker, with a mock cluster in-process for `brokers: embedded`.
+class KafkaComponent final : public Component {
+ public:
+  std::string_view name() const override { return "kafka"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    if (!s.config.kafka.configured) return true;
+    std::string bootstrap = s.config.kafka.brokers;
+    if (s.config.kafka.embedded) {
+      s.embedded_kafka = connectors::kafka::MockCluster::create(3, error);
+      if (!s.embedded_kafka) {
+        log::error("kafka_start_failed", {{"message", error}});
+        exit_code = kExitUnavailable;
+        return false;
+      }
+      bootstrap = s.embedded_kafka->bootstrap();
+      log::info("kafka_embedded", {log::safe("bootstrap", bootstrap),
+                                   {"hint", "an in-memory Kafka for local runs; read it with: kcat -C -b " +
+                                                bootstrap + " -t <topic>"}});
+    }
+    s.kafka = std::make_unique<outbox::KafkaWorker>(
+        std::make_unique<connectors::kafka::KafkaProducer>(s.config.kafka, bootstrap), *s.journal, s.config.state_dir,
+        *s.backlog);
+    if (!s.kafka->start(error)) {
+      log::error("kafka_start_failed", {{"message", error}});
+      exit_code = kExitConfig;
+      return false;
+    }
+    return true;
+  }
+  // Let Kafka acknowledge what is in flight (the pipeline, stopped before, adds nothing more).
+  void stop(Services& s) override {
+    if (s.kafka) s.kafka->stop(s.config.server.shutdown_grace);
+  }
+};
+
+// Contact validation's DNS lookups (c-ares on its own loop), unless switched off.
+class ResolverComponent final : public Component {
+ public:
+  std::string_view name() const override { return "dns"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    if (s.config.validation.dns.enabled) {
+      s.resolver = validate::AresResolver::create(s.config.validation.dns, error);
+      if (!s.resolver) {
+        log::error("dns_start_failed", {{"message", error},
+                                        {"hint", "set validation.dns.servers, or validation.dns.enabled: false"}});
+        exit_code = kExitConfig;
+        return false;
+      }
+    }
+    log::info("validation", {{"disposable_domains", static_cast<std::int64_t>(s.config.validator->disposable_count())},
+                             {"dns", s.config.validation.dns.enabled}});
+    return true;
+  }
+};
+
+// One delivery worker per sink (CRM, webhook, file), each on its own thread.
+class SinksComponent final : public Component {
+ public:
+  std::string_view name() const override { return "sinks"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    for (const auto& sink : s.config.sinks) {
+      s.sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*s.journal, s.config.state_dir, *s.backlog, sink,
+                                                                 connectors::create_sink(sink)));
+      if (!s.sinks.back()->start(error)) {
+        log::error("store_open_failed", {{"message", error}});
+        exit_code = kExitCantCreate;
+        return false;
+      }
+    }
+    return true;
+  }
+  void stop(Services& s) override {
+    for (auto& sink : s.sinks) sink->stop();
+  }
+};
+
+// The pipeline worker: routes each journaled lead into the outbox and wakes the destinations.
+class PipelineComponent final : public Component {
+ public:
+  std::string_view name() const override { return "pipeline"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    s.pipeline = std::make_unique<outbox::PipelineWorker>(
+        *s.journal, s.config.state_dir, *s.backlog, s.config.routes, s.config.dedup, [&s] { s.notify_delivery(); },
+        s.config.validator, s.resolver.get());
+    if (!s.pipeline->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    s.backlog->set_routing_lag([p = s.pipeline.get()] { return p->leads_to_route(); });
+    if (s.config.routes->rules.empty()) {
+      log::warn("no_routes", {{"hint", "leads are stored but delivered nowhere; add 'routes:' to the config"}});
+    }
+    return true;
+  }
+  void reload(Services& s, const Config& loaded) override {
+    s.pipeline->set_routes(loaded.routes);
+    s.pipeline->set_validator(loaded.validator);
+  }
+  // Route what was journaled before intake stopped.
+  void stop(Services& s) override { s.pipeline->stop(); }
+};
+
+std::string_view auth_name(intake::AuthType type) {
+  switch (type) {
+    case intake::AuthType::QuerySecret: return "query_secret";
+    case intake::AuthType::Bearer: return "bearer";
+    case intake::AuthType::Hmac: return "hmac";
+    case intake::AuthType::PartnerCenter: return "partner_center";
+    case intake::AuthType::None: return "none";
+  }
+  return "?";
+}
+
+// The intake listener: sources, TLS, and the answer only once a lead is stored.
+class IntakeComponent final : public Component {
+ public:
+  std::string_view name() const override { return "intake"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    s.server = std::make_unique<http::Server>(s.ioc(), s.config.server,
+                                              std::make_shared<const intake::Intake>(s.config.sources), *s.journal,
+                                              s.backlog.get());
+    s.server->set_status([&s] { return s.status_json(); });
+    if (!s.server->reload_tls(error)) {
+      log::error("tls_failed", {{"message", error}, {"hint", "check server.tls_cert_file and server.tls_key_file"}});
+      exit_code = kExitConfig;
+      return false;
+    }
+    if (!s.server->listen(error)) {
+      log::error("listen_failed", {{"message", error}});
+      exit_code = kExitUnavailable;
+      return false;
+    }
+    log::info("starting", {log::safe("version", LEADRELAY_VERSION), log::safe("config", s.config.file.string()),
+                           log::safe("state_dir", s.config.state_dir.string()),
+                           {"io_threads", s.config.server.io_threads},
+                           {"max_body_bytes", s.config.server.max_body_bytes},
+                           {"sources", static_cast<std::int64_t>(s.config.sources.size())}});
+    for (const auto& source : s.config.sources) {
+      log::info("source", {log::safe("name", source.name), log::safe("path", source.path),
+                           log::safe("format", source.format), log::safe("auth", auth_name(source.auth.type)),
+                           {"secrets", static_cast<std::int64_t>(source.auth.secrets.size())}});
+      if (source.auth.type == intake::AuthType::None) {
+        log::warn("source_unauthenticated",
+                  {log::safe("name", source.name), {"hint", "anyone who can reach this path can post leads"}});
+      }
+    }
+    return true;
+  }
+  void reload(Services& s, const Config& loaded) override {
+    s.server->set_intake(std::make_shared<const intake::Intake>(loaded.sources));
+    std::string tls_error;
+    if (!s.server->reload_tls(tls_error)) {
+      log::error("tls_reload_failed", {{"message", tls_error}, {"hint", "the previous certificate stays in use"}});
+    } else if (!s.config.server.tls_cert_file.empty()) {
+      log::info("tls_reloaded", {log::safe("certificate", s.config.server.tls_cert_file)});
+    }
+  }
+};
+
+// GET/POST on the admin listener's /dlq paths: list, show and replay dead letters.
+std::pair<int, std::string> dead_letters(Services& s, std::string_view method, std::string_view target) {
+  const auto path = target.substr(0, target.find('?'));
+  const auto query =
+      target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+  store::DeadLetterFilter filter;
+  for (std::string_view rest = query; !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const auto key = pair.substr(0, eq);
+    const auto value = eq == std::string_view::npos ? std::string() : util::url_decode(pair.substr(eq + 1));
+    unsigned long long id = 0;
+    if (key == "sink") filter.sink = value;
+    if (key == "id" && !util::parse_u64(value, id)) return {400, R"({"error":"bad_id","message":"id must be a number"})"};
+    if (key == "id") filter.id = static_cast<std::int64_t>(id);
+  }
+  if (method == "POST" && path == "/dlq/replay") {
+    std::string problem;
+    const auto count = outbox::replay_dead_letters(*s.journal, *s.backlog, filter, problem);
+    if (count < 0) return {503, R"({"error":"store_unavailable","message":")" + problem + R"("})"};
+    s.notify_delivery();
+    log::info("dlq_replayed", {{"deliveries", count}, log::safe("sink", filter.sink)});
+    return {200, R"({"replayed":)" + std::to_string(count) + "}"};
+  }
+  if (method != "GET") return {405, R"({"error":"method_not_allowed","message":"POST /dlq/replay; GET the rest"})"};
+  std::string problem;
+  auto store = store::Reader::open(s.config.state_dir, problem);
+  if (!store) return {503, R"({"error":"store_unavailable","message":"cannot read the store"})"};
+  if (path == "/dlq") return {200, outbox::dead_letters_json(*store, filter)};
+  unsigned long long id = 0;
+  auto body = util::parse_u64(path.substr(5), id) ? outbox::dead_letter_json(*store, static_cast<std::int64_t>(id))
+                                                 : std::string();
+  if (body.empty()) return {404, R"({"error":"not_found","message":"no dead letter with that id"})"};
+  return {200, std::move(body)};
+}
+
+// The operators' listener: /metrics, /status, /healthz and /dlq.
+class AdminComponent final : public Component {
+ public:
+  std::string_view name() const override { return "admin"; }
+  bool start(Services& s, std::string& error, int& exit_code) override {
+    auto& metrics = metrics::Metrics::get();
+    metrics.reload(true, s.reload.config_hash, static_cast<double>(s.started_ms) / 1000.0);
+    s.admin = std::make_unique<http::AdminServer>(
+        s.ioc(), s.config.admin, [&s, &metrics](std::string_view method, std::string_view target) {
+          const auto path = target.substr(0, target.find('?'));
+          if (path == "/dlq" || path.rfind("/dlq/", 0) == 0) return dead_letters(s, method, target);
+          if (method != "GET") {
+            return std::pair<int, std::string>{405, R"({"error":"method_not_allowed","message":"use GET"})"};
+          }
+          if (path == "/metrics") {
+            metrics.set_backlog(s.backlog->count(), s.backlog->bytes());
+            if (s.kafka) metrics.set_kafka_queue(s.kafka->queue_length());
+            return std::pair<int, std::string>{200, metrics.serialize()};
+          }
+          if (path == "/status") return std::pair<int, std::string>{200, s.status_json()};
+          if (path == "/healthz") return std::pair<int, std::string>{200, R"({"status":"ok"})"};
+          return std::pair<int, std::string>{
+              404, R"({"error":"not_found","message":"the admin listener serves /metrics, /status, /healthz and /dlq"})"};
+        });
+    if (!s.admin->listen(error)) {
+      log::error("listen_failed", {{"message", error}});
+      exit_code = kExitUnavailable;
+      return false;
+    }
+    return true;
+  }
+};
+
+// What the service manager sees: SIGHUP reloads, SIGTERM/SIGINT drain (a second one aborts), READY/RELOADING/
+// STOPPING and watchdog pings (no-ops without NOTIFY_SOCKET). Last in the list: a supervisor may act on READY at
+// once, so everything else is up by then.
+class ServiceComponent final : public Component {
+ public:
+  std::string_view name() const override { return "service"; }
+  bool start(Services& s, std::string&, int&) override {
+    signals_ = std::make_unique<asio::signal_set>(s.ioc(), SIGINT, SIGTERM, SIGHUP);
+    watchdog_ = std::make_unique<asio::steady_timer>(s.ioc());
+    wait_for_signal(s);
+    s.server->start();
+    s.admin->start();
+    log::info("admin_listening", {log::safe("address", s.admin->bound_address())});
+    for (const auto& address : s.server->bound_addresses()) log::info("listening", {log::safe("address", address)});
+    sd_notify(0, "READY=1\nSTATUS=accepting leads");
+    // Watchdog pings from the I/O loop, so a wedged loop gets the service restarted.
+    if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) {
+      log::info("watchdog", {{"interval_ms", static_cast<std::int64_t>(watchdog_usec_ / 1000)}});
+      ping({});
+    }
+    return true;
+  }
+
+ private:
+  void ping(boost::system::error_code ec) {
+    if (ec) return;
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_->expires_after(std::chrono::microseconds(watchdog_usec_ / 2));
+    watchdog_->async_wait([this](boost::system::error_code e) { ping(e); });
+  }
+
+  void wait_for_signal(Services& s) {
+    signals_->async_wait([this, &s](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        if (!draining_) {
+          sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+                     static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                         std::chrono::steady_clock::now().time_since_epoch())
+                                                         .count()));
+          s.reload_all();
+          sd_notify(0, "READY=1");
+        }
+      } else if (!draining_) {
+        draining_ = true;
+        sd_notify(0, "STOPPING=1");
+        watchdog_->cancel();
+        s.admin->stop();
+        log::info("draining",
+                  {{"signal", signo}, {"grace_ms", static_cast<std::int64_t>(s.config.server.shutdown_grace.count())}});
+        s.server->drain([this, &s] {
+          log::info("drained");
+          signals_->cancel();
+          s.stop_io();
+        });
+      } else {
+        log::warn("aborting", {{"signal", signo}, {"hint", "second signal: closing connections now"}});
+        s.server->abort();
+      }
+      wait_for_signal(s);
+    });
+  }
+
+  std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<asio::steady_timer> watchdog_;
+  std::uint64_t watchdog_usec_ = 0;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Component>> daemon_components() {
+  std::vector<std::unique_ptr<Component>> list;
+  list.push_back(std::make_unique<StoreComponent>());
+  list.push_back(std::make_unique<KafkaComponent>());
+  list.push_back(std::make_unique<ResolverComponent>());
+  list.push_back(std::make_unique<SinksComponent>());
+  list.push_back(std::make_unique<PipelineComponent>());
+  list.push_back(std::make_unique<IntakeComponent>());
+  list.push_back(std::make_unique<AdminComponent>());
+  list.push_back(std::make_unique<ServiceComponent>());
+  return list;
+}
+
+}  // namespace leadrelay::app
