@@ -111,8 +111,9 @@ std::string secret(config::MapReader& r, const char* file_key, const char* env_k
   return values.front();
 }
 
-void common(CrmOptions& o, config::MapReader& r, const std::filesystem::path& base_dir) {
-  o.fields = merge_fields(default_fields(o.kind), r, "fields");
+void common(CrmOptions& o, config::MapReader& r, const std::filesystem::path& base_dir,
+            const std::vector<FieldMapping>& default_fields) {
+  o.fields = merge_fields(default_fields, r, "fields");
   const auto ca = r.string("ca_file");
   if (!ca.empty()) {
     o.ca_file = std::filesystem::path(ca).is_relative() ? base_dir / ca : std::filesystem::path(ca);
@@ -133,14 +134,9 @@ std::span<const KeySpec> dynamics_keys() { return kDynamicsKeys; }
 std::span<const KeySpec> salesforce_keys() { return kSalesforceKeys; }
 std::span<const KeySpec> hubspot_keys() { return kHubSpotKeys; }
 
-const std::vector<FieldMapping>& default_fields(CrmKind kind) {
-  switch (kind) {
-    case CrmKind::Dynamics: return kDynamicsFields;
-    case CrmKind::Salesforce: return kSalesforceFields;
-    case CrmKind::HubSpot: return kHubSpotFields;
-  }
-  return kDynamicsFields;
-}
+const std::vector<FieldMapping>& dynamics_default_fields() { return kDynamicsFields; }
+const std::vector<FieldMapping>& salesforce_default_fields() { return kSalesforceFields; }
+const std::vector<FieldMapping>& hubspot_default_fields() { return kHubSpotFields; }
 
 std::shared_ptr<const void> parse_dynamics(config::MapReader& r, const std::filesystem::path& base_dir) {
   auto o = std::make_shared<CrmOptions>();
@@ -156,7 +152,7 @@ std::shared_ptr<const void> parse_dynamics(config::MapReader& r, const std::file
   }
   o->key_field = r.string("alternate_key");
   o->entity = r.string("entity_set");
-  common(*o, r, base_dir);
+  common(*o, r, base_dir, kDynamicsFields);
   o->scope = r.string("scope");
   if (o->scope.empty()) o->scope = o->url + "/.default";
   return o;
@@ -172,7 +168,7 @@ std::shared_ptr<const void> parse_salesforce(config::MapReader& r, const std::fi
   o->api_version = r.string("api_version");
   o->slow_down_at = static_cast<double>(r.integer("slow_down_at")) / 100.0;
   o->batch_size = static_cast<std::size_t>(r.integer("batch_size"));
-  common(*o, r, base_dir);
+  common(*o, r, base_dir, kSalesforceFields);
   o->token_url = r.string("token_url");
   if (o->token_url.empty()) o->token_url = o->url + "/services/oauth2/token";
   return o;
@@ -184,7 +180,7 @@ std::shared_ptr<const void> parse_hubspot(config::MapReader& r, const std::files
   o->url = r.string("url");
   o->token = secret(r, "token_file", "token_env", base_dir);
   o->key_field = r.string("id_property");
-  common(*o, r, base_dir);
+  common(*o, r, base_dir, kHubSpotFields);
   return o;
 }
 

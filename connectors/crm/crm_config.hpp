@@ -42,6 +42,8 @@ std::shared_ptr<const void> parse_salesforce(config::MapReader& r, const std::fi
 std::shared_ptr<const void> parse_hubspot(config::MapReader& r, const std::filesystem::path& base_dir);
 
 // The default field mappings (lead.v1 → CRM), for documentation and tests.
-const std::vector<FieldMapping>& default_fields(CrmKind kind);
+const std::vector<FieldMapping>& dynamics_default_fields();
+const std::vector<FieldMapping>& salesforce_default_fields();
+const std::vector<FieldMapping>& hubspot_default_fields();
 
 }  // namespace leadrelay::connectors::crm

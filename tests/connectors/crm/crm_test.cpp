@@ -40,7 +40,7 @@ rapidjson::Document record(const model::Lead& lead, const std::vector<FieldMappi
 }
 
 TEST(CrmMapping, DynamicsDefaults) {
-  const auto r = record(sample(), default_fields(CrmKind::Dynamics));
+  const auto r = record(sample(), dynamics_default_fields());
   EXPECT_STREQ(r["firstname"].GetString(), "Jane");
   EXPECT_STREQ(r["lastname"].GetString(), "Doe");
   EXPECT_STREQ(r["emailaddress1"].GetString(), "jane.doe@contoso.com");  // the normalized address
@@ -55,7 +55,7 @@ TEST(CrmMapping, DynamicsDefaults) {
 
 TEST(CrmMapping, SalesforceRequiredFieldsHaveFallbacks) {
   auto lead = sample();
-  auto r = record(lead, default_fields(CrmKind::Salesforce));
+  auto r = record(lead, salesforce_default_fields());
   EXPECT_STREQ(r["LastName"].GetString(), "Doe");
   EXPECT_STREQ(r["Company"].GetString(), "Contoso");
   EXPECT_STREQ(r["LeadSource"].GetString(), "Microsoft Marketplace");
@@ -63,20 +63,20 @@ TEST(CrmMapping, SalesforceRequiredFieldsHaveFallbacks) {
   // Without a last name or a company: the email and its domain stand in, so Salesforce's required fields hold.
   lead.contact.last_name.clear();
   lead.contact.company.clear();
-  r = record(lead, default_fields(CrmKind::Salesforce));
+  r = record(lead, salesforce_default_fields());
   EXPECT_STREQ(r["LastName"].GetString(), "Jane.Doe@Contoso.com");
   EXPECT_STREQ(r["Company"].GetString(), "contoso.com");
   // With nothing at all: a constant.
   lead.contact.email.clear();
   lead.email_check = {};
-  r = record(lead, default_fields(CrmKind::Salesforce));
+  r = record(lead, salesforce_default_fields());
   EXPECT_STREQ(r["LastName"].GetString(), "Unknown");
   EXPECT_STREQ(r["Company"].GetString(), "Unknown");
   EXPECT_FALSE(r.HasMember("Email"));  // absent values are left out, never sent as null
 }
 
 TEST(CrmMapping, HubSpotDefaults) {
-  const auto r = record(sample(), default_fields(CrmKind::HubSpot));
+  const auto r = record(sample(), hubspot_default_fields());
   EXPECT_STREQ(r["email"].GetString(), "jane.doe@contoso.com");
   EXPECT_STREQ(r["phone"].GetString(), "+16175555555");
   EXPECT_STREQ(r["hs_lead_status"].GetString(), "NEW");
@@ -86,7 +86,7 @@ TEST(CrmMapping, HubSpotDefaults) {
 TEST(CrmMapping, RawPhoneWhenNotValid) {
   auto lead = sample();
   lead.phone_check = {};
-  EXPECT_STREQ(record(lead, default_fields(CrmKind::HubSpot))["phone"].GetString(), "(617) 555-5555");
+  EXPECT_STREQ(record(lead, hubspot_default_fields())["phone"].GetString(), "(617) 555-5555");
 }
 
 class CrmConfig : public ::testing::Test {
