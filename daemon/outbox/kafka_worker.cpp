@@ -1,5 +1,7 @@
 #include "daemon/outbox/kafka_worker.hpp"
 
+#include <algorithm>
+
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/outbox_records.hpp"
 #include "daemon/util/thread.hpp"
@@ -53,10 +55,12 @@ void KafkaWorker::take(std::vector<connectors::Completion>& completed) {
 }
 
 std::size_t KafkaWorker::produce_batch() {
-  if (producer_->in_flight() >= connectors::kafka::KafkaProducer::kMaxInFlight) return 0;  // poll first
+  // At most what the producer still has room for: poll first when it has none.
+  const auto room = std::min<std::int64_t>(1000, connectors::kafka::KafkaProducer::kMaxInFlight - producer_->in_flight());
+  if (room <= 0) return 0;
   std::vector<store::PendingDelivery> rows;
   std::string error;
-  if (!store_->pending_kafka_deliveries(cursor_, 1000, rows, error)) {
+  if (!store_->pending_kafka_deliveries(cursor_, static_cast<int>(room), rows, error)) {
     log::warn("store_read_failed", {{"message", error}});
     return 0;
   }

@@ -1,0 +1,233 @@
+// The store's typed reads and writes and its schema versions, without the daemon: what the pipeline, the delivery
+// workers and the admin listener rely on.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "daemon/model/lead_id.hpp"
+#include "daemon/store/journal.hpp"
+#include "daemon/store/reader.hpp"
+#include "daemon/store/schema.hpp"
+
+namespace leadrelay::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("leadrelay-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Journal> open() {
+    std::string error;
+    auto j = Journal::open(dir_, {}, error);
+    EXPECT_TRUE(j) << error;
+    return j;
+  }
+
+  // Journals `n` leads and returns their ids, in seq order.
+  std::vector<std::string> append(Journal& j, int n) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      std::promise<AppendResult> done;
+      j.append(Entry{model::new_lead_id(1732320000000 + i), "mp", 1732320000000 + i, "{\"n\":" + std::to_string(i) + "}",
+                     "ms-marketplace", {}, 0},
+               [&](AppendResult r) { done.set_value(std::move(r)); });
+      const auto r = done.get_future().get();
+      EXPECT_EQ(r.status, AppendStatus::Committed);
+      ids.push_back(r.lead_id);
+    }
+    return ids;
+  }
+
+  // Runs `write` in the writer's next transaction; whether it committed.
+  static bool write(Journal& j, std::function<bool(Transaction&, std::string&)> write) {
+    std::promise<bool> committed;
+    j.submit(WriteJob{[&write](Transaction& tx, std::string& error) { return write(tx, error); },
+                      [&](bool ok) { committed.set_value(ok); }});
+    return committed.get_future().get();
+  }
+
+  int user_version() {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(database_path(dir_).c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+    sqlite3_step(stmt);
+    const int v = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return v;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, RoutingDeliveriesAcksAndDeadLettersThroughTypedCalls) {
+  auto j = open();
+  const auto ids = append(*j, 3);
+  std::string error;
+  auto reader = Reader::open(dir_, error);
+  ASSERT_TRUE(reader) << error;
+  std::vector<JournaledLead> leads;
+  ASSERT_TRUE(reader->next_to_route(0, 64, leads, error)) << error;
+  ASSERT_EQ(leads.size(), 3u);
+  EXPECT_EQ(leads[0].lead_id, ids[0]);
+  EXPECT_EQ(leads[1].raw, "{\"n\":1}");
+  EXPECT_EQ(leads[2].format, "ms-marketplace");
+
+  // The first two are routed to Kafka and a sink; the third is dropped.
+  std::vector<RoutingRecord> records(3);
+  for (int i = 0; i < 3; ++i) {
+    auto& r = records[i];
+    r.seq = leads[i].seq;
+    r.lead_id = ids[i];
+    r.lead_json = "{\"lead_id\":\"" + ids[i] + "\"}";
+    r.source = "mp";
+    r.action = "INS";
+    r.msg_key = "person" + std::to_string(i) + "@contoso.com";
+    r.state = i < 2 ? RoutingState::Routed : RoutingState::Dropped;
+    r.outcome = i < 2 ? "routed" : "dropped by rule 'x': y";
+    if (i < 2) r.destinations = {"kafka:leads.all", "sink:crm"};
+    r.person_key = "p" + std::to_string(i);
+    r.person = PersonRecord{ids[i], 1, {"INS"}, 1732320000000 + 14LL * 86400000};
+  }
+  ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) { return tx.record_routing(records, leads[2].seq, e); }));
+  EXPECT_EQ(reader->pipeline_cursor(), leads[2].seq);
+  EXPECT_EQ(reader->pending_totals(),
+            (std::pair<std::int64_t, std::int64_t>{4, 4 * static_cast<std::int64_t>(records[0].lead_json.size())}));
+  const auto person = reader->person("p1");
+  ASSERT_TRUE(person);
+  EXPECT_EQ(person->first_lead_id, ids[1]);
+  EXPECT_EQ(person->actions, std::vector<std::string>{"INS"});
+  EXPECT_FALSE(reader->person("nobody"));
+
+  std::vector<PendingDelivery> kafka, crm;
+  ASSERT_TRUE(reader->pending_kafka_deliveries(0, 100, kafka, error));
+  ASSERT_TRUE(reader->pending_deliveries("sink:crm", 0, 100, crm, error));
+  ASSERT_EQ(kafka.size(), 2u);
+  ASSERT_EQ(crm.size(), 2u);
+  EXPECT_EQ(kafka[0].destination, "kafka:leads.all");
+  EXPECT_EQ(kafka[1].msg_key, "person1@contoso.com");
+  EXPECT_EQ(crm[0].lead_json, records[0].lead_json);
+  EXPECT_EQ(crm[1].action, "INS");
+  std::vector<PendingDelivery> after;
+  ASSERT_TRUE(reader->pending_deliveries("sink:crm", crm[0].id, 100, after, error));
+  EXPECT_EQ(after.size(), 1u);  // after the cursor only
+
+  // Kafka delivers both; the CRM refuses the first for good.
+  std::vector<DeliveryAck> acks = {{kafka[0].id, kafka[0].bytes, {}},
+                                   {kafka[1].id, kafka[1].bytes, {}},
+                                   {crm[0].id, crm[0].bytes, "HTTP 400: bad field"}};
+  ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) { return tx.ack_deliveries(acks, 1732330000000, e); }));
+  kafka.clear();
+  ASSERT_TRUE(reader->pending_kafka_deliveries(0, 100, kafka, error));
+  EXPECT_TRUE(kafka.empty());
+  const auto backlog = reader->backlog_by_destination();
+  ASSERT_EQ(backlog.size(), 1u);
+  EXPECT_EQ(backlog[0].destination, "sink:crm");
+  EXPECT_EQ(backlog[0].deliveries, 1);
+
+  auto dead = reader->dead_letters({"crm", 0});
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].lead_id, ids[0]);
+  EXPECT_EQ(dead[0].error, "HTTP 400: bad field");
+  EXPECT_EQ(dead[0].failed_at_ms, 1732330000000);
+  EXPECT_TRUE(reader->dead_letters({"kafka:leads.all", 0}).empty());
+  const auto one = reader->dead_letter(dead[0].id);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->lead_json, records[0].lead_json);
+  EXPECT_FALSE(reader->dead_letter(999999));
+
+  // Replay: a fresh pending delivery, the dead letter marked replayed.
+  std::int64_t count = 0, bytes = 0;
+  ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) { return tx.replay_dead_letters({}, count, bytes, e); }));
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(bytes, crm[0].bytes);
+  EXPECT_TRUE(reader->dead_letters({}).empty());
+  crm.clear();
+  ASSERT_TRUE(reader->pending_deliveries("sink:crm", 0, 100, crm, error));
+  ASSERT_EQ(crm.size(), 2u);
+  EXPECT_EQ(crm[1].lead_id, ids[0]);  // the replayed one, after the other
+}
+
+TEST_F(StoreTest, AFailedWriteLeavesNothingBehind) {
+  auto j = open();
+  append(*j, 1);
+  std::string error;
+  auto reader = Reader::open(dir_, error);
+  RoutingRecord r;
+  r.seq = 1;
+  r.destinations = {"kafka:t"};
+  EXPECT_FALSE(write(*j, [&](Transaction& tx, std::string& e) {
+    if (!tx.record_routing({&r, 1}, 1, e)) return false;
+    e = "a later write of the same job failed";
+    return false;
+  }));
+  EXPECT_EQ(reader->pipeline_cursor(), 0);
+  EXPECT_EQ(reader->pending_totals().first, 0);
+}
+
+TEST_F(StoreTest, ANewStoreHasTheCurrentSchemaVersion) {
+  open();
+  EXPECT_EQ(user_version(), kSchemaVersion);
+  StoreInfo info;
+  std::string error;
+  ASSERT_TRUE(read_store_info(dir_, info, error)) << error;
+  EXPECT_EQ(info.schema_version, kSchemaVersion);
+  EXPECT_GT(info.pages, 0);
+  EXPECT_NE(format_store_info(info).find("schema version: " + std::to_string(kSchemaVersion) + " (current)"),
+            std::string::npos);
+}
+
+TEST_F(StoreTest, AStoreOfRelease010IsMigratedInPlace) {
+  std::filesystem::create_directories(dir_);
+  std::ifstream fixture(std::string(LEADRELAY_SOURCE_DIR) + "/tests/integration/fixtures/store-0.1.0.sql");
+  std::stringstream ddl;
+  ddl << fixture.rdbuf();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database_path(dir_).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, ddl.str().c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) "
+                             "VALUES ('01a20c55-14e2-70f7-b723-ad212abf2572', 'mp', 1, '{}', '', 'ms-marketplace')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  EXPECT_EQ(user_version(), 0);
+  auto j = open();
+  ASSERT_TRUE(j);
+  EXPECT_EQ(user_version(), kSchemaVersion);
+  std::string error;
+  auto reader = Reader::open(dir_, error);
+  std::vector<JournaledLead> leads;
+  ASSERT_TRUE(reader->next_to_route(0, 10, leads, error));
+  ASSERT_EQ(leads.size(), 1u);
+  EXPECT_EQ(leads[0].lead_id, "01a20c55-14e2-70f7-b723-ad212abf2572");
+  EXPECT_EQ(append(*j, 1).size(), 1u);  // and it takes new leads
+}
+
+TEST_F(StoreTest, AStoreNewerThanTheBinaryIsRefusedUntouched) {
+  open().reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(database_path(dir_).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  std::string error;
+  bool too_new = false;
+  EXPECT_FALSE(Journal::open(dir_, {}, error, &too_new));
+  EXPECT_TRUE(too_new);
+  EXPECT_NE(error.find("schema version 99, newer than this leadrelay"), std::string::npos) << error;
+  EXPECT_EQ(user_version(), 99);
+}
+
+}  // namespace
+}  // namespace leadrelay::store
