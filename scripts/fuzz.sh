@@ -23,6 +23,6 @@ for t in "${targets[@]}"; do
   "$dir/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$dir/artifacts/$t/" -print_final_stats=1 "$work" > "$dir/$t.log" 2>&1 ||
     { tail -n 60 "$dir/$t.log"; echo "fuzz: $t crashed; the input is in $dir/artifacts/$t/" >&2; exit 1; }
-  grep -E "^stat::(number_of_executed_units|peak_rss_mb)|^#[0-9]+ +DONE" "$dir/$t.log" || true
+  grep -E "^stat::(number_of_executed_units|peak_rss_mb)|^#[0-9]+[[:space:]]+DONE" "$dir/$t.log" || true
 done
 echo "fuzz: all targets ran ${seconds}s without a crash"
