@@ -91,14 +91,15 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
                               (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA cache_size=-32768;";
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (!exec(db, pragmas.c_str(), error)) {
-    error = "cannot prepare the store '" + path.string() + "': " + error;
-    sqlite3_close(db);
-    return nullptr;
-  }
+  // The schema first: a store newer than this binary is refused before anything (journal mode included) is set.
   if (const auto migrated = migrate(db, error); migrated != MigrateResult::Ok) {
     if (too_new != nullptr) *too_new = migrated == MigrateResult::TooNew;
     error = "cannot open the store '" + path.string() + "': " + error;
+    sqlite3_close(db);
+    return nullptr;
+  }
+  if (!exec(db, pragmas.c_str(), error)) {
+    error = "cannot prepare the store '" + path.string() + "': " + error;
     sqlite3_close(db);
     return nullptr;
   }
