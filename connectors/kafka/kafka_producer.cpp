@@ -114,6 +114,7 @@ void KafkaProducer::on_delivery(const rd_kafka_message_t* message) {
                                    message->err == RD_KAFKA_RESP_ERR_NO_ERROR);
   Completion done;
   done.id = static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(message->_private));
+  done.value_bytes = message->len;
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // With message.timeout.ms=0 librdkafka retries transient errors forever: what reaches here is permanent
     // (message too large, not authorized, ...): failed for good, with the broker's reason.
@@ -153,7 +154,7 @@ std::size_t KafkaProducer::submit(std::span<const DeliveryItem> items, std::vect
     if (failure != nullptr) rd_kafka_error_destroy(failure);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // librdkafka's queue is full: poll, then resume here
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      completed.push_back({item.id, {Status::Permanent, rd_kafka_err2str(err), {}}});
+      completed.push_back({item.id, {Status::Permanent, rd_kafka_err2str(err), {}}, item.lead_json.size()});
       log::error("kafka_produce_failed", {{"delivery", item.id}, {"message", rd_kafka_err2str(err)}});
     } else {
       ++in_flight_;

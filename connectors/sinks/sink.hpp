@@ -52,6 +52,7 @@ class Sink {
 struct Completion {
   std::int64_t id = 0;  // the item's
   DeliveryResult result;
+  std::size_t value_bytes = 0;  // the item's value size, so the caller keeps no table of what is in flight
 };
 
 class AsyncSink {

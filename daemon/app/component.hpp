@@ -17,8 +17,8 @@ class Component {
  public:
   virtual ~Component() = default;
   virtual std::string_view name() const = 0;
-  // Starts the part; false with `error` and the exit code the daemon ends with (sysexits.h, see run.hpp).
-  virtual bool start(Services& services, std::string& error, int& exit_code) = 0;
+  // Starts the part; false (having logged why) with the exit code the daemon ends with (sysexits.h, see run.hpp).
+  virtual bool start(Services& services, int& exit_code) = 0;
   // A reload's new configuration, already checked whole; apply what can change while running.
   virtual void reload(Services&, const Config&) {}
   // Called in reverse start order after intake has stopped: finish, flush and release.

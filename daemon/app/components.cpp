@@ -107,7 +107,8 @@ namespace {
 class StoreComponent final : public Component {
  public:
   std::string_view name() const override { return "store"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     bool too_new = false;
     s.journal = store::Journal::open(s.config.state_dir, s.config.journal, error, &too_new);
     if (!s.journal) {
@@ -135,7 +136,8 @@ class StoreComponent final : public Component {
 class KafkaComponent final : public Component {
  public:
   std::string_view name() const override { return "kafka"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     if (!s.config.kafka.configured) return true;
     std::string bootstrap = s.config.kafka.brokers;
     if (s.config.kafka.embedded) {
@@ -170,7 +172,8 @@ class KafkaComponent final : public Component {
 class ResolverComponent final : public Component {
  public:
   std::string_view name() const override { return "dns"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     if (s.config.validation.dns.enabled) {
       s.resolver = validate::AresResolver::create(s.config.validation.dns, error);
       if (!s.resolver) {
@@ -190,7 +193,8 @@ class ResolverComponent final : public Component {
 class SinksComponent final : public Component {
  public:
   std::string_view name() const override { return "sinks"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     for (const auto& sink : s.config.sinks) {
       s.sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*s.journal, s.config.state_dir, *s.backlog, sink,
                                                                  connectors::create_sink(sink)));
@@ -211,7 +215,8 @@ class SinksComponent final : public Component {
 class PipelineComponent final : public Component {
  public:
   std::string_view name() const override { return "pipeline"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     s.pipeline = std::make_unique<outbox::PipelineWorker>(
         *s.journal, s.config.state_dir, *s.backlog, s.config.routes, s.config.dedup, [&s] { s.notify_delivery(); },
         s.config.validator, s.resolver.get());
@@ -249,7 +254,8 @@ std::string_view auth_name(intake::AuthType type) {
 class IntakeComponent final : public Component {
  public:
   std::string_view name() const override { return "intake"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     s.server = std::make_unique<http::Server>(s.ioc(), s.config.server,
                                               std::make_shared<const intake::Intake>(s.config.sources), *s.journal,
                                               s.backlog.get());
@@ -333,7 +339,8 @@ std::pair<int, std::string> dead_letters(Services& s, std::string_view method, s
 class AdminComponent final : public Component {
  public:
   std::string_view name() const override { return "admin"; }
-  bool start(Services& s, std::string& error, int& exit_code) override {
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
     auto& metrics = metrics::Metrics::get();
     metrics.reload(true, s.reload.config_hash, static_cast<double>(s.started_ms) / 1000.0);
     s.admin = std::make_unique<http::AdminServer>(
@@ -368,7 +375,7 @@ class AdminComponent final : public Component {
 class ServiceComponent final : public Component {
  public:
   std::string_view name() const override { return "service"; }
-  bool start(Services& s, std::string&, int&) override {
+  bool start(Services& s, int&) override {
     signals_ = std::make_unique<asio::signal_set>(s.ioc(), SIGINT, SIGTERM, SIGHUP);
     watchdog_ = std::make_unique<asio::steady_timer>(s.ioc());
     wait_for_signal(s);

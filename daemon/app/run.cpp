@@ -120,12 +120,15 @@ int run_daemon(const Config& initial) {
   // Started in order; on a failure, what already started stops in reverse order.
   std::size_t started = 0;
   const auto stop_started = [&] {
-    while (started > 0) components[--started]->stop(services);
+    while (started > 0) {
+      components[--started]->stop(services);
+      log::debug("component_stopped", {log::safe("component", components[started]->name())});
+    }
   };
   for (; started < components.size(); ++started) {
-    std::string error;
     int exit_code = kExitCantCreate;
-    if (!components[started]->start(services, error, exit_code)) {
+    if (!components[started]->start(services, exit_code)) {
+      log::debug("component_failed", {log::safe("component", components[started]->name())});
       stop_started();
       return exit_code;
     }

@@ -551,19 +551,14 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
       if (!parser.is_done()) {
         tcp.expires_after(config.body_timeout);
         co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == bhttp::error::body_limit) {
-          intake::Rejection r{413, "body_too_large",
-                              "the body is larger than " + std::to_string(config.max_body_bytes) + " bytes"};
-          res = error_response(r, version, false);
-          tcp.expires_after(config.write_timeout);
-          co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-          linger = !ec;
-          break;
-        }
         if (ec && !peer_gone(ec)) {
-          // A malformed body (a chunk size that is no hex number or past 64 bits, a bad chunk extension): the
-          // sender is told, then the connection closes, since the stream's framing is lost.
-          const intake::Rejection r{400, "bad_request", "malformed HTTP body: " + ec.message()};
+          // Too large, or malformed (a chunk size that is no hex number or past 64 bits, a bad chunk extension):
+          // the sender is told, then the connection closes, since the stream's framing is lost.
+          const auto r = ec == bhttp::error::body_limit
+                             ? intake::Rejection{413, "body_too_large",
+                                                 "the body is larger than " + std::to_string(config.max_body_bytes) +
+                                                     " bytes"}
+                             : intake::Rejection{400, "bad_request", "malformed HTTP body: " + ec.message()};
           res = error_response(r, version, false);
           tcp.expires_after(config.write_timeout);
           co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

@@ -3,8 +3,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <future>
-
 #include "daemon/log/log.hpp"
 
 namespace leadrelay::outbox {
@@ -56,25 +54,16 @@ std::string dead_letter_json(store::Reader& store, std::int64_t id) {
 
 std::int64_t replay_dead_letters(store::Journal& journal, Backlog& backlog, const store::DeadLetterFilter& filter,
                                  std::string& error) {
-  struct Result {
-    std::int64_t count = 0;
-    std::int64_t bytes = 0;
-  };
-  auto result = std::make_shared<Result>();
-  std::promise<bool> committed;
-  auto done = committed.get_future();
-  store::WriteJob job;
-  job.apply = [filter, result](store::Transaction& tx, std::string& message) {
-    return tx.replay_dead_letters(filter, result->count, result->bytes, message);
-  };
-  job.done = [&committed](bool ok) { committed.set_value(ok); };
-  journal.submit(std::move(job));
-  if (!done.get()) {
+  std::int64_t count = 0;
+  std::int64_t bytes = 0;
+  if (!journal.write([&](store::Transaction& tx, std::string& message) {
+        return tx.replay_dead_letters(filter, count, bytes, message);
+      })) {
     error = "the store refused the replay (see the log)";
     return -1;
   }
-  backlog.add(result->count, result->bytes);
-  return result->count;
+  backlog.add(count, bytes);
+  return count;
 }
 
 }  // namespace leadrelay::outbox

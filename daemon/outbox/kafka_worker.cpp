@@ -42,11 +42,8 @@ void KafkaWorker::stop(std::chrono::milliseconds grace) {
 
 void KafkaWorker::take(std::vector<connectors::Completion>& completed) {
   for (auto& c : completed) {
-    std::int64_t bytes = 0;
-    if (const auto it = bytes_in_flight_.find(c.id); it != bytes_in_flight_.end()) {
-      bytes = it->second;
-      bytes_in_flight_.erase(it);
-    }
+    // The outbox counts a delivery's bytes as its lead.v1 value's size (store::Transaction::record_routing).
+    const auto bytes = static_cast<std::int64_t>(c.value_bytes);
     // Kafka's answers are delivered or failed for good (librdkafka retries the rest itself).
     const bool ok = c.result.status == connectors::DeliveryResult::Status::Ok;
     acks_.push_back({c.id, bytes, ok ? std::string() : (c.result.message.empty() ? "refused" : c.result.message)});
@@ -66,13 +63,9 @@ std::size_t KafkaWorker::produce_batch() {
   }
   std::vector<connectors::DeliveryItem> items;
   items.reserve(rows.size());
-  for (auto& row : rows) {
-    bytes_in_flight_[row.id] = row.bytes;
-    items.push_back(to_item(std::move(row)));
-  }
+  for (auto& row : rows) items.push_back(to_item(std::move(row)));
+  // What the producer does not take (its queue is full) is read again from the store after a poll.
   const auto taken = producer_->submit(items, completed_);
-  // What the producer did not take (its queue is full) is read again from the store after a poll.
-  for (auto i = taken; i < items.size(); ++i) bytes_in_flight_.erase(items[i].id);
   if (taken > 0) cursor_ = items[taken - 1].id;
   take(completed_);
   return taken;

@@ -9,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "connectors/kafka/kafka_producer.hpp"
@@ -45,7 +44,6 @@ class KafkaWorker {
   Backlog& backlog_;
   std::unique_ptr<store::Reader> store_;
   std::int64_t cursor_ = 0;  // highest delivery id handed to the producer
-  std::unordered_map<std::int64_t, std::int64_t> bytes_in_flight_;  // delivery id -> its outbox bytes
   std::vector<connectors::Completion> completed_;
   std::vector<store::DeliveryAck> acks_;
   std::chrono::steady_clock::time_point last_ack_flush_{};

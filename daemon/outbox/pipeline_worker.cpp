@@ -1,8 +1,6 @@
 #include "daemon/outbox/pipeline_worker.hpp"
 
 #include <algorithm>
-#include <future>
-
 #include <optional>
 #include <unordered_map>
 
@@ -108,7 +106,7 @@ bool PipelineWorker::process_batch() {
     routes = routes_;
     validator = validator_;
   }
-  auto batch = std::make_shared<std::vector<Routed>>();
+  std::vector<Routed> batch;
   // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
   // store. Looked up here so that the pipeline itself stays free of I/O.
   std::unordered_map<std::string, store::PersonRecord> seen;
@@ -147,7 +145,7 @@ bool PipelineWorker::process_batch() {
       r.record.seq = row.seq;
       r.record.state = store::RoutingState::Unrouted;
       r.record.outcome = "unreadable";
-      batch->push_back(std::move(r));
+      batch.push_back(std::move(r));
       continue;
     }
     if (resolver_ != nullptr) {
@@ -216,36 +214,33 @@ bool PipelineWorker::process_batch() {
         }
         break;
     }
-    batch->push_back(std::move(r));
+    batch.push_back(std::move(r));
   }
   lookups.end();
-  if (batch->empty()) return true;
+  if (batch.empty()) return true;
 
   // Unreadable rows were set aside while reading: back into journal order, so the cursor is the last seq.
-  std::sort(batch->begin(), batch->end(),
+  std::sort(batch.begin(), batch.end(),
             [](const Routed& a, const Routed& b) { return a.record.seq < b.record.seq; });
-  const auto last_seq = batch->back().record.seq;
-  auto records = std::make_shared<std::vector<store::RoutingRecord>>();
-  records->reserve(batch->size());
-  for (auto& r : *batch) records->push_back(std::move(r.record));
-  std::promise<bool> committed;
-  auto done = committed.get_future();
-  store::WriteJob job;
-  const auto& last_person = records->back().person;
+  const auto last_seq = batch.back().record.seq;
+  std::vector<store::RoutingRecord> records;
+  records.reserve(batch.size());
+  for (auto& r : batch) records.push_back(std::move(r.record));
+  const auto& last_person = records.back().person;
   const auto prune_before = last_person && last_person->expires_ms > 0 ? log::now_unix_ms() : 0;
-  job.apply = [records, last_seq, prune_before](store::Transaction& tx, std::string& error) {
-    return tx.record_routing(*records, last_seq, error) && (prune_before == 0 || tx.prune_person_keys(prune_before, error));
-  };
-  job.done = [&committed](bool ok) { committed.set_value(ok); };
-  journal_.submit(std::move(job));
-  if (!done.get()) return false;
+  if (!journal_.write([&](store::Transaction& tx, std::string& error) {
+        return tx.record_routing(records, last_seq, error) &&
+               (prune_before == 0 || tx.prune_person_keys(prune_before, error));
+      })) {
+    return false;
+  }
   // Counted once the outcome is durable, so a retried batch is not counted twice.
   auto& metrics = metrics::Metrics::get();
   std::int64_t count = 0;
   std::int64_t bytes = 0;
-  for (std::size_t i = 0; i < batch->size(); ++i) {
-    const auto& r = (*batch)[i];
-    const auto& rec = (*records)[i];
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& r = batch[i];
+    const auto& rec = records[i];
     for (const auto& rule : r.matched_rules) metrics.route_matched(rule);
     if (rec.state == store::RoutingState::Dropped) metrics.lead_dropped(r.drop_rule);
     if (rec.state == store::RoutingState::Unrouted) metrics.lead_unrouted();

@@ -1,5 +1,7 @@
 #include "daemon/store/journal.hpp"
 
+#include <future>
+
 #include "daemon/store/schema.hpp"
 #include "daemon/store/sqlite.hpp"
 
@@ -105,12 +107,7 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   }
   if (config.max_store_bytes > 0) {
     // SQLite refuses to grow the database past max_page_count with SQLITE_FULL, just as on a full disk.
-    std::int64_t page_size = 4096;
-    sqlite3_stmt* query = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &query, nullptr) == SQLITE_OK && sqlite3_step(query) == SQLITE_ROW) {
-      page_size = sqlite3_column_int64(query, 0);
-    }
-    sqlite3_finalize(query);
+    const auto page_size = detail::query_int(db, "PRAGMA page_size", 4096);
     const auto pages = std::max<std::uint64_t>(1, config.max_store_bytes / static_cast<std::uint64_t>(page_size));
     const auto limit = "PRAGMA max_page_count=" + std::to_string(pages) + ";";
     if (!exec(db, limit.c_str(), error)) {
@@ -134,14 +131,7 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
   }
-  {
-    sqlite3_stmt* max_seq = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(seq), 0) FROM leads", -1, &max_seq, nullptr) == SQLITE_OK &&
-        sqlite3_step(max_seq) == SQLITE_ROW) {
-      journal->committed_seq_ = sqlite3_column_int64(max_seq, 0);
-    }
-    sqlite3_finalize(max_seq);
-  }
+  journal->committed_seq_ = detail::query_int(db, "SELECT COALESCE(MAX(seq), 0) FROM leads");
   journal->writer_ = std::thread([j = journal.get()] {
     util::name_this_thread("lr-journal");
     j->run();
@@ -186,6 +176,13 @@ void Journal::submit(WriteJob job) {
     }
   }
   job.done(false);
+}
+
+bool Journal::write(util::UniqueFunction<bool(Transaction& tx, std::string& error)> apply) {
+  std::promise<bool> committed;
+  auto done = committed.get_future();
+  submit(WriteJob{std::move(apply), [&committed](bool ok) { committed.set_value(ok); }});
+  return done.get();
 }
 
 bool Journal::wait_committed_after(std::int64_t seq, std::chrono::milliseconds timeout) {

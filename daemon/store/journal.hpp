@@ -94,6 +94,9 @@ class Journal {
   // Queues an internal write; never refused for load (the caller bounds its own work). After stop(), `done`
   // gets false at once.
   void submit(WriteJob job);
+  // The same, then waits for the transaction: true once `apply`'s writes are committed, false when they were rolled
+  // back or the journal stopped. For worker threads (never the writer's own).
+  bool write(util::UniqueFunction<bool(Transaction& tx, std::string& error)> apply);
 
   // Highest lead sequence number committed so far, and a wait for it to pass `seq` (or for stop / the timeout).
   std::int64_t committed_seq() const { return committed_seq_.load(); }

@@ -41,12 +41,26 @@ PendingDelivery pending_row(sqlite3_stmt* row) {
   "SELECT d.id, d.destination, d.msg_key, d.bytes, r.lead_id, r.lead, r.source, r.action, r.test_lead " \
   "FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
 
-bool read_pending(sqlite3* db, sqlite3_stmt* stmt, std::vector<PendingDelivery>& out, std::string& error) {
+// Every row of a bound statement, each made by `row`, appended to `out`; the statement is reset after.
+template <class Row, class MakeRow>
+bool read_all(sqlite3* db, sqlite3_stmt* stmt, MakeRow row, std::vector<Row>& out, std::string& error) {
   int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) out.push_back(pending_row(stmt));
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) out.push_back(row(stmt));
   sqlite3_reset(stmt);
   if (rc != SQLITE_DONE) error = sqlite3_errmsg(db);
   return rc == SQLITE_DONE;
+}
+
+JournaledLead journaled_row(sqlite3_stmt* row) {
+  JournaledLead l;
+  l.seq = sqlite3_column_int64(row, 0);
+  l.stored_lead = column_string(row, 1);
+  l.raw = column_string(row, 2);
+  l.format = column_string(row, 3);
+  l.lead_id = column_string(row, 4);
+  l.source = column_string(row, 5);
+  l.received_at_ms = sqlite3_column_int64(row, 6);
+  return l;
 }
 
 DeadLetter dead_letter_row(sqlite3_stmt* row) {
@@ -100,21 +114,7 @@ bool Reader::next_to_route(std::int64_t after_seq, int limit, std::vector<Journa
   if (select == nullptr) return false;
   sqlite3_bind_int64(select, 1, after_seq);
   sqlite3_bind_int(select, 2, limit);
-  int rc;
-  while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
-    JournaledLead l;
-    l.seq = sqlite3_column_int64(select, 0);
-    l.stored_lead = column_string(select, 1);
-    l.raw = column_string(select, 2);
-    l.format = column_string(select, 3);
-    l.lead_id = column_string(select, 4);
-    l.source = column_string(select, 5);
-    l.received_at_ms = sqlite3_column_int64(select, 6);
-    out.push_back(std::move(l));
-  }
-  sqlite3_reset(select);
-  if (rc != SQLITE_DONE) error = sqlite3_errmsg(db_);
-  return rc == SQLITE_DONE;
+  return read_all(db_, select, journaled_row, out, error);
 }
 
 std::optional<PersonRecord> Reader::person(std::string_view key) {
@@ -145,7 +145,7 @@ bool Reader::pending_deliveries(std::string_view destination, std::int64_t after
   sqlite3_bind_int64(select, 1, after_id);
   bind(select, 2, destination);
   sqlite3_bind_int(select, 3, limit);
-  return read_pending(db_, select, out, error);
+  return read_all(db_, select, pending_row, out, error);
 }
 
 bool Reader::pending_kafka_deliveries(std::int64_t after_id, int limit, std::vector<PendingDelivery>& out,
@@ -157,7 +157,7 @@ bool Reader::pending_kafka_deliveries(std::int64_t after_id, int limit, std::vec
   if (select == nullptr) return false;
   sqlite3_bind_int64(select, 1, after_id);
   sqlite3_bind_int(select, 2, limit);
-  return read_pending(db_, select, out, error);
+  return read_all(db_, select, pending_row, out, error);
 }
 
 std::vector<DestinationBacklog> Reader::backlog_by_destination() {
@@ -167,10 +167,13 @@ std::vector<DestinationBacklog> Reader::backlog_by_destination() {
   auto* select = statements_->get("SELECT destination, COUNT(*), SUM(bytes) FROM deliveries WHERE state = 0 "
                                   "GROUP BY destination ORDER BY destination",
                                   error);
-  while (select != nullptr && sqlite3_step(select) == SQLITE_ROW) {
-    out.push_back({column_string(select, 0), sqlite3_column_int64(select, 1), sqlite3_column_int64(select, 2)});
-  }
-  if (select != nullptr) sqlite3_reset(select);
+  if (select == nullptr) return out;
+  read_all(
+      db_, select,
+      [](sqlite3_stmt* row) {
+        return DestinationBacklog{column_string(row, 0), sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2)};
+      },
+      out, error);
   return out;
 }
 
@@ -183,8 +186,7 @@ std::vector<DeadLetter> Reader::dead_letters(const DeadLetterFilter& filter) {
                                   error);
   if (select == nullptr) return out;
   detail::bind_dead_letter_filter(select, filter);
-  while (sqlite3_step(select) == SQLITE_ROW) out.push_back(dead_letter_row(select));
-  sqlite3_reset(select);
+  read_all(db_, select, dead_letter_row, out, error);
   return out;
 }
 

@@ -30,11 +30,15 @@ Transaction::~Transaction() = default;
 bool Transaction::record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error) {
   auto& s = *statements_;
   sqlite3* db = s.db();
+  auto* routed = s.get("INSERT OR REPLACE INTO routed (state, lead, outcome, seq, lead_id, source, action, test_lead) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       error);
+  auto* delivery = s.get("INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) VALUES (?1, ?2, ?3, ?4)", error);
+  auto* person = s.get("INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+                       error);
+  if (routed == nullptr || delivery == nullptr || person == nullptr) return false;
   for (const auto& r : records) {
-    auto* routed = s.get("INSERT OR REPLACE INTO routed (state, lead, outcome, seq, lead_id, source, action, test_lead) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                         error);
-    if (routed == nullptr) return false;
     sqlite3_bind_int(routed, 1, static_cast<int>(r.state));
     if (r.lead_json.empty()) {
       sqlite3_bind_null(routed, 2);
@@ -49,9 +53,6 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
     sqlite3_bind_int(routed, 8, r.test_lead ? 1 : 0);
     if (!step_once(db, routed, error)) return false;
     for (const auto& d : r.destinations) {
-      auto* delivery =
-          s.get("INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) VALUES (?1, ?2, ?3, ?4)", error);
-      if (delivery == nullptr) return false;
       sqlite3_bind_int64(delivery, 1, r.seq);
       bind(delivery, 2, d);
       bind(delivery, 3, r.msg_key);
@@ -59,10 +60,6 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       if (!step_once(db, delivery, error)) return false;
     }
     if (!r.person_key.empty() && r.person && r.person->expires_ms > 0) {
-      auto* person = s.get("INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
-                           error);
-      if (person == nullptr) return false;
       const auto actions = actions_json(r.person->actions);
       bind(person, 1, r.person_key);
       bind(person, 2, r.person->first_lead_id);
