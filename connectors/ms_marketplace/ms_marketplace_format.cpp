@@ -149,6 +149,8 @@ bool map_lead(const rapidjson::Value& body, model::Lead& lead, intake::Rejection
   lead.origin = parts.origin;
   // The ActionCode field is the documented one; LeadSource's embedded code fills in for older senders.
   lead.action = parse_action(action_code.empty() ? parts.action_code : action_code);
+  // Marketplace leads are offer leads and customer inquiries (the model's defaults); Contact me asks for a call.
+  lead.customer_requested_contact = lead.action.call_to_action == model::CallToAction::ContactMe;
   lead.offer = parse_offer(parts.offer, offer_title);
   c.country = std::string(model::country_alpha2(c.country_raw));
   lead.contactable = !c.email.empty() || !c.phone.empty();

@@ -19,7 +19,8 @@ struct DeliveryItem {
   std::string lead_id;
   std::string key;        // the message key: the contact's email, else phone, else the lead id
   std::vector<std::pair<std::string, std::string>> headers;  // lead-id, lead-schema, lead-source, ...
-  std::string lead_json;  // the value: lead.v1
+  std::string lead_json;  // the value: lead.v1, or lead-event.v1 when `event`
+  bool event = false;     // a lifecycle change of the lead (CRMs update the record's status), not the lead
   int attempt = 0;        // 0 the first time, then one more per retry (since this process started)
   std::string topic;      // Kafka: the topic it goes to
 };

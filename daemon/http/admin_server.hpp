@@ -1,31 +1,48 @@
 #pragma once
-// The admin listener: its own port (loopback by default) for operators and scrapers: GET /metrics (Prometheus
-// text format), /status (JSON) and /healthz. One short request per connection.
+// The admin listener: its own port (loopback by default) and its own I/O threads, so that slow work behind it (a
+// lead change waits for its commit, an export reads 5,000 rows) never holds up intake. HTTP/1.1 with keep-alive,
+// optionally TLS; each request is handed whole (head and body) to one handler that answers it whole. What is
+// served (metrics, status, dead letters, the leads API) and who may ask is the handler's business (app, api).
 #include <functional>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "daemon/http/server_config.hpp"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace leadrelay::http {
+
+struct AdminRequest {
+  std::string method;  // GET, POST, PUT, PATCH, DELETE, ...
+  std::string path;    // without the query
+  std::string query;   // after '?', still percent-encoded
+  std::string authorization, if_match, content_type;
+  std::string body;
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // ETag, X-Total-Count, Allow, ...
+  std::string body;
+};
 
 class AdminServer {
  public:
-  // Returns the status code and body for a request: its method ("GET", "POST") and target (path and query).
-  using Handler = std::function<std::pair<int, std::string>(std::string_view method, std::string_view target)>;
+  using Handler = std::function<AdminResponse(const AdminRequest&)>;
 
-  AdminServer(boost::asio::io_context& ioc, const AdminConfig& config, Handler handler);
+  // `threads` run the listener's own I/O loop (and the handler). TLS when config names a certificate.
+  AdminServer(const AdminConfig& config, int threads, Handler handler);
   ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+  // Binds (and loads the TLS certificate); false with a message.
   bool listen(std::string& error);
   std::string bound_address() const;
   void start();
+  // Stops accepting, lets requests in flight finish (up to a few seconds) and joins the threads.
   void stop();
 
  private:
@@ -33,9 +50,27 @@ class AdminServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// `leadrelay status` and `leadrelay dlq`: sends one request to an admin listener and prints the answer's body.
-// Returns the exit code (0 for a 2xx answer, 1 for another, 69 when nothing answers).
-int admin_request(const std::string& address, std::string_view method, const std::string& target,
-                  std::string_view command);
+// One request from the command line (`leadrelay status`, `dlq`, `leads`, `export`).
+struct AdminCall {
+  std::string address;  // host:port of the admin listener
+  bool tls = false;     // HTTPS, trusting `ca_file` (the listener's own certificate, from the config)
+  std::string ca_file;
+  std::string token;    // bearer token; empty: none
+  std::string method = "GET";
+  std::string target;
+  std::string body;     // JSON when not empty
+  std::string if_match;
+};
+struct AdminAnswer {
+  int status = 0;  // 0: nothing answered (`error` says why)
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string error;
+};
+AdminAnswer admin_call(const AdminCall& call);
+
+// `leadrelay status` and `leadrelay dlq`: one call, its body printed. Returns the exit code (0 for a 2xx answer,
+// 1 for another, 69 when nothing answers).
+int admin_request(const AdminCall& call, std::string_view command);
 
 }  // namespace leadrelay::http

@@ -2,6 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
+#include <set>
+
+#include "daemon/intake/source_config.hpp"
+#include "daemon/util/digest.hpp"
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::http {
@@ -42,17 +47,95 @@ constexpr KeySpec kServerKeys[] = {
 };
 constexpr KeySpec kAdminKeys[] = {
     {"listen", KeyType::String, "127.0.0.1:9464",
-     "address of the admin listener (/metrics, /status, /healthz); keep it on loopback or a private network"},
+     "address of the admin listener (/metrics, /healthz, /readyz, /status, /dlq and the leads API /api/v1); keep "
+     "it on loopback or a private network, or serve TLS"},
+    {"tls_cert_file", KeyType::String, "", "serve the admin listener over HTTPS: PEM certificate chain"},
+    {"tls_key_file", KeyType::String, "", "the certificate's PEM private key"},
+    {"tokens", KeyType::SectionList, "",
+     "bearer tokens for /status, /dlq and the leads API, each with a name and a role; without any, only /metrics, "
+     "/healthz and /readyz answer"},
 };
+constexpr KeySpec kAdminTokenKeys[] = {
+    {"name", KeyType::String, "", "who holds the token: logged with every change it makes (never the token)", true},
+    {"role", KeyType::Enum, "",
+     "viewer: read leads and exports; referrals_admin: also change leads; operator: status and dead letters", true,
+     0, 0, "viewer|referrals_admin|operator"},
+    {"token_file", KeyType::String, "", "file holding the token (one line; relative to the config file)"},
+    {"token_env", KeyType::String, "", "environment variable holding the token"},
+};
+constexpr std::size_t kMinTokenBytes = 16;
+
+std::vector<AdminToken> parse_tokens(config::MapReader& admin, const std::filesystem::path& base_dir) {
+  std::vector<AdminToken> out;
+  const auto node = admin.child("tokens");
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    admin.error("tokens", "expected a list of tokens (each item starts with '- name:')");
+    return out;
+  }
+  std::set<std::string> names, digests;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    config::MapReader r(admin.diagnostics(), node[i], "admin.tokens[" + std::to_string(i) + "]", kAdminTokenKeys);
+    AdminToken t;
+    t.name = r.string("name");
+    t.role = r.enumeration("role");
+    if (r.has("name") && (t.name.empty() || t.name.size() > 64 || t.name.find_first_of(" \t\r\n\"") != std::string::npos)) {
+      r.error("name", "use 1 to 64 characters without spaces or quotes");
+    } else if (r.has("name") && !names.insert(t.name).second) {
+      r.error("name", "another token is already named '" + t.name + "'");
+    }
+    const auto file = r.string("token_file");
+    const auto env = r.string("token_env");
+    if (file.empty() == env.empty()) {
+      r.error(file.empty() ? "name" : "token_env",
+              "give exactly one of token_file or token_env; tokens are never written in the config itself");
+      continue;
+    }
+    std::vector<std::string> secrets;
+    std::string problem, key = file.empty() ? "token_env" : "token_file";
+    if (!file.empty()) {
+      std::filesystem::path p(file);
+      if (p.is_relative()) p = base_dir / p;
+      if (!intake::read_secret_file(p, secrets, problem)) {
+        r.error(key, problem + "; create it with: openssl rand -hex 32 > " + p.string());
+        continue;
+      }
+    } else if (const char* value = std::getenv(env.c_str()); value != nullptr) {
+      secrets.emplace_back(util::trim(value));
+    } else {
+      r.error(key, "environment variable " + env + " is not set; export it before starting leadrelay");
+      continue;
+    }
+    if (secrets.size() != 1 || secrets.front().size() < kMinTokenBytes) {
+      r.error(key, "needs exactly one token of at least 16 characters; make one with: openssl rand -hex 32");
+      continue;
+    }
+    const auto digest = util::sha256(secrets.front());
+    t.digest.assign(digest.begin(), digest.end());
+    if (!digests.insert(t.digest).second) r.error(key, "the same token is given to another entry; use one each");
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 }  // namespace
 
 std::span<const KeySpec> server_keys() { return kServerKeys; }
 std::span<const KeySpec> admin_keys() { return kAdminKeys; }
+std::span<const KeySpec> admin_token_keys() { return kAdminTokenKeys; }
 
-AdminConfig parse_admin_config(config::MapReader& r) {
+AdminConfig parse_admin_config(config::MapReader& r, const std::filesystem::path& base_dir) {
   AdminConfig c;
   std::string problem;
   if (!parse_listen_address(r.string("listen"), c.listen, problem)) r.error("listen", problem);
+  const auto resolve = [&](const std::string& f) {
+    return f.empty() || std::filesystem::path(f).is_absolute() ? f : (base_dir / f).string();
+  };
+  c.tls_cert_file = resolve(r.string("tls_cert_file"));
+  c.tls_key_file = resolve(r.string("tls_key_file"));
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    r.error(c.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file", "give both tls_cert_file and tls_key_file");
+  }
+  c.tokens = parse_tokens(r, base_dir);
   return c;
 }
 

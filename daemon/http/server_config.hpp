@@ -42,13 +42,26 @@ struct ServerConfig {
 std::span<const config::KeySpec> server_keys();
 ServerConfig parse_server_config(config::MapReader& reader, const std::filesystem::path& base_dir = {});
 
-// The `admin:` section: the operators' listener (metrics, status).
+// One `admin.tokens[]` entry: who presents it (its name, in logs and lifecycle events), what it may do, and the
+// SHA-256 of the secret (the secret itself is not kept), read from token_file or token_env at load.
+struct AdminToken {
+  std::string name;
+  std::string role;  // viewer | referrals_admin | operator
+  std::string digest;  // SHA-256 of the token, 32 bytes
+  bool operator==(const AdminToken&) const = default;
+};
+
+// The `admin:` section: the listener for operators (metrics, status, dead letters) and the leads API.
 struct AdminConfig {
   ListenAddress listen;
+  std::string tls_cert_file;  // HTTPS when set (PEM chain and key, read at start)
+  std::string tls_key_file;
+  std::vector<AdminToken> tokens;
   bool operator==(const AdminConfig&) const = default;
 };
 std::span<const config::KeySpec> admin_keys();
-AdminConfig parse_admin_config(config::MapReader& reader);
+std::span<const config::KeySpec> admin_token_keys();
+AdminConfig parse_admin_config(config::MapReader& reader, const std::filesystem::path& base_dir = {});
 
 // Parses "127.0.0.1:8080", "[::1]:8080" or "0.0.0.0:0"; false with a message naming the problem.
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);

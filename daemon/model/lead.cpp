@@ -103,7 +103,11 @@ std::string to_json(const Lead& lead) {
   string(w, "call_to_action", to_string(lead.action.call_to_action));
   boolean(w, "partner_action_required", lead.action.partner_action_required);
   boolean(w, "do_not_contact", lead.action.do_not_contact);
+  boolean(w, "customer_requested_contact", lead.customer_requested_contact);
   w.EndObject();
+  string(w, "lead_type", to_string(lead.lead_type));
+  string(w, "classification", to_string(lead.classification));
+  optional(w, "program", lead.program);
   w.Key("offer");
   w.StartObject();
   optional(w, "id", lead.offer.id);

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/model/lifecycle.hpp"
+
 namespace leadrelay::model {
 
 // Where in Microsoft's commercial marketplace the lead came from (the Source part of LeadSource).
@@ -69,6 +71,16 @@ struct Lead {
   Origin origin = Origin::Unknown;
   std::string lead_source_raw;
   Action action;
+  // What kind of lead (LIFECYCLE.md §1): marketplace leads are offer leads and customer inquiries; a qualified
+  // lead names its referral program (empty otherwise).
+  LeadType lead_type = LeadType::Offer;
+  Classification classification = Classification::CustomerInquiry;
+  std::string program;
+  // The customer asked to be contacted (Contact me, or a referral's customerRequestedContact): hot for a while.
+  bool customer_requested_contact = false;
+  // ... and it is still within the hot window (lifecycle.hot_window) as it is routed: the `hot` route field. Set by
+  // the pipeline's caller, which knows the time; not part of lead.v1 (the leads API shows the lifecycle's).
+  bool hot = false;
   Offer offer;
   Contact contact;
   std::string description;

@@ -92,7 +92,11 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
     parse_call_to_action_name(get_string(*a, "call_to_action"), lead.action.call_to_action);
     lead.action.partner_action_required = get_bool(*a, "partner_action_required");
     lead.action.do_not_contact = get_bool(*a, "do_not_contact");
+    lead.customer_requested_contact = get_bool(*a, "customer_requested_contact");
   }
+  parse_lead_type(get_string(d, "lead_type"), lead.lead_type);
+  parse_classification(get_string(d, "classification"), lead.classification);
+  lead.program = get_string(d, "program");
   if (const auto* o = get_object(d, "offer")) {
     lead.offer = {get_string(*o, "id"), get_string(*o, "publisher_id"), get_string(*o, "offer_id"),
                   get_string(*o, "title")};

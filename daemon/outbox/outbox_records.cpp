@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "daemon/lifecycle/event.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/model/lead.hpp"
 
@@ -13,13 +14,14 @@ connectors::DeliveryItem to_item(store::PendingDelivery&& pending) {
   constexpr std::string_view kKafka = "kafka:";
   if (pending.destination.rfind(kKafka, 0) == 0) item.topic = pending.destination.substr(kKafka.size());
   item.headers = {{"lead-id", pending.lead_id},
-                  {"lead-schema", std::string(model::kLeadSchema)},
+                  {"lead-schema", std::string(pending.event ? lifecycle::kEventSchema : model::kLeadSchema)},
                   {"lead-source", std::move(pending.source)},
                   {"lead-action", std::move(pending.action)},
                   {"test-lead", pending.test_lead ? "true" : "false"}};
   item.lead_id = std::move(pending.lead_id);
   item.key = std::move(pending.msg_key);
   item.lead_json = std::move(pending.lead_json);
+  item.event = pending.event;
   return item;
 }
 

@@ -75,6 +75,11 @@ void PipelineWorker::set_validator(std::shared_ptr<const validate::Validator> va
   validator_ = std::move(validator);
 }
 
+void PipelineWorker::set_lifecycle(const lifecycle::Windows& windows) {
+  std::lock_guard lock(routes_mutex_);
+  windows_ = windows;
+}
+
 void PipelineWorker::run() {
   int failures = 0;
   while (!stopping_.load()) {
@@ -101,11 +106,14 @@ void PipelineWorker::run() {
 bool PipelineWorker::process_batch() {
   std::shared_ptr<const routing::RouteTable> routes;
   std::shared_ptr<const validate::Validator> validator;
+  lifecycle::Windows windows;
   {
     std::lock_guard lock(routes_mutex_);
     routes = routes_;
     validator = validator_;
+    windows = windows_;
   }
+  const auto now_ms = log::now_unix_ms();
   std::vector<Routed> batch;
   // Person-and-offer state: this batch's own updates first (a person may appear twice in one batch), then the
   // store. Looked up here so that the pipeline itself stays free of I/O.
@@ -169,6 +177,7 @@ bool PipelineWorker::process_batch() {
     const auto prior = prior_of(rec.person_key, lead.received_at_ms);
     pipeline::PriorLeads prior_leads;
     if (prior) prior_leads = {prior->first_lead_id, prior->occurrences, prior->actions};
+    lead.hot = model::is_hot(lifecycle::initial(lead, windows), now_ms);
     const auto outcome = pipeline::run(*routes, lead, prior ? &prior_leads : nullptr, validator.get(),
                                        resolver_ != nullptr ? &mail : nullptr);
     r.email_verdict = lead.email_check.verdict;
@@ -192,6 +201,16 @@ bool PipelineWorker::process_batch() {
     r.drop_rule = outcome.drop_rule;
     rec.lead_json = model::to_json(lead);
     rec.msg_key = pipeline::message_key(lead);
+    rec.lifecycle = store::LifecycleRecord{lifecycle::initial(lead, windows),
+                                           std::string(model::to_string(lead.action.call_to_action)),
+                                           lead.contact.country,
+                                           lead.contact.company,
+                                           std::string(model::to_string(lead.origin)),
+                                           std::string(model::to_string(lead.lead_type)),
+                                           std::string(model::to_string(lead.classification)),
+                                           lead.quality,
+                                           lead.email_check.verdict,
+                                           lead.phone_check.verdict};
     switch (outcome.kind) {
       case pipeline::Outcome::Kind::Routed:
         rec.state = store::RoutingState::Routed;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "daemon/lifecycle/transitions.hpp"
 #include "daemon/store/journal.hpp"
 #include "daemon/store/reader.hpp"
 #include "daemon/outbox/backlog.hpp"
@@ -33,6 +34,8 @@ class PipelineWorker {
   void set_routes(std::shared_ptr<const routing::RouteTable> routes);
   // Leads validated from now on use these lists and rules.
   void set_validator(std::shared_ptr<const validate::Validator> validator);
+  // Leads routed from now on start their lifecycle with these windows.
+  void set_lifecycle(const lifecycle::Windows& windows);
   // Leads journaled but not yet routed (thread-safe): how far routing runs behind intake.
   std::int64_t leads_to_route() const { return std::max<std::int64_t>(0, journal_.committed_seq() - cursor_.load()); }
 
@@ -48,6 +51,7 @@ class PipelineWorker {
   std::mutex routes_mutex_;
   std::shared_ptr<const routing::RouteTable> routes_;
   std::shared_ptr<const validate::Validator> validator_;
+  lifecycle::Windows windows_;
   validate::MailDomainResolver* resolver_;  // null: DNS off
   std::unique_ptr<store::Reader> store_;
   std::atomic<std::int64_t> cursor_{0};

@@ -33,6 +33,10 @@ std::vector<std::string_view> phone_types() {
   return {"mobile", "fixed_line", "fixed_line_or_mobile", "toll_free", "premium_rate", "shared_cost", "voip",
           "personal_number", "pager", "uan", "voicemail", "unknown"};
 }
+std::vector<std::string_view> lead_types() { return {"offer", "profile"}; }
+std::vector<std::string_view> classifications() {
+  return {"customer_inquiry", "marketing_qualified", "sales_qualified"};
+}
 std::vector<std::string_view> ctas() {
   return {"GetItNowOrFreeTrial", "ContactMe", "None", "GetItNow", "TestDrive", "Unknown"};
 }
@@ -59,6 +63,15 @@ const FieldSpec kFields[] = {
      [](const model::Lead& l) { return l.contactable; }, nullptr},
     {"partner_action_required", FieldKind::Bool, "Contact me: accept or decline within 14 days", nullptr,
      [](const model::Lead& l) { return l.action.partner_action_required; }, nullptr},
+    {"hot", FieldKind::Bool, "the customer asked to be contacted, within lifecycle.hot_window of its arrival", nullptr,
+     [](const model::Lead& l) { return l.hot; }, nullptr},
+    {"lead_type", FieldKind::Enum, "offer (a marketplace offer) or profile (the business profile)",
+     [](const model::Lead& l) { return std::string(model::to_string(l.lead_type)); }, nullptr, &lead_types},
+    {"classification", FieldKind::Enum, "customer_inquiry, marketing_qualified or sales_qualified",
+     [](const model::Lead& l) { return std::string(model::to_string(l.classification)); }, nullptr,
+     &classifications},
+    {"program", FieldKind::Glob, "the qualified referral program, when the source names one",
+     [](const model::Lead& l) { return l.program; }, nullptr, nullptr},
     {"do_not_contact", FieldKind::Bool, "DNC: do not reach out", nullptr,
      [](const model::Lead& l) { return l.action.do_not_contact; }, nullptr},
     {"duplicate", FieldKind::Bool, "a later lead of the same person for the same offer within the window", nullptr,

@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+
 #include "daemon/store/schema.hpp"
 #include "daemon/store/sqlite.hpp"
 
@@ -35,11 +37,14 @@ PendingDelivery pending_row(sqlite3_stmt* row) {
   p.source = column_string(row, 6);
   p.action = column_string(row, 7);
   p.test_lead = sqlite3_column_int(row, 8) != 0;
+  p.event = sqlite3_column_int(row, 9) != 0;
   return p;
 }
-#define LEADRELAY_PENDING_COLUMNS \
-  "SELECT d.id, d.destination, d.msg_key, d.bytes, r.lead_id, r.lead, r.source, r.action, r.test_lead " \
-  "FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "
+// A lead delivery carries the lead; an event delivery its event (deliveries.event_id).
+#define LEADRELAY_PENDING_COLUMNS                                                                                \
+  "SELECT d.id, d.destination, d.msg_key, d.bytes, r.lead_id, COALESCE(e.event, r.lead), r.source, r.action, "  \
+  "r.test_lead, d.event_id IS NOT NULL FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "                  \
+  "LEFT JOIN lead_events e ON e.id = d.event_id "
 
 // Every row of a bound statement, each made by `row`, appended to `out`; the statement is reset after.
 template <class Row, class MakeRow>
@@ -204,6 +209,145 @@ std::optional<DeadLetter> Reader::dead_letter(std::int64_t id) {
   }
   sqlite3_reset(select);
   return found;
+}
+
+namespace {
+// The WHERE clause of a lead filter and its values, bound in order.
+struct Where {
+  std::string sql;
+  std::vector<std::string> texts;  // bound as ?1.. in order, texts then ints (each tagged by `kinds`)
+  std::vector<std::int64_t> ints;
+  std::string kinds;               // 't' or 'i' per placeholder
+
+  void add(const std::string& clause) { sql += (sql.empty() ? "WHERE " : " AND ") + clause; }
+  void any_of(const char* column, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    std::string clause = std::string(column) + " IN (";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      clause += i == 0 ? "?" : ", ?";
+      texts.push_back(values[i]);
+      kinds += 't';
+    }
+    add(clause + ")");
+  }
+  void compare(const std::string& clause, std::int64_t value) {
+    add(clause);
+    ints.push_back(value);
+    kinds += 'i';
+  }
+  void bind(sqlite3_stmt* stmt) const {
+    std::size_t t = 0, n = 0;
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      if (kinds[i] == 't') {
+        sqlite3_bind_text(stmt, static_cast<int>(i + 1), texts[t].data(), static_cast<int>(texts[t].size()),
+                          SQLITE_STATIC);
+        ++t;
+      } else {
+        sqlite3_bind_int64(stmt, static_cast<int>(i + 1), ints[n++]);
+      }
+    }
+  }
+};
+
+Where where_of(const LeadFilter& f, bool with_cursor) {
+  Where w;
+  w.any_of("lc.status", f.status);
+  w.any_of("lc.call_to_action", f.call_to_action);
+  w.any_of("lc.country", f.country);
+  w.any_of("lc.lead_source", f.lead_source);
+  w.any_of("lc.lead_type", f.lead_type);
+  w.any_of("lc.classification", f.classification);
+  w.any_of("lc.quality", f.quality);
+  w.any_of("lc.email_validity", f.email_validity);
+  w.any_of("lc.phone_validity", f.phone_validity);
+  if (!f.customer.empty()) {
+    std::string pattern = "%";
+    for (char c : f.customer) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    w.add("lc.company LIKE ? ESCAPE '\\'");
+    w.texts.push_back(pattern + "%");
+    w.kinds += 't';
+  }
+  if (f.favorite) w.add(*f.favorite ? "lc.favorite = 1" : "lc.favorite = 0");
+  if (f.hot) w.compare(*f.hot ? "lc.hot_until_ms > ?" : "lc.hot_until_ms <= ?", f.now_ms);
+  if (f.from_ms > 0) w.compare("lc.received_at_ms >= ?", f.from_ms);
+  if (f.to_ms > 0) w.compare("lc.received_at_ms < ?", f.to_ms);
+  if (with_cursor && f.before_seq > 0) w.compare("lc.seq < ?", f.before_seq);
+  return w;
+}
+
+// Prepares `sql` (built per query, so not from the statement cache), binds the filter; null with `error`.
+sqlite3_stmt* prepare_filtered(sqlite3* db, const std::string& sql, const Where& where, std::string& error) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  where.bind(stmt);
+  return stmt;
+}
+}  // namespace
+
+bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::string& error) {
+  const auto where = where_of(filter, true);
+  const auto sql = std::string(LEADRELAY_LEAD_COLUMNS) + where.sql + " ORDER BY lc.seq DESC LIMIT " +
+                   std::to_string(std::max(1, filter.limit));
+  auto* stmt = prepare_filtered(db_, sql, where, error);
+  if (stmt == nullptr) return false;
+  const bool ok = read_all(db_, stmt, detail::lead_row, out, error);
+  sqlite3_finalize(stmt);
+  return ok;
+}
+
+std::int64_t Reader::count_leads(const LeadFilter& filter) {
+  const auto where = where_of(filter, false);
+  std::string error;
+  auto* stmt = prepare_filtered(db_, "SELECT COUNT(*) FROM lifecycle lc " + where.sql, where, error);
+  if (stmt == nullptr) return -1;
+  const auto count = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+  sqlite3_finalize(stmt);
+  return count;
+}
+
+std::optional<LeadRow> Reader::lead(std::string_view lead_id) {
+  std::string error;
+  auto* find = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.lead_id = ?1", error);
+  if (find == nullptr) return std::nullopt;
+  bind(find, 1, lead_id);
+  std::optional<LeadRow> row;
+  if (sqlite3_step(find) == SQLITE_ROW) row = detail::lead_row(find);
+  sqlite3_reset(find);
+  return row;
+}
+
+std::vector<LeadEvent> Reader::lead_history(std::int64_t seq) {
+  std::vector<LeadEvent> out;
+  std::string error;
+  auto* select = statements_->get(
+      "SELECT id, version, at_ms, actor, event FROM lead_events WHERE lead_seq = ?1 ORDER BY id", error);
+  if (select == nullptr) return out;
+  sqlite3_bind_int64(select, 1, seq);
+  read_all(
+      db_, select,
+      [](sqlite3_stmt* row) {
+        return LeadEvent{sqlite3_column_int64(row, 0), sqlite3_column_int64(row, 1), sqlite3_column_int64(row, 2),
+                         column_string(row, 3), column_string(row, 4)};
+      },
+      out, error);
+  return out;
+}
+
+bool Reader::waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRow>& out, std::string& error) {
+  auto* select = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.status = 'Received' AND lc.expires_at_ms <= ?1 "
+                                  "ORDER BY lc.expires_at_ms LIMIT ?2",
+                                  error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, due_by_ms);
+  sqlite3_bind_int(select, 2, limit);
+  return read_all(db_, select, detail::lead_row, out, error);
 }
 
 }  // namespace leadrelay::store

@@ -61,6 +61,17 @@ class Reader {
   // One dead letter with its lead.
   std::optional<DeadLetter> dead_letter(std::int64_t id);
 
+  // Leads matching `filter`, newest first, at most filter.limit, after filter.before_seq.
+  bool leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::string& error);
+  // How many leads match `filter` (its cursor and limit aside); -1 when the store cannot say.
+  std::int64_t count_leads(const LeadFilter& filter);
+  // One lead with its lifecycle and lead.v1 document.
+  std::optional<LeadRow> lead(std::string_view lead_id);
+  // Its changes, oldest first.
+  std::vector<LeadEvent> lead_history(std::int64_t seq);
+  // Received leads that expire by `due_by_ms`, soonest first, at most `limit` (INT64_MAX: all waiting ones).
+  bool waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRow>& out, std::string& error);
+
  private:
   explicit Reader(sqlite3* db);
   sqlite3* db_;

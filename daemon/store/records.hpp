@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/model/lifecycle.hpp"
+
 namespace leadrelay::store {
 
 // A journaled lead as the pipeline reads it: the body as received and its source's format (mapped again by
@@ -30,6 +32,14 @@ struct PersonRecord {
 
 enum class RoutingState { Routed = 1, Dropped = 2, Unrouted = 3 };
 
+// A lead's lifecycle as first stored, with the lead's values the leads API filters on (copied once, so that a
+// list never parses lead.v1 documents).
+struct LifecycleRecord {
+  model::Lifecycle lifecycle;
+  std::string call_to_action, country, company, lead_source, lead_type, classification, quality, email_validity,
+      phone_validity;
+};
+
 // What the pipeline made of one lead: written with its deliveries (one per destination) and the cursor, in one
 // transaction, so each lead is routed exactly once.
 struct RoutingRecord {
@@ -43,6 +53,7 @@ struct RoutingRecord {
   std::vector<std::string> destinations;  // "kafka:<topic>" or "sink:<name>"
   std::string person_key;                 // empty: nobody to recognise
   std::optional<PersonRecord> person;     // the person-and-offer state after this lead, when kept
+  std::optional<LifecycleRecord> lifecycle;  // absent for an unreadable row
 };
 
 // A delivery waiting for its destination, with what the destination needs to send it.
@@ -51,8 +62,9 @@ struct PendingDelivery {
   std::string destination;
   std::string msg_key;
   std::int64_t bytes = 0;
-  std::string lead_id, lead_json, source, action;
+  std::string lead_id, lead_json, source, action;  // lead_json: lead-event.v1 when `event`
   bool test_lead = false;
+  bool event = false;  // a lifecycle change of the lead, not the lead itself
 };
 
 // What became of a delivery: delivered (error empty) or refused for good (a dead letter with the reason).
@@ -60,6 +72,37 @@ struct DeliveryAck {
   std::int64_t id = 0;
   std::int64_t bytes = 0;
   std::string error;
+};
+
+// The leads API's filters (all given ones must hold; several values of one: any of them). Newest first.
+struct LeadFilter {
+  std::vector<std::string> status, call_to_action, country, lead_source, lead_type, classification, quality,
+      email_validity, phone_validity;
+  std::string customer;           // a substring of the company name, any case
+  std::optional<bool> favorite, hot;
+  std::int64_t from_ms = 0;       // received at or after; 0: any
+  std::int64_t to_ms = 0;         // received before; 0: any
+  std::int64_t now_ms = 0;        // for `hot`
+  std::int64_t before_seq = 0;    // the cursor: leads older than this one; 0: from the newest
+  int limit = 50;
+};
+
+// A stored lead with its lifecycle.
+struct LeadRow {
+  std::int64_t seq = 0;
+  std::string lead_id;
+  std::string msg_key;  // the destinations' message key, which its events are keyed with too
+  model::Lifecycle lifecycle;
+  std::string lead_json;  // lead.v1 as the pipeline left it
+};
+
+// One change of a lead's lifecycle, as stored and published (lead-event.v1).
+struct LeadEvent {
+  std::int64_t id = 0;
+  std::int64_t version = 0;
+  std::int64_t at_ms = 0;
+  std::string actor;
+  std::string json;  // lead-event.v1
 };
 
 struct DeadLetterFilter {

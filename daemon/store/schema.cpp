@@ -89,6 +89,74 @@ bool to_version_2(sqlite3* db, std::string& error) {
   return exec(db, "CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(id) WHERE state = 2", error);
 }
 
+// Lead lifecycles (LIFECYCLE.md §2): one row per lead, changed in place (small rows: the lead itself stays in
+// `routed`), with the lead's values the leads API filters on copied in. Every change is an event row; an event's
+// deliveries (Kafka, the CRMs that have the lead) are outbox rows that name it (deliveries.event_id).
+constexpr const char* kSchema3 = R"sql(
+CREATE TABLE lifecycle (
+  seq            INTEGER PRIMARY KEY,
+  lead_id        TEXT NOT NULL UNIQUE,
+  msg_key        TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  status         TEXT NOT NULL,
+  version        INTEGER NOT NULL DEFAULT 1,
+  hot_until_ms   INTEGER NOT NULL DEFAULT 0,
+  expires_at_ms  INTEGER NOT NULL DEFAULT 0,
+  accepted_at_ms INTEGER NOT NULL DEFAULT 0,
+  closed_at_ms   INTEGER NOT NULL DEFAULT 0,
+  deal           TEXT,
+  reason         TEXT,
+  notes          TEXT,
+  favorite       INTEGER NOT NULL DEFAULT 0,
+  call_to_action TEXT,
+  country        TEXT,
+  company        TEXT,
+  lead_source    TEXT,
+  lead_type      TEXT,
+  classification TEXT,
+  quality        TEXT,
+  email_validity TEXT,
+  phone_validity TEXT
+);
+CREATE INDEX lifecycle_status ON lifecycle(status, seq);
+CREATE INDEX lifecycle_due ON lifecycle(expires_at_ms) WHERE status = 'Received';
+CREATE INDEX lifecycle_country ON lifecycle(country, seq);
+CREATE INDEX lifecycle_favorite ON lifecycle(seq) WHERE favorite = 1;
+CREATE TABLE lead_events (
+  id       INTEGER PRIMARY KEY,
+  lead_seq INTEGER NOT NULL,
+  version  INTEGER NOT NULL,
+  at_ms    INTEGER NOT NULL,
+  actor    TEXT NOT NULL,
+  event    TEXT NOT NULL
+);
+CREATE INDEX lead_events_lead ON lead_events(lead_seq, id);
+ALTER TABLE deliveries ADD COLUMN event_id INTEGER;
+-- Leads routed before this version get the lifecycle their lead.v1 says, with the default windows (14 days to
+-- answer, 72 hours hot); overdue ones expire at the first start.
+INSERT OR IGNORE INTO lifecycle (seq, lead_id, msg_key, received_at_ms, status, expires_at_ms, hot_until_ms,
+                                 call_to_action, country, company, lead_source, lead_type, classification, quality,
+                                 email_validity, phone_validity)
+SELECT r.seq, r.lead_id,
+       COALESCE((SELECT d.msg_key FROM deliveries d WHERE d.lead_seq = r.seq LIMIT 1), r.lead_id),
+       l.received_at_ms, x.status,
+       CASE x.status WHEN 'Received' THEN l.received_at_ms + 1209600000 ELSE 0 END,
+       CASE json_extract(r.lead, '$.action.call_to_action') WHEN 'ContactMe' THEN l.received_at_ms + 259200000
+                                                              ELSE 0 END,
+       json_extract(r.lead, '$.action.call_to_action'), json_extract(r.lead, '$.contact.country'),
+       json_extract(r.lead, '$.contact.company'), json_extract(r.lead, '$.origin'), 'offer', 'customer_inquiry',
+       json_extract(r.lead, '$.quality'), json_extract(r.lead, '$.email_check.verdict'),
+       json_extract(r.lead, '$.phone_check.verdict')
+FROM routed r JOIN leads l ON l.seq = r.seq
+JOIN (SELECT seq,
+             CASE WHEN json_extract(lead, '$.action.partner_action_required') = 1 AND
+                       json_extract(lead, '$.action.do_not_contact') = 0 THEN 'Received'
+                  ELSE 'Informational' END AS status
+      FROM routed WHERE lead IS NOT NULL AND json_valid(lead)) x ON x.seq = r.seq;
+)sql";
+
+bool to_version_3(sqlite3* db, std::string& error) { return exec(db, kSchema3, error); }
+
 struct Migration {
   int version;
   const char* what;
@@ -97,6 +165,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, "version the tables of release 0.1.0", to_version_1},
     {2, "index dead letters", to_version_2},
+    {3, "lead lifecycles and their events", to_version_3},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

@@ -27,6 +27,27 @@ void bind_dead_letter_filter(sqlite3_stmt* stmt, const DeadLetterFilter& filter)
   sqlite3_bind_int64(stmt, 2, filter.id);
 }
 
+LeadRow lead_row(sqlite3_stmt* stmt) {
+  LeadRow row;
+  row.seq = sqlite3_column_int64(stmt, 0);
+  row.lead_id = column_string(stmt, 1);
+  row.msg_key = column_string(stmt, 2);
+  auto& l = row.lifecycle;
+  l.received_at_ms = sqlite3_column_int64(stmt, 3);
+  model::parse_status(column(stmt, 4), l.status);
+  l.version = sqlite3_column_int64(stmt, 5);
+  l.hot_until_ms = sqlite3_column_int64(stmt, 6);
+  l.expires_at_ms = sqlite3_column_int64(stmt, 7);
+  l.accepted_at_ms = sqlite3_column_int64(stmt, 8);
+  l.closed_at_ms = sqlite3_column_int64(stmt, 9);
+  if (const auto deal = column(stmt, 10); !deal.empty()) model::deal_from_json(deal, l.deal);
+  l.reason = column_string(stmt, 11);
+  l.notes = column_string(stmt, 12);
+  l.favorite = sqlite3_column_int(stmt, 13) != 0;
+  row.lead_json = column_string(stmt, 14);
+  return row;
+}
+
 bool step_once(sqlite3* db, sqlite3_stmt* stmt, std::string& error) {
   const int rc = sqlite3_step(stmt);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) error = sqlite3_errmsg(db);

@@ -15,6 +15,12 @@
 #define LEADRELAY_DEAD_LETTER_MATCH \
   "d.state = 2 AND (?1 IS NULL OR d.destination = ?1 OR d.destination = 'sink:' || ?1) AND (?2 = 0 OR d.id = ?2)"
 
+// A stored lead with its lifecycle: the columns lead_row reads, in its order, and the join they come from.
+#define LEADRELAY_LEAD_COLUMNS                                                                                    \
+  "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "           \
+  "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, r.lead "      \
+  "FROM lifecycle lc JOIN routed r ON r.seq = lc.seq "
+
 namespace leadrelay::store::detail {
 
 // How long a statement on any connection to the store waits for another connection's lock.
@@ -32,6 +38,9 @@ inline void bind(sqlite3_stmt* stmt, int i, std::string_view text) {
 }
 
 void bind_dead_letter_filter(sqlite3_stmt* stmt, const DeadLetterFilter& filter);
+
+// The current row of a LEADRELAY_LEAD_COLUMNS query.
+LeadRow lead_row(sqlite3_stmt* stmt);
 
 // Steps a bound statement once (a write, or a one-row read already consumed) and resets it; false with the
 // database's message.

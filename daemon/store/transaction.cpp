@@ -27,6 +27,32 @@ std::string actions_json(const std::vector<std::string>& actions) {
 Transaction::Transaction(sqlite3* db) : statements_(std::make_unique<detail::Statements>(db)) {}
 Transaction::~Transaction() = default;
 
+namespace {
+// Binds a lifecycle's changing columns to ?1-?11 (status, version, hot, expires, accepted, closed, deal, reason,
+// notes, favorite; ?11 unused here) of the insert or update below.
+void bind_lifecycle(sqlite3_stmt* stmt, const model::Lifecycle& l, std::string& deal) {
+  deal = l.deal == model::Deal{} ? std::string() : model::deal_to_json(l.deal);
+  const auto status = model::to_string(l.status);
+  sqlite3_bind_text(stmt, 1, status.data(), static_cast<int>(status.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(stmt, 2, l.version);
+  sqlite3_bind_int64(stmt, 3, l.hot_until_ms);
+  sqlite3_bind_int64(stmt, 4, l.expires_at_ms);
+  sqlite3_bind_int64(stmt, 5, l.accepted_at_ms);
+  sqlite3_bind_int64(stmt, 6, l.closed_at_ms);
+  const auto optional_text = [stmt](int i, const std::string& v) {
+    if (v.empty()) {
+      sqlite3_bind_null(stmt, i);
+    } else {
+      bind(stmt, i, v);
+    }
+  };
+  optional_text(7, deal);
+  optional_text(8, l.reason);
+  optional_text(9, l.notes);
+  sqlite3_bind_int(stmt, 10, l.favorite ? 1 : 0);
+}
+}  // namespace
+
 bool Transaction::record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error) {
   auto& s = *statements_;
   sqlite3* db = s.db();
@@ -37,7 +63,14 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
   auto* person = s.get("INSERT OR REPLACE INTO person_keys (key, first_lead_id, occurrences, actions, expires_ms) "
                        "VALUES (?1, ?2, ?3, ?4, ?5)",
                        error);
-  if (routed == nullptr || delivery == nullptr || person == nullptr) return false;
+  auto* lifecycle = s.get(
+      "INSERT OR IGNORE INTO lifecycle (status, version, hot_until_ms, expires_at_ms, accepted_at_ms, closed_at_ms, "
+      "deal, reason, notes, favorite, seq, lead_id, msg_key, received_at_ms, call_to_action, country, company, "
+      "lead_source, lead_type, classification, quality, email_validity, phone_validity) VALUES (?1, ?2, ?3, ?4, ?5, "
+      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+      error);
+  if (routed == nullptr || delivery == nullptr || person == nullptr || lifecycle == nullptr) return false;
+  std::string deal;
   for (const auto& r : records) {
     sqlite3_bind_int(routed, 1, static_cast<int>(r.state));
     if (r.lead_json.empty()) {
@@ -58,6 +91,24 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       bind(delivery, 3, r.msg_key);
       sqlite3_bind_int64(delivery, 4, static_cast<std::int64_t>(r.lead_json.size()));
       if (!step_once(db, delivery, error)) return false;
+    }
+    if (r.lifecycle) {
+      const auto& lc = *r.lifecycle;
+      bind_lifecycle(lifecycle, lc.lifecycle, deal);
+      sqlite3_bind_int64(lifecycle, 11, r.seq);
+      bind(lifecycle, 12, r.lead_id);
+      bind(lifecycle, 13, r.msg_key);
+      sqlite3_bind_int64(lifecycle, 14, lc.lifecycle.received_at_ms);
+      int i = 15;
+      for (const auto* v : {&lc.call_to_action, &lc.country, &lc.company, &lc.lead_source, &lc.lead_type,
+                            &lc.classification, &lc.quality, &lc.email_validity, &lc.phone_validity}) {
+        if (v->empty()) {
+          sqlite3_bind_null(lifecycle, i++);
+        } else {
+          bind(lifecycle, i++, *v);
+        }
+      }
+      if (!step_once(db, lifecycle, error)) return false;
     }
     if (!r.person_key.empty() && r.person && r.person->expires_ms > 0) {
       const auto actions = actions_json(r.person->actions);
@@ -117,14 +168,78 @@ bool Transaction::replay_dead_letters(const DeadLetterFilter& filter, std::int64
   count = sqlite3_column_int64(totals, 0);
   bytes = sqlite3_column_int64(totals, 1);
   sqlite3_reset(totals);
-  for (const char* sql : {"INSERT INTO deliveries (lead_seq, destination, msg_key, bytes) SELECT d.lead_seq, "
-                          "d.destination, d.msg_key, d.bytes FROM deliveries d WHERE " LEADRELAY_DEAD_LETTER_MATCH
+  for (const char* sql : {"INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, event_id) SELECT d.lead_seq, "
+                          "d.destination, d.msg_key, d.bytes, d.event_id FROM deliveries d WHERE " LEADRELAY_DEAD_LETTER_MATCH
                           " ORDER BY d.id",
                           "UPDATE deliveries AS d SET state = 4 WHERE " LEADRELAY_DEAD_LETTER_MATCH}) {
     auto* stmt = s.get(sql, error);
     if (stmt == nullptr) return false;
     bind_dead_letter_filter(stmt, filter);
     if (!step_once(s.db(), stmt, error)) return false;
+  }
+  return true;
+}
+
+std::optional<LeadRow> Transaction::lead(std::string_view lead_id, std::string& error) {
+  auto* find = statements_->get(
+      "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "
+      "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, NULL "
+      "FROM lifecycle lc WHERE lc.lead_id = ?1",
+      error);
+  if (find == nullptr) return std::nullopt;
+  bind(find, 1, lead_id);
+  std::optional<LeadRow> row;
+  const int rc = sqlite3_step(find);
+  if (rc == SQLITE_ROW) row = detail::lead_row(find);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) error = sqlite3_errmsg(statements_->db());
+  sqlite3_reset(find);
+  return row;
+}
+
+bool Transaction::lead_destinations(std::int64_t seq, std::vector<std::string>& out, std::string& error) {
+  auto* select = statements_->get(
+      "SELECT DISTINCT destination FROM deliveries WHERE lead_seq = ?1 AND event_id IS NULL ORDER BY destination",
+      error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, seq);
+  int rc;
+  while ((rc = sqlite3_step(select)) == SQLITE_ROW) out.push_back(detail::column_string(select, 0));
+  sqlite3_reset(select);
+  if (rc != SQLITE_DONE) error = sqlite3_errmsg(statements_->db());
+  return rc == SQLITE_DONE;
+}
+
+bool Transaction::record_change(std::int64_t seq, const model::Lifecycle& after, LeadEvent& event,
+                                std::string_view msg_key, const std::vector<std::string>& destinations,
+                                std::string& error) {
+  auto& s = *statements_;
+  auto* update = s.get("UPDATE lifecycle SET status = ?1, version = ?2, hot_until_ms = ?3, expires_at_ms = ?4, "
+                       "accepted_at_ms = ?5, closed_at_ms = ?6, deal = ?7, reason = ?8, notes = ?9, favorite = ?10 "
+                       "WHERE seq = ?11",
+                       error);
+  auto* insert_event = s.get(
+      "INSERT INTO lead_events (lead_seq, version, at_ms, actor, event) VALUES (?1, ?2, ?3, ?4, ?5)", error);
+  auto* delivery = s.get(
+      "INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, event_id) VALUES (?1, ?2, ?3, ?4, ?5)", error);
+  if (update == nullptr || insert_event == nullptr || delivery == nullptr) return false;
+  std::string deal;
+  bind_lifecycle(update, after, deal);
+  sqlite3_bind_int64(update, 11, seq);
+  if (!step_once(s.db(), update, error)) return false;
+  sqlite3_bind_int64(insert_event, 1, seq);
+  sqlite3_bind_int64(insert_event, 2, event.version);
+  sqlite3_bind_int64(insert_event, 3, event.at_ms);
+  bind(insert_event, 4, event.actor);
+  bind(insert_event, 5, event.json);
+  if (!step_once(s.db(), insert_event, error)) return false;
+  event.id = sqlite3_last_insert_rowid(s.db());
+  for (const auto& d : destinations) {
+    sqlite3_bind_int64(delivery, 1, seq);
+    bind(delivery, 2, d);
+    bind(delivery, 3, msg_key);
+    sqlite3_bind_int64(delivery, 4, static_cast<std::int64_t>(event.json.size()));
+    sqlite3_bind_int64(delivery, 5, event.id);
+    if (!step_once(s.db(), delivery, error)) return false;
   }
   return true;
 }

@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "daemon/store/records.hpp"
 
@@ -33,6 +36,16 @@ class Transaction {
   // many and their bytes.
   bool replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
                            std::string& error);
+
+  // A lead and its lifecycle as this transaction sees it (every earlier commit included): the state a change is
+  // decided on. Without its lead.v1 document.
+  std::optional<LeadRow> lead(std::string_view lead_id, std::string& error);
+  // The destinations the lead itself was delivered or queued to ("sink:crm", "kafka:leads.all"), once each.
+  bool lead_destinations(std::int64_t seq, std::vector<std::string>& out, std::string& error);
+  // Stores a change of the lead `seq`: its new lifecycle, the event (its id is set), and one delivery of the
+  // event to each of `destinations`, keyed with `msg_key`.
+  bool record_change(std::int64_t seq, const model::Lifecycle& after, LeadEvent& event, std::string_view msg_key,
+                     const std::vector<std::string>& destinations, std::string& error);
 
  private:
   std::unique_ptr<detail::Statements> statements_;

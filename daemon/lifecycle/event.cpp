@@ -1,0 +1,116 @@
+#include "daemon/lifecycle/event.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "daemon/log/log.hpp"
+
+namespace leadrelay::lifecycle {
+namespace {
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void text(Writer& w, const char* key, std::string_view value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+void text_or_null(Writer& w, const char* key, std::string_view value) {
+  if (value.empty()) {
+    w.Key(key);
+    w.Null();
+  } else {
+    text(w, key, value);
+  }
+}
+void time_or_null(Writer& w, const char* key, std::int64_t ms) {
+  if (ms <= 0) {
+    w.Key(key);
+    w.Null();
+  } else {
+    text(w, key, log::format_utc_ms(ms));
+  }
+}
+void deal(Writer& w, const model::Deal& d) {
+  const auto json = model::deal_to_json(d);
+  w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+}
+
+// The new value of one changed field.
+void field_value(Writer& w, std::string_view field, const model::Lifecycle& l) {
+  const auto& d = l.deal;
+  if (field == "status") return text(w, "status", model::to_string(l.status));
+  w.Key(field.data(), static_cast<rapidjson::SizeType>(field.size()));
+  if (field == "deal_value") {
+    d.value ? w.Double(*d.value) : w.Null();
+  } else if (field == "favorite") {
+    w.Bool(l.favorite);
+  } else if (field == "team") {
+    w.StartArray();
+    for (const auto& t : d.team) w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
+    w.EndArray();
+  } else {
+    const std::string* value = field == "deal_name"     ? &d.name
+                               : field == "currency"    ? &d.currency
+                               : field == "close_date"  ? &d.close_date
+                               : field == "crm_id"      ? &d.crm_id
+                               : field == "campaign_id" ? &d.campaign_id
+                               : field == "reason"      ? &l.reason
+                                                        : &l.notes;
+    value->empty() ? w.Null() : w.String(value->c_str(), static_cast<rapidjson::SizeType>(value->size()));
+  }
+}
+
+}  // namespace
+
+std::string event_json(const EventFacts& f) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  text(w, "schema", kEventSchema);
+  text(w, "event_id", std::string(f.lead_id) + "/" + std::to_string(f.after->version));
+  text(w, "lead_id", f.lead_id);
+  w.Key("version");
+  w.Int64(f.after->version);
+  text(w, "action", to_string(f.action));
+  text(w, "from_status", model::to_string(f.before->status));
+  text(w, "to_status", model::to_string(f.after->status));
+  w.Key("changed");
+  w.StartObject();
+  for (const auto& field : *f.changed) field_value(w, field, *f.after);
+  w.EndObject();
+  text(w, "actor", f.actor);
+  text(w, "at", log::format_utc_ms(f.at_ms));
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string lifecycle_json(const model::Lifecycle& l, std::int64_t now_ms) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  text(w, "status", model::to_string(l.status));
+  w.Key("hot");
+  w.Bool(model::is_hot(l, now_ms));
+  time_or_null(w, "hot_until", l.hot_until_ms);
+  time_or_null(w, "expires_at", l.expires_at_ms);
+  time_or_null(w, "accepted_at", l.accepted_at_ms);
+  time_or_null(w, "closed_at", l.closed_at_ms);
+  w.Key("deal");
+  deal(w, l.deal);
+  text_or_null(w, "reason", l.reason);
+  text_or_null(w, "notes", l.notes);
+  w.Key("favorite");
+  w.Bool(l.favorite);
+  w.Key("version");
+  w.Int64(l.version);
+  w.Key("allowed_actions");
+  w.StartArray();
+  for (auto a : allowed_actions(l.status)) w.String(to_string(a).data());
+  w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace leadrelay::lifecycle

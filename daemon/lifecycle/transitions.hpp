@@ -1,0 +1,73 @@
+#pragma once
+// The lifecycle's rules, as plain functions over model::Lifecycle (no I/O, no clock: `now` is an argument), so
+// that the transition table is tested pair by pair and the store, the API and the expiry worker share one truth.
+//
+//   Received ──accept──▶ Accepted ──win──▶ Won
+//      │                    │  ▲
+//      ├──decline──▶ Declined   └─update─┘ (deal fields)   Accepted ──lose──▶ Lost
+//      └──(response_window passes)──▶ Expired
+//   Informational: no transitions. Declined, Won, Lost, Expired: final.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/model/lead.hpp"
+#include "daemon/model/lifecycle.hpp"
+
+namespace leadrelay::lifecycle {
+
+struct Windows {
+  std::chrono::milliseconds response_window{std::chrono::hours(24 * 14)};
+  std::chrono::milliseconds hot_window{std::chrono::hours(72)};
+};
+
+// What a person or tool asks for. Expire is the daemon's own (the response window passed); Favorite/Unfavorite
+// change no status.
+enum class Action { Accept, Decline, Win, Lose, Update, Expire, Favorite, Unfavorite };
+std::string_view to_string(Action action);
+
+// The actions a person may take on a lead in `status` (Expire, Favorite and Unfavorite are not listed).
+std::vector<Action> allowed_actions(model::Status status);
+
+// The fields a change may carry; absent ones are left as they are.
+struct ChangeRequest {
+  Action action = Action::Accept;
+  std::optional<std::string> deal_name, currency, close_date, crm_id, campaign_id, reason, notes;
+  std::optional<double> deal_value;
+  std::optional<std::vector<std::string>> team;
+};
+
+struct ChangeResult {
+  enum class Kind {
+    Applied,    // `after` is the new lifecycle
+    Unchanged,  // nothing to do (favorite twice): `after` is the same, no version bump
+    Conflict,   // the action is not allowed in the current status (HTTP 409)
+    Invalid,    // a field is missing or wrong (HTTP 400): `field` and `problem`
+  };
+  Kind kind = Kind::Applied;
+  model::Lifecycle after;
+  std::vector<std::string> changed;  // the lifecycle fields this change set, in a stable order
+  std::string field, problem;
+};
+
+// Needs a partner's answer: Contact me, profile and qualified leads (never a do-not-contact notice).
+bool needs_action(const model::Lead& lead);
+
+// A new lead's lifecycle: Received (expiring after the response window) or Informational; hot for the hot window
+// when the customer asked to be contacted.
+model::Lifecycle initial(const model::Lead& lead, const Windows& windows);
+
+// Applies `request` at `now_ms`; the version goes up by one when applied.
+ChangeResult apply(const model::Lifecycle& before, const ChangeRequest& request, std::int64_t now_ms);
+
+// True when `l` is Received and its response window has passed at `now_ms` (the deadline itself included).
+bool overdue(const model::Lifecycle& l, std::int64_t now_ms);
+
+// A close reason as a person may give it: its label (any case) or its number 1-8; the label, or empty.
+std::string close_reason(std::string_view given);
+
+}  // namespace leadrelay::lifecycle
