@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connectors/kafka/mock_cluster.hpp"
+#include "daemon/app/admin_cli.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/app/config.hpp"
 #include "daemon/config/schema.hpp"
@@ -31,12 +32,20 @@ commands:
                           print the email, phone and quality verdicts of one contact as JSON; with no
                           contact flags, read JSON lines ({"email":..,"phone":..,"country":..}) from stdin
                           and write one verdict line per line; --config uses that file's lists and DNS
-  status [--admin ADDR | --config FILE]
-                          print the running daemon's status (config hash, last reload, outbox backlog) from
-                          its admin listener (default: admin.listen of /etc/leadrelay/config.yaml)
-  dlq list|show|replay [--sink S] [--id ID] [--admin ADDR | --config FILE]
+  status [CONNECTION]     print the running daemon's status (config hash, last reload, outbox backlog)
+  dlq list|show|replay [--sink S] [--id ID] [CONNECTION]
                           dead letters (deliveries a destination refused for good): list them, show one with
                           its lead, or queue them again once the cause is fixed
+  leads list [--status S] [--country CC] [--hot true] [--FILTER V ...] [--limit N] [--cursor C] [CONNECTION]
+  leads show ID | favorite ID [--off]
+  leads accept ID --deal-name N --deal-value V --currency USD --close-date YYYY-MM-DD --notes T
+                  [--crm-id X] [--campaign-id X] [--team a@x,b@y] [--if-match VERSION]
+  leads decline|lose ID --reason 1-8 [--notes T]    leads win ID [--deal-value V] [--notes T]
+                          the leads API: list (filters as in GET /api/v1/leads), show, and change leads
+  export [--format csv|tsv] [--FILTER V ...] [--output FILE] [CONNECTION]
+                          the newest 5,000 leads matching the filters, as CSV or TSV
+  CONNECTION: --admin HOST:PORT or --config FILE (its admin section; default /etc/leadrelay/config.yaml),
+              and the token from --token-file FILE or LEADRELAY_TOKEN
   store info [--config FILE | --state-dir DIR]
                           print the store's schema version, its size, free pages, WAL size and the rows and
                           bytes of each table (read-only: safe beside the running daemon)
@@ -92,73 +101,6 @@ int config_keys() {
     }
   }
   return app::kExitOk;
-}
-
-int status(const std::vector<std::string_view>& args) {
-  std::string address;
-  std::string file = "/etc/leadrelay/config.yaml";
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--admin" && i + 1 < args.size()) {
-      address = args[++i];
-    } else if (args[i] == "--config" && i + 1 < args.size()) {
-      file = args[++i];
-    } else {
-      return usage_error("unknown option for status: " + std::string(args[i]));
-    }
-  }
-  if (address.empty()) {
-    const auto result = app::load_config_file(file);
-    if (!report(result)) return app::kExitConfig;
-    address = result.config->admin.listen.text;
-  }
-  return http::admin_request(address, "GET", "/status", "status");
-}
-
-// `leadrelay dlq list|show|replay [--sink S] [--id ID] [--admin ADDR | --config FILE]`
-int dlq(const std::vector<std::string_view>& args) {
-  if (args.empty() || (args[0] != "list" && args[0] != "show" && args[0] != "replay")) {
-    return usage_error("dlq takes list, show or replay");
-  }
-  std::string address, sink, id;
-  std::string file = "/etc/leadrelay/config.yaml";
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--admin" && i + 1 < args.size()) {
-      address = args[++i];
-    } else if (args[i] == "--config" && i + 1 < args.size()) {
-      file = args[++i];
-    } else if (args[i] == "--sink" && i + 1 < args.size()) {
-      sink = args[++i];
-    } else if (args[i] == "--id" && i + 1 < args.size()) {
-      id = args[++i];
-      if (id.find_first_not_of("0123456789") != std::string::npos) return usage_error("--id takes a number");
-    } else {
-      return usage_error("unknown option for dlq: " + std::string(args[i]));
-    }
-  }
-  if (args[0] == "show" && id.empty()) return usage_error("dlq show needs --id");
-  if (address.empty()) {
-    const auto result = app::load_config_file(file);
-    if (!report(result)) return app::kExitConfig;
-    address = result.config->admin.listen.text;
-  }
-  std::string query;
-  for (const auto& [name, value] : {std::pair<std::string, std::string>{"sink", sink}, {"id", id}}) {
-    if (value.empty()) continue;
-    query += (query.empty() ? "?" : "&") + name + "=";
-    for (unsigned char c : value) {
-      static constexpr char hex[] = "0123456789ABCDEF";
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
-        query += static_cast<char>(c);
-      } else {
-        query += '%';
-        query += hex[c >> 4];
-        query += hex[c & 15];
-      }
-    }
-  }
-  if (args[0] == "show") return http::admin_request(address, "GET", "/dlq/" + id, "dlq");
-  if (args[0] == "replay") return http::admin_request(address, "POST", "/dlq/replay" + query, "dlq");
-  return http::admin_request(address, "GET", "/dlq" + query, "dlq");
 }
 
 // `leadrelay store info [--config FILE | --state-dir DIR]`
@@ -257,9 +199,11 @@ int main(int argc, char** argv) {
     return app::kExitOk;
   }
   if (command == "dev-broker") return dev_broker(rest);
-  if (command == "status") return status(rest);
+  if (command == "status") return app::status_command(rest);
+  if (command == "leads") return app::leads_command(rest);
+  if (command == "export") return app::export_command(rest);
   if (command == "validate") return app::validate_command(rest);
-  if (command == "dlq") return dlq(rest);
+  if (command == "dlq") return app::dlq_command(rest);
   if (command == "store") return store_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -29,11 +29,11 @@ constexpr KeySpec kCommonKeys[] = {
 
 const SinkType kTypes[] = {
     {"dynamics", "upsert each lead into Dynamics 365 / Dataverse (PATCH by alternate key), OAuth2 client credentials",
-     crm::dynamics_keys(), &crm::parse_dynamics},
+     crm::dynamics_keys(), &crm::parse_dynamics, true},
     {"salesforce", "upsert each lead into Salesforce (PATCH by external ID), OAuth2 client credentials",
-     crm::salesforce_keys(), &crm::parse_salesforce},
+     crm::salesforce_keys(), &crm::parse_salesforce, true},
     {"hubspot", "upsert each lead as a HubSpot contact (batch upsert by idProperty), private app token",
-     crm::hubspot_keys(), &crm::parse_hubspot},
+     crm::hubspot_keys(), &crm::parse_hubspot, true},
     {"webhook", "POST each lead as JSON, signed (webhook-id, webhook-timestamp, webhook-signature)",
      webhook::webhook_keys(), &webhook::parse_webhook},
     {"file", "append each lead to a JSON-lines file, with size-based rotation", file::file_keys(), &file::parse_file},

@@ -38,6 +38,7 @@ struct SinkType {
   std::string_view description;
   std::span<const config::KeySpec> keys;  // the type's keys, beside the shared ones
   std::shared_ptr<const void> (*parse)(config::MapReader& r, const std::filesystem::path& base_dir);
+  bool takes_events = false;  // lifecycle changes reach it as status updates of the record it made (the CRMs)
 };
 
 // Every registered type, in documentation order.

@@ -16,7 +16,12 @@
 #include "connectors/sinks/sink_factory.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/app/services.hpp"
+#include "daemon/api/access.hpp"
+#include "daemon/api/leads_api.hpp"
+#include "daemon/api/responses.hpp"
 #include "daemon/http/admin_server.hpp"
+#include "daemon/leads/changes.hpp"
+#include "daemon/leads/expiry_worker.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/log/log.hpp"
@@ -297,13 +302,53 @@ class IntakeComponent final : public Component {
   }
 };
 
-// GET/POST on the admin listener's /dlq paths: list, show and replay dead letters.
-std::pair<int, std::string> dead_letters(Services& s, std::string_view method, std::string_view target) {
-  const auto path = target.substr(0, target.find('?'));
-  const auto query =
-      target.find('?') == std::string_view::npos ? std::string_view{} : target.substr(target.find('?') + 1);
+// Lead lifecycles: the change service (shared by the leads API and the expiry worker) and the worker that
+// expires unanswered leads, at start and at each deadline.
+class LifecycleComponent final : public Component {
+ public:
+  std::string_view name() const override { return "lifecycle"; }
+  bool start(Services& s, int& exit_code) override {
+    std::string error;
+    s.pipeline->set_lifecycle(s.config.lifecycle.windows);
+    s.changes = std::make_unique<leads::Changes>(*s.journal, *s.backlog, destinations(s.config),
+                                                 [&s] { s.notify_delivery(); });
+    s.expiry = std::make_unique<leads::ExpiryWorker>(*s.changes, s.config.state_dir,
+                                                     s.config.lifecycle.windows.response_window);
+    if (!s.expiry->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    return true;
+  }
+  void reload(Services& s, const Config& loaded) override {
+    s.pipeline->set_lifecycle(loaded.lifecycle.windows);
+    auto running = s.config;
+    running.lifecycle = loaded.lifecycle;
+    s.changes->set_destinations(destinations(running));
+  }
+  void stop(Services& s) override {
+    if (s.expiry) s.expiry->stop();
+  }
+
+ private:
+  // Where a change goes: the events topic (with Kafka), and the CRM sinks that have the lead.
+  static leads::ChangeDestinations destinations(const Config& c) {
+    leads::ChangeDestinations d;
+    if (c.kafka.configured) d.events = "kafka:" + c.lifecycle.events_topic;
+    for (const auto& sink : c.sinks) {
+      for (const auto& t : connectors::sink_types()) {
+        if (t.type == sink.type && t.takes_events) d.crm_sinks.insert("sink:" + sink.name);
+      }
+    }
+    return d;
+  }
+};
+
+// The admin listener's /dlq paths: list, show and replay dead letters.
+http::AdminResponse dead_letters(Services& s, const http::AdminRequest& req) {
   store::DeadLetterFilter filter;
-  for (std::string_view rest = query; !rest.empty();) {
+  for (std::string_view rest = req.query; !rest.empty();) {
     const auto amp = rest.find('&');
     const auto pair = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
@@ -312,30 +357,33 @@ std::pair<int, std::string> dead_letters(Services& s, std::string_view method, s
     const auto value = eq == std::string_view::npos ? std::string() : util::url_decode(pair.substr(eq + 1));
     unsigned long long id = 0;
     if (key == "sink") filter.sink = value;
-    if (key == "id" && !util::parse_u64(value, id)) return {400, R"({"error":"bad_id","message":"id must be a number"})"};
+    if (key == "id" && !util::parse_u64(value, id)) return api::error(400, "bad_id", "id must be a number", "id");
     if (key == "id") filter.id = static_cast<std::int64_t>(id);
   }
-  if (method == "POST" && path == "/dlq/replay") {
+  const auto& path = req.path;
+  if (req.method == "POST" && path == "/dlq/replay") {
     std::string problem;
     const auto count = outbox::replay_dead_letters(*s.journal, *s.backlog, filter, problem);
-    if (count < 0) return {503, R"({"error":"store_unavailable","message":")" + problem + R"("})"};
+    if (count < 0) return api::error(503, "store_unavailable", problem);
     s.notify_delivery();
     log::info("dlq_replayed", {{"deliveries", count}, log::safe("sink", filter.sink)});
-    return {200, R"({"replayed":)" + std::to_string(count) + "}"};
+    return api::json(200, R"({"replayed":)" + std::to_string(count) + "}");
   }
-  if (method != "GET") return {405, R"({"error":"method_not_allowed","message":"POST /dlq/replay; GET the rest"})"};
+  if (req.method != "GET") return api::error(405, "method_not_allowed", "POST /dlq/replay; GET the rest");
   std::string problem;
   auto store = store::Reader::open(s.config.state_dir, problem);
-  if (!store) return {503, R"({"error":"store_unavailable","message":"cannot read the store"})"};
-  if (path == "/dlq") return {200, outbox::dead_letters_json(*store, filter)};
+  if (!store) return api::error(503, "store_unavailable", "cannot read the store");
+  if (path == "/dlq") return api::json(200, outbox::dead_letters_json(*store, filter));
   unsigned long long id = 0;
-  auto body = util::parse_u64(path.substr(5), id) ? outbox::dead_letter_json(*store, static_cast<std::int64_t>(id))
-                                                 : std::string();
-  if (body.empty()) return {404, R"({"error":"not_found","message":"no dead letter with that id"})"};
-  return {200, std::move(body)};
+  auto body = util::parse_u64(std::string_view(path).substr(5), id)
+                  ? outbox::dead_letter_json(*store, static_cast<std::int64_t>(id))
+                  : std::string();
+  if (body.empty()) return api::error(404, "not_found", "no dead letter with that id");
+  return api::json(200, std::move(body));
 }
 
-// The operators' listener: /metrics, /status, /healthz and /dlq.
+// The admin listener: /metrics, /healthz and /readyz for anyone who can reach it; /status and /dlq for operators;
+// the leads API for viewers and referral admins (api::Access decides).
 class AdminComponent final : public Component {
  public:
   std::string_view name() const override { return "admin"; }
@@ -343,29 +391,57 @@ class AdminComponent final : public Component {
     std::string error;
     auto& metrics = metrics::Metrics::get();
     metrics.reload(true, s.reload.config_hash, static_cast<double>(s.started_ms) / 1000.0);
-    s.admin = std::make_unique<http::AdminServer>(
-        s.ioc(), s.config.admin, [&s, &metrics](std::string_view method, std::string_view target) {
-          const auto path = target.substr(0, target.find('?'));
-          if (path == "/dlq" || path.rfind("/dlq/", 0) == 0) return dead_letters(s, method, target);
-          if (method != "GET") {
-            return std::pair<int, std::string>{405, R"({"error":"method_not_allowed","message":"use GET"})"};
-          }
-          if (path == "/metrics") {
-            metrics.set_backlog(s.backlog->count(), s.backlog->bytes());
-            if (s.kafka) metrics.set_kafka_queue(s.kafka->queue_length());
-            return std::pair<int, std::string>{200, metrics.serialize()};
-          }
-          if (path == "/status") return std::pair<int, std::string>{200, s.status_json()};
-          if (path == "/healthz") return std::pair<int, std::string>{200, R"({"status":"ok"})"};
-          return std::pair<int, std::string>{
-              404, R"({"error":"not_found","message":"the admin listener serves /metrics, /status, /healthz and /dlq"})"};
-        });
+    s.access = std::make_shared<const api::Access>(s.config.admin.tokens);
+    s.leads_api = std::make_unique<api::LeadsApi>(s.config.state_dir, *s.changes);
+    if (s.config.admin.tokens.empty()) {
+      log::warn("admin_without_tokens", {{"hint", "the leads API, /status and /dlq answer 401 until admin.tokens "
+                                                  "names at least one token"}});
+    }
+    s.admin = std::make_unique<http::AdminServer>(s.config.admin, 2, [&s, &metrics](const http::AdminRequest& req) {
+      const auto& path = req.path;
+      std::shared_ptr<const api::Access> access;
+      {
+        std::lock_guard lock(s.access_mutex);
+        access = s.access;
+      }
+      if (api::LeadsApi::handles(path)) return s.leads_api->handle(req, *access);
+      if (path == "/status" || path == "/dlq" || path.rfind("/dlq/", 0) == 0) {
+        http::AdminResponse refusal;
+        if (!access->authorize(req.authorization, api::Role::Operator, refusal)) return refusal;
+        if (path != "/status") return dead_letters(s, req);
+        if (req.method != "GET") return api::error(405, "method_not_allowed", "use GET");
+        return api::json(200, s.status_json());
+      }
+      if (req.method != "GET") return api::error(405, "method_not_allowed", "use GET");
+      if (path == "/metrics") {
+        metrics.set_backlog(s.backlog->count(), s.backlog->bytes());
+        if (s.kafka) metrics.set_kafka_queue(s.kafka->queue_length());
+        http::AdminResponse r;
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        r.body = metrics.serialize();
+        return r;
+      }
+      if (path == "/healthz") return api::json(200, R"({"status":"ok"})");
+      if (path == "/readyz") {
+        // Ready while leads can be stored: the journal accepts writes and intake is not pushing back.
+        if (!s.journal->healthy()) return api::json(503, R"({"status":"not_ready","reason":"the store refuses writes"})");
+        if (s.backlog->full()) return api::json(503, R"({"status":"not_ready","reason":"the outbox backlog is full"})");
+        return api::json(200, R"({"status":"ready"})");
+      }
+      return api::error(404, "not_found",
+                        "the admin listener serves /metrics, /healthz, /readyz, /status, /dlq and /api/v1");
+    });
     if (!s.admin->listen(error)) {
       log::error("listen_failed", {{"message", error}});
       exit_code = kExitUnavailable;
       return false;
     }
     return true;
+  }
+  void reload(Services& s, const Config& loaded) override {
+    auto access = std::make_shared<const api::Access>(loaded.admin.tokens);
+    std::lock_guard lock(s.access_mutex);
+    s.access = std::move(access);
   }
 };
 
@@ -447,6 +523,7 @@ std::vector<std::unique_ptr<Component>> daemon_components() {
   list.push_back(std::make_unique<ResolverComponent>());
   list.push_back(std::make_unique<SinksComponent>());
   list.push_back(std::make_unique<PipelineComponent>());
+  list.push_back(std::make_unique<LifecycleComponent>());
   list.push_back(std::make_unique<IntakeComponent>());
   list.push_back(std::make_unique<AdminComponent>());
   list.push_back(std::make_unique<ServiceComponent>());

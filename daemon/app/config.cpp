@@ -20,7 +20,8 @@ constexpr KeySpec kTopKeys[] = {
     {"state_dir", KeyType::String, "", "folder for the journal and all other state; relative to the config file",
      true},
     {"server", KeyType::Section, "", "the HTTP listener that receives webhooks"},
-    {"admin", KeyType::Section, "", "the operators' listener: Prometheus /metrics, /status, /healthz"},
+    {"admin", KeyType::Section, "",
+     "the operators' listener: Prometheus /metrics, /healthz, /readyz, /status, /dlq and the leads API"},
     {"journal", KeyType::Section, "", "the durable store that every accepted lead is written to first"},
     {"logging", KeyType::Section, "", "log output (JSON lines on stderr)"},
     {"sources", KeyType::SectionList, "", "the webhook endpoints, one per sender", true},
@@ -28,6 +29,7 @@ constexpr KeySpec kTopKeys[] = {
     {"sinks", KeyType::SectionList, "", "CRM, webhook and file destinations, each with a name and a type"},
     {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
     {"dedup", KeyType::Section, "", "linking leads of the same person for the same offer"},
+    {"lifecycle", KeyType::Section, "", "lead statuses: the response window, hot leads and the events topic"},
     {"validation", KeyType::Section, "", "email, phone and spam-domain verdicts and lead quality"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
@@ -54,6 +56,7 @@ std::vector<KeyTable> key_tables() {
       {"", kTopKeys},
       {"server", http::server_keys()},
       {"admin", http::admin_keys()},
+      {"admin.tokens[]", http::admin_token_keys()},
       {"journal", store::journal_keys()},
       {"logging", kLoggingKeys},
       {"sources[]", intake::source_keys()},
@@ -61,6 +64,7 @@ std::vector<KeyTable> key_tables() {
       {"kafka", connectors::kafka::kafka_keys()},
       {"outbox", outbox::outbox_keys()},
       {"dedup", outbox::dedup_keys()},
+      {"lifecycle", lifecycle::lifecycle_keys()},
       {"validation", validate::validation_keys()},
       {"validation.dns", validate::dns_keys()},
       {"validation.quality", validate::quality_keys()},
@@ -105,7 +109,7 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   MapReader server(diagnostics, top.child("server"), "server", http::server_keys());
   c.server = http::parse_server_config(server, base_dir);
   MapReader admin(diagnostics, top.child("admin"), "admin", http::admin_keys());
-  c.admin = http::parse_admin_config(admin);
+  c.admin = http::parse_admin_config(admin, base_dir);
   MapReader journal(diagnostics, top.child("journal"), "journal", store::journal_keys());
   c.journal = store::parse_journal_config(journal);
   MapReader logging(diagnostics, top.child("logging"), "logging", kLoggingKeys);
@@ -122,6 +126,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   c.outbox = outbox::parse_outbox_config(outbox);
   MapReader dedup(diagnostics, top.child("dedup"), "dedup", outbox::dedup_keys());
   c.dedup = outbox::parse_dedup_config(dedup);
+  MapReader lifecycle(diagnostics, top.child("lifecycle"), "lifecycle", lifecycle::lifecycle_keys());
+  c.lifecycle = lifecycle::parse_lifecycle_config(lifecycle);
   MapReader validation(diagnostics, top.child("validation"), "validation", validate::validation_keys());
   c.validation = validate::parse_validation_config(validation, base_dir);
   {

@@ -13,6 +13,7 @@
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
+#include "daemon/lifecycle/lifecycle_config.hpp"
 #include "daemon/store/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/outbox_config.hpp"
@@ -40,6 +41,7 @@ struct Config {
   std::vector<connectors::SinkConfig> sinks;
   outbox::OutboxConfig outbox;
   outbox::DedupConfig dedup;
+  lifecycle::LifecycleConfig lifecycle;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
   validate::ValidationConfig validation;
   std::shared_ptr<const validate::Validator> validator;  // lists loaded; swapped whole on reload

@@ -26,7 +26,11 @@ namespace {
 std::vector<std::string> needs_restart(const Config& running, const Config& loaded) {
   std::vector<std::string> out;
   if (!(running.server == loaded.server)) out.emplace_back("server");
-  if (!(running.admin == loaded.admin)) out.emplace_back("admin");
+  // admin.tokens apply at once (a token can be revoked without a restart); the listener itself cannot move.
+  if (!(running.admin.listen == loaded.admin.listen) || running.admin.tls_cert_file != loaded.admin.tls_cert_file ||
+      running.admin.tls_key_file != loaded.admin.tls_key_file) {
+    out.emplace_back("admin");
+  }
   if (running.state_dir != loaded.state_dir) out.emplace_back("state_dir");
   if (!(running.journal == loaded.journal)) out.emplace_back("journal");
   if (!(running.kafka == loaded.kafka)) out.emplace_back("kafka");
@@ -76,6 +80,8 @@ void reload(Services& s, const std::vector<std::unique_ptr<Component>>& componen
   s.config.routes = loaded.routes;
   s.config.validator = loaded.validator;
   s.config.logging = loaded.logging;
+  s.config.lifecycle = loaded.lifecycle;
+  s.config.admin.tokens = loaded.admin.tokens;
   std::string restart;
   for (const auto& section : s.reload.restart_needed) restart += (restart.empty() ? "" : ", ") + section;
   log::info("reload_applied", {log::safe("config_hash", hash),

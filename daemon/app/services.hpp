@@ -32,6 +32,14 @@ class Journal;
 namespace leadrelay::validate {
 class AresResolver;
 }
+namespace leadrelay::leads {
+class Changes;
+class ExpiryWorker;
+}  // namespace leadrelay::leads
+namespace leadrelay::api {
+class Access;
+class LeadsApi;
+}  // namespace leadrelay::api
 
 namespace leadrelay::app {
 
@@ -62,6 +70,11 @@ struct Services {
   std::unique_ptr<validate::AresResolver> resolver;
   std::vector<std::unique_ptr<outbox::DeliveryWorker>> sinks;
   std::unique_ptr<outbox::PipelineWorker> pipeline;
+  std::unique_ptr<leads::Changes> changes;
+  std::unique_ptr<leads::ExpiryWorker> expiry;
+  std::unique_ptr<api::LeadsApi> leads_api;
+  std::mutex access_mutex;
+  std::shared_ptr<const api::Access> access;  // swapped whole by a reload (under access_mutex)
   std::unique_ptr<boost::asio::io_context> io;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<http::AdminServer> admin;

@@ -85,6 +85,7 @@ struct LeadFilter {
   std::int64_t now_ms = 0;        // for `hot`
   std::int64_t before_seq = 0;    // the cursor: leads older than this one; 0: from the newest
   int limit = 50;
+  bool operator==(const LeadFilter&) const = default;
 };
 
 // A stored lead with its lifecycle.

@@ -61,6 +61,15 @@ class Daemon:
         else:
             with open(self.secret_file) as f:
                 self.secret = f.read().strip()
+        # One admin token per role, in files beside the config (admin.tokens).
+        self.tokens = {}
+        for role in ("operator", "viewer", "referrals_admin"):
+            path = os.path.join(self.dir, f"{role}.token")
+            if not os.path.exists(path):
+                with open(path, "w") as f:
+                    f.write(secrets.token_hex(20) + "\n")
+            with open(path) as f:
+                self.tokens[role] = f.read().strip()
         self.server = {"listen": ["127.0.0.1:0"], "header_timeout": "2s", "body_timeout": "2s",
                        "idle_timeout": "5s", "shutdown_grace": "5s"}
         self.server.update(server or {})
@@ -68,6 +77,7 @@ class Daemon:
         self.extra = extra  # raw YAML appended to the config (kafka, outbox, routes)
         self.source_extra = source_extra  # raw YAML keys added to the source (4-space indent)
         self.validation = validation  # raw YAML: the validation section
+        self.admin_extra = ""  # raw YAML keys added to the admin section (2-space indent)
         self.config = os.path.join(self.dir, "leadrelay.yaml")
         self.write_config()
         self.proc = None
@@ -83,7 +93,11 @@ class Daemon:
                 out.append(f"  {k}: {json.dumps(v)}")
             return "\n".join(out) + "\n"
 
-        text = "state_dir: ./state\n" + block("server", self.server) + 'admin: {listen: "127.0.0.1:0"}\n'
+        text = ("state_dir: ./state\n" + block("server", self.server) +
+                'admin:\n  listen: "127.0.0.1:0"\n  tokens:\n' +
+                "".join(f"    - {{name: {role}-token, role: {role}, token_file: {role}.token}}\n"
+                        for role in ("operator", "viewer", "referrals_admin")) +
+                self.admin_extra)
         if self.journal:
             text += block("journal", self.journal)
         text += ("logging:\n  level: debug\n"
@@ -195,6 +209,30 @@ class Daemon:
         if own:
             conn.close()
         return result
+
+    def token_file(self, role="operator"):
+        return os.path.join(self.dir, f"{role}.token")
+
+    def admin(self, method, path, body=None, role="operator", headers=None, timeout=30):
+        """One request to the admin listener with the role's token (role None: no token); (status, headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+        h = dict(headers or {})
+        if role is not None:
+            h["Authorization"] = f"Bearer {self.tokens[role]}"
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=body, headers=h)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+    def admin_json(self, method, path, body=None, role="operator", headers=None, expect=200):
+        status, h, data = self.admin(method, path, body, role, headers)
+        if status != expect:
+            raise AssertionError(f"{method} {path}: {status} (expected {expect}): {data[:500]!r}")
+        return json.loads(data) if data and h.get("content-type", "").startswith("application/json") else data
 
     def get(self, path):
         conn = self.connection()

@@ -80,11 +80,14 @@ class CrmCase(unittest.TestCase):
 
     def dead_letters(self, sink=None):
         q = f"?sink={sink}" if sink else ""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.d.admin_port}/dlq{q}", timeout=10) as r:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.d.admin_port}/dlq{q}",
+                                     headers={"Authorization": f"Bearer {self.d.tokens['operator']}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())["dead_letters"]
 
     def dlq(self, *args):
-        r = subprocess.run([BIN, "dlq", *args, "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+        r = subprocess.run([BIN, "dlq", *args, "--admin", f"127.0.0.1:{self.d.admin_port}",
+                            "--token-file", self.d.token_file()], capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return json.loads(r.stdout)

@@ -65,7 +65,8 @@ class Metrics(WithKafka):
         self.assertTrue(all(n.startswith("leadrelay_") for n in names), names)
 
     def test_status_command(self):
-        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}", "--token-file",
+                            self.d.token_file()], capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         status = json.loads(r.stdout)
@@ -84,7 +85,8 @@ class Metrics(WithKafka):
         deadline = time.monotonic() + 30
         by_destination = {}
         while time.monotonic() < deadline:  # until the routing worker has queued both for Kafka
-            r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+            r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}", "--token-file",
+                            self.d.token_file()], capture_output=True,
                                text=True, timeout=30)
             by_destination = json.loads(r.stdout)["backlog"]["by_destination"]
             if by_destination.get("kafka:leads.all", {}).get("deliveries") == 2:
@@ -95,7 +97,8 @@ class Metrics(WithKafka):
 
     def test_status_command_when_nothing_listens(self):
         self.d.stop()
-        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
+        r = subprocess.run([BIN, "status", "--admin", f"127.0.0.1:{self.d.admin_port}", "--token-file",
+                            self.d.token_file()], capture_output=True,
                            text=True, timeout=30)
         self.assertEqual(r.returncode, 69)
         self.assertIn("cannot reach the admin listener", r.stderr)

@@ -62,9 +62,7 @@ class WebhookSink(unittest.TestCase):
         self.assertEqual(status, 202)
 
     def admin(self, method, path):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.d.admin_port}{path}", method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
+        return self.d.admin_json(method, path)
 
     def test_signed_delivery_checked_with_openssl(self):
         self.start()
@@ -147,20 +145,22 @@ class WebhookSink(unittest.TestCase):
             self.post(n)
         for _ in range(3):
             self.d.wait_event("sink_dead_letter")  # logged once the dead letter is stored
-        r = subprocess.run([BIN, "dlq", "list", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}"],
+        r = subprocess.run([BIN, "dlq", "list", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}",
+                            "--token-file", self.d.token_file()],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         dead = json.loads(r.stdout)["dead_letters"]
         self.assertEqual(len(dead), 3)
         self.assertTrue(all(d["destination"] == "sink:hook" and d["error"].startswith("HTTP 400") for d in dead))
         shown = subprocess.run([BIN, "dlq", "show", "--id", str(dead[0]["id"]), "--admin",
-                                f"127.0.0.1:{self.d.admin_port}"], capture_output=True, text=True, timeout=30)
+                                f"127.0.0.1:{self.d.admin_port}", "--token-file", self.d.token_file()], capture_output=True, text=True, timeout=30)
         self.assertEqual(json.loads(shown.stdout)["lead"]["lead_id"], dead[0]["lead_id"])
         # The archive sink took all three: one sink's refusals do not hold back another.
         self.assertEqual(self.admin("GET", "/dlq?sink=archive")["dead_letters"], [])
 
         self.receiver.set_default(200)  # the receiver is fixed
-        r = subprocess.run([BIN, "dlq", "replay", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}"],
+        r = subprocess.run([BIN, "dlq", "replay", "--sink", "hook", "--admin", f"127.0.0.1:{self.d.admin_port}",
+                            "--token-file", self.d.token_file()],
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(json.loads(r.stdout), {"replayed": 3})
         self.receiver.wait_for(lambda r: len(r.delivered()) == 3)

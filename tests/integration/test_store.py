@@ -44,12 +44,8 @@ def store_info(state_dir):
 
 
 def admin(d, method, path):
-    conn = http.client.HTTPConnection("127.0.0.1", d.admin_port, timeout=30)
-    conn.request(method, path)
-    resp = conn.getresponse()
-    body = json.loads(resp.read())
-    conn.close()
-    return resp.status, body
+    status, _, body = d.admin(method, path)
+    return status, json.loads(body)
 
 
 class MigrationFrom010(unittest.TestCase):
@@ -81,7 +77,8 @@ class MigrationFrom010(unittest.TestCase):
                 db.executescript(f.read())
             db.execute("ATTACH DATABASE ? AS src", (f"file:{source_db}?mode=ro",))
             for table in ("leads", "routed", "deliveries", "cursors", "replay_keys", "person_keys"):
-                db.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+                cols = ", ".join(r[1] for r in db.execute(f"PRAGMA main.table_info({table})"))
+                db.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM src.{table}")
             db.commit()
             db.execute("DETACH DATABASE src")
             d.close()
@@ -150,7 +147,13 @@ class MigrationFrom010(unittest.TestCase):
                                 self.counts_before["replay_keys"] - 100)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM person_keys")[0][0],
                          self.counts_before["person_keys"])
-        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 2)
+        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 3)
+        # Every lead routed before the upgrade got the lifecycle its lead.v1 says (these are Get it now leads:
+        # informational), and so did the ones routed after it.
+        self.assertEqual(query(self.db_path, "SELECT status, COUNT(*) FROM lifecycle GROUP BY status"),
+                         [("Informational", LEADS)])
+        self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle l JOIN leads s USING (seq, lead_id) "
+                                             "WHERE l.received_at_ms = s.received_at_ms")[0][0], LEADS)
 
     def test_3_dead_letters_stay_listed_and_replay(self):
         status, body = admin(self.d, "GET", "/dlq")
@@ -175,7 +178,7 @@ class MigrationFrom010(unittest.TestCase):
     def test_5_store_info_on_the_running_daemon(self):
         code, text = store_info(os.path.join(self.workdir, "state"))
         self.assertEqual(code, 0, text)
-        self.assertIn("schema version: 2 (current)", text)
+        self.assertIn("schema version: 3 (current)", text)
         for table in ("leads", "routed", "deliveries", "replay_keys", "person_keys", "cursors"):
             self.assertRegex(text, rf"\n{table} +\d+ +(\d+|-)\n")
         self.assertRegex(text, r"WAL: +\d+ bytes")

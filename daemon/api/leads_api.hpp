@@ -1,0 +1,47 @@
+#pragma once
+// The leads API (schemas/admin-api.openapi.yaml), under /api/v1 on the admin listener: list, show, export and
+// change leads, the leads waiting for an answer, and the close reasons. HTTP-agnostic: a whole request in, a
+// whole answer out (the admin listener carries them). Reads come from the store on the calling thread; changes go
+// through leads::Changes and are answered once committed.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "daemon/api/access.hpp"
+#include "daemon/http/admin_server.hpp"
+#include "daemon/leads/changes.hpp"
+#include "daemon/store/reader.hpp"
+
+namespace leadrelay::api {
+
+class LeadsApi {
+ public:
+  LeadsApi(std::filesystem::path state_dir, leads::Changes& changes);
+  ~LeadsApi();
+
+  static bool handles(std::string_view path) { return path == "/api/v1" || path.rfind("/api/v1/", 0) == 0; }
+  // `access` decides who may; the caller's token name is the actor of changes.
+  http::AdminResponse handle(const http::AdminRequest& request, const Access& access);
+
+ private:
+  // A store reader for this call, from a small pool (one per admin thread at most).
+  class Lease;
+  std::unique_ptr<store::Reader> acquire(std::string& error);
+  void release(std::unique_ptr<store::Reader> reader);
+
+  http::AdminResponse list(const http::AdminRequest& request);
+  http::AdminResponse actions(const http::AdminRequest& request);
+  http::AdminResponse export_leads(const http::AdminRequest& request);
+  http::AdminResponse show(std::string_view id, int status = 200);
+  http::AdminResponse change(const http::AdminRequest& request, std::string_view id, std::string_view verb,
+                             const Caller& caller);
+
+  std::filesystem::path state_dir_;
+  leads::Changes& changes_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<store::Reader>> readers_;
+};
+
+}  // namespace leadrelay::api

@@ -1,0 +1,28 @@
+#include "daemon/api/responses.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace leadrelay::api {
+
+std::string json_string(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+http::AdminResponse error(int status, std::string_view code, std::string_view message, std::string_view field) {
+  std::string body = R"({"error":)" + json_string(code) + R"(,"message":)" + json_string(message);
+  if (!field.empty()) body += R"(,"field":)" + json_string(field);
+  return json(status, body + "}");
+}
+
+http::AdminResponse json(int status, std::string body) {
+  http::AdminResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace leadrelay::api

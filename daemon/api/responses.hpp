@@ -1,0 +1,16 @@
+#pragma once
+// The admin listener's JSON answers: every error is {"error": code, "message": what is wrong}, with the field it is
+// about when there is one.
+#include <string>
+#include <string_view>
+
+#include "daemon/http/admin_server.hpp"
+
+namespace leadrelay::api {
+
+http::AdminResponse error(int status, std::string_view code, std::string_view message, std::string_view field = {});
+http::AdminResponse json(int status, std::string body);
+// A JSON string literal of `text` (quoted and escaped).
+std::string json_string(std::string_view text);
+
+}  // namespace leadrelay::api
