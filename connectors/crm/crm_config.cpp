@@ -2,6 +2,8 @@
 
 #include "connectors/sinks/sink_config.hpp"
 
+#include <algorithm>
+
 namespace leadrelay::connectors::crm {
 namespace {
 using config::KeySpec;
@@ -15,7 +17,10 @@ using config::KeyType;
       {"tls_verify", KeyType::Boolean, "true", "verify the server's certificate and name (turn off only for tests)"}, \
       {"connect_timeout", KeyType::Duration, "5s", "deadline to connect (and finish the TLS handshake)", false, 100,  \
        600000},                                                                                                      \
-      {"request_timeout", KeyType::Duration, "20s", "deadline for one request and its answer", false, 100, 600000}
+      {"request_timeout", KeyType::Duration, "20s", "deadline for one request and its answer", false, 100, 600000}, \
+      {"status_map", KeyType::Section, "",                                                                           \
+       "lead status (Received, Accepted, Declined, Won, Lost, Expired): the CRM fields a lifecycle change sets on "  \
+       "the record (replaces that status's default; {} sends nothing for it)"}
 
 constexpr KeySpec kDynamicsKeys[] = {
     {"url", KeyType::String, "", "the Dataverse organisation, e.g. https://contoso.crm.dynamics.com", true},
@@ -93,6 +98,65 @@ const std::vector<FieldMapping> kHubSpotFields = {
     {"message", "description"},
 };
 
+// What each lifecycle status sets on the record the sink made (README, "CRM status updates").
+const StatusMap kDynamicsStatuses = {
+    {"Received", {{"statecode", "0"}, {"statuscode", "1"}}},   // Open / New
+    {"Accepted", {{"statecode", "0"}, {"statuscode", "2"}}},   // Open / Contacted
+    {"Won", {{"statecode", "1"}, {"statuscode", "3"}}},        // Qualified / Qualified
+    {"Lost", {{"statecode", "2"}, {"statuscode", "4"}}},       // Disqualified / Lost
+    {"Declined", {{"statecode", "2"}, {"statuscode", "6"}}},   // Disqualified / No Longer Interested
+    {"Expired", {{"statecode", "2"}, {"statuscode", "5"}}},    // Disqualified / Cannot Contact
+};
+const StatusMap kSalesforceStatuses = {
+    {"Received", {{"Status", "Open - Not Contacted"}}},
+    {"Accepted", {{"Status", "Working - Contacted"}}},
+    {"Won", {{"Status", "Closed - Converted"}}},
+    {"Lost", {{"Status", "Closed - Not Converted"}}},
+    {"Declined", {{"Status", "Closed - Not Converted"}}},
+    {"Expired", {{"Status", "Closed - Not Converted"}}},
+};
+const StatusMap kHubSpotStatuses = {
+    {"Received", {{"hs_lead_status", "NEW"}}},
+    {"Accepted", {{"hs_lead_status", "IN_PROGRESS"}}},
+    {"Won", {{"hs_lead_status", "OPEN_DEAL"}, {"lifecyclestage", "customer"}}},
+    {"Lost", {{"hs_lead_status", "UNQUALIFIED"}}},
+    {"Declined", {{"hs_lead_status", "UNQUALIFIED"}}},
+    {"Expired", {{"hs_lead_status", "ATTEMPTED_TO_CONTACT"}}},
+};
+
+// The defaults with `status_map:` applied: a listed status replaces its default entry whole.
+StatusMap merge_statuses(const StatusMap& defaults, config::MapReader& r) {
+  StatusMap out = defaults;
+  const auto node = r.child("status_map");
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsMap()) {
+    r.error("status_map", "expected a map of statuses, e.g. {Won: {Status: Closed - Converted}}");
+    return out;
+  }
+  for (const auto& entry : node) {
+    const auto status = entry.first.IsScalar() ? entry.first.Scalar() : std::string();
+    const auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == status; });
+    if (it == out.end()) {
+      r.error("status_map", "'" + status + "' is not a status a CRM record follows; use Received, Accepted, "
+                            "Declined, Won, Lost or Expired");
+      continue;
+    }
+    it->second.clear();
+    if (!entry.second.IsMap()) {
+      r.error("status_map", "status_map." + status + " must be a map of CRM field: value ({} for none)");
+      continue;
+    }
+    for (const auto& field : entry.second) {
+      if (!field.first.IsScalar() || !field.second.IsScalar()) {
+        r.error("status_map", "status_map." + status + " takes field: value pairs of plain values");
+        continue;
+      }
+      it->second.emplace_back(field.first.Scalar(), field.second.Scalar());
+    }
+  }
+  return out;
+}
+
 std::string secret(config::MapReader& r, const char* file_key, const char* env_key,
                    const std::filesystem::path& base_dir) {
   const auto file = r.string(file_key);
@@ -112,8 +176,9 @@ std::string secret(config::MapReader& r, const char* file_key, const char* env_k
 }
 
 void common(CrmOptions& o, config::MapReader& r, const std::filesystem::path& base_dir,
-            const std::vector<FieldMapping>& default_fields) {
+            const std::vector<FieldMapping>& default_fields, const StatusMap& default_statuses) {
   o.fields = merge_fields(default_fields, r, "fields");
+  o.statuses = merge_statuses(default_statuses, r);
   const auto ca = r.string("ca_file");
   if (!ca.empty()) {
     o.ca_file = std::filesystem::path(ca).is_relative() ? base_dir / ca : std::filesystem::path(ca);
@@ -137,6 +202,9 @@ std::span<const KeySpec> hubspot_keys() { return kHubSpotKeys; }
 const std::vector<FieldMapping>& dynamics_default_fields() { return kDynamicsFields; }
 const std::vector<FieldMapping>& salesforce_default_fields() { return kSalesforceFields; }
 const std::vector<FieldMapping>& hubspot_default_fields() { return kHubSpotFields; }
+const StatusMap& dynamics_default_statuses() { return kDynamicsStatuses; }
+const StatusMap& salesforce_default_statuses() { return kSalesforceStatuses; }
+const StatusMap& hubspot_default_statuses() { return kHubSpotStatuses; }
 
 std::shared_ptr<const void> parse_dynamics(config::MapReader& r, const std::filesystem::path& base_dir) {
   auto o = std::make_shared<CrmOptions>();
@@ -152,7 +220,7 @@ std::shared_ptr<const void> parse_dynamics(config::MapReader& r, const std::file
   }
   o->key_field = r.string("alternate_key");
   o->entity = r.string("entity_set");
-  common(*o, r, base_dir, kDynamicsFields);
+  common(*o, r, base_dir, kDynamicsFields, kDynamicsStatuses);
   o->scope = r.string("scope");
   if (o->scope.empty()) o->scope = o->url + "/.default";
   return o;
@@ -168,7 +236,7 @@ std::shared_ptr<const void> parse_salesforce(config::MapReader& r, const std::fi
   o->api_version = r.string("api_version");
   o->slow_down_at = static_cast<double>(r.integer("slow_down_at")) / 100.0;
   o->batch_size = static_cast<std::size_t>(r.integer("batch_size"));
-  common(*o, r, base_dir, kSalesforceFields);
+  common(*o, r, base_dir, kSalesforceFields, kSalesforceStatuses);
   o->token_url = r.string("token_url");
   if (o->token_url.empty()) o->token_url = o->url + "/services/oauth2/token";
   return o;
@@ -180,7 +248,7 @@ std::shared_ptr<const void> parse_hubspot(config::MapReader& r, const std::files
   o->url = r.string("url");
   o->token = secret(r, "token_file", "token_env", base_dir);
   o->key_field = r.string("id_property");
-  common(*o, r, base_dir, kHubSpotFields);
+  common(*o, r, base_dir, kHubSpotFields, kHubSpotStatuses);
   return o;
 }
 

@@ -14,6 +14,9 @@ namespace leadrelay::connectors::crm {
 
 enum class CrmKind { Dynamics, Salesforce, HubSpot };
 
+// Per lifecycle status, the CRM fields (and their values, as written in YAML) a status update sets.
+using StatusMap = std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>>;
+
 struct CrmOptions {
   CrmKind kind = CrmKind::Dynamics;
   std::string url;        // dynamics: the org (https://contoso.crm.dynamics.com); salesforce: the login host; hubspot: the API
@@ -28,6 +31,7 @@ struct CrmOptions {
   double slow_down_at = 0.9;
   std::size_t batch_size = 1;  // salesforce: records per sObject-collections request (up to 200)  // salesforce: pause between requests past this share of the daily API allowance
   std::vector<FieldMapping> fields;
+  StatusMap statuses;
   std::filesystem::path ca_file;
   bool tls_verify = true;
   std::chrono::milliseconds connect_timeout{5000};
@@ -45,5 +49,8 @@ std::shared_ptr<const void> parse_hubspot(config::MapReader& r, const std::files
 const std::vector<FieldMapping>& dynamics_default_fields();
 const std::vector<FieldMapping>& salesforce_default_fields();
 const std::vector<FieldMapping>& hubspot_default_fields();
+const StatusMap& dynamics_default_statuses();
+const StatusMap& salesforce_default_statuses();
+const StatusMap& hubspot_default_statuses();
 
 }  // namespace leadrelay::connectors::crm

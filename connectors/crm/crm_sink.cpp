@@ -175,10 +175,38 @@ void CrmSink::pace() const {
   if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
 }
 
+bool status_fields(std::string_view event_json, const StatusMap& statuses, std::string& fields_json) {
+  rapidjson::Document d;
+  d.Parse(event_json.data(), event_json.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("to_status") || !d["to_status"].IsString()) return false;
+  const std::string_view to = d["to_status"].GetString();
+  fields_json.clear();
+  for (const auto& [status, fields] : statuses) {
+    if (status != to || fields.empty()) continue;
+    fields_json = "{";
+    for (const auto& [field, value] : fields) {
+      if (fields_json.size() > 1) fields_json += ',';
+      fields_json += util::json_quote(field) + ":";
+      const bool number = !value.empty() && value.size() < 16 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+      fields_json += number || value == "true" || value == "false" ? value : util::json_quote(value);
+    }
+    fields_json += "}";
+  }
+  return true;
+}
+
 DeliveryResult CrmSink::deliver(const DeliveryItem& item) {
   pace();
   std::string record;
   std::string error;
+  if (item.event) {
+    if (!status_fields(item.lead_json, options_.statuses, record)) {
+      return {Status::Permanent, "not a lead-event.v1 document", {}};
+    }
+    if (record.empty()) return {};  // this status sets nothing on the record
+    return update_status(item, record);
+  }
   if (!build_record(item.lead_json, options_.fields, record, error)) return {Status::Permanent, error, {}};
   return upsert(item, record);
 }

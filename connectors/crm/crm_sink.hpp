@@ -43,6 +43,9 @@ class CrmSink : public Sink {
   explicit CrmSink(const CrmOptions& options);
   // Sends this CRM's upsert of one record (the lead mapped by the field map) and judges the answer.
   virtual DeliveryResult upsert(const DeliveryItem& item, const std::string& record) = 0;
+  // Sends a lifecycle change as an update of the record an upsert made (never a new record): `fields` is the
+  // status map's entry as a JSON object.
+  virtual DeliveryResult update_status(const DeliveryItem& item, const std::string& fields) = 0;
   // A bearer token, from the cache or the token endpoint; false with a result to return.
   virtual bool token(std::string& out, DeliveryResult& failure);
   // A 401 with a renewable token gets one new token and one more try.
@@ -74,6 +77,11 @@ std::unique_ptr<CrmSink> make_crm_sink(const CrmOptions& options);
 
 // Salesforce sObject collections: one result per record sent, in order (for the response fuzz target and tests);
 // false when the answer is not one result per record.
+// The status update of a lead-event.v1 value: the fields its to_status maps to, as a JSON object (numbers and
+// true/false as such, the rest as strings); empty when that status maps to nothing. False when `event_json` is
+// not a lead event.
+bool status_fields(std::string_view event_json, const StatusMap& statuses, std::string& fields_json);
+
 bool salesforce_collection_results(const http::Response& response, std::size_t records,
                                    std::vector<DeliveryResult>& out);
 

@@ -5,6 +5,8 @@
 
 #include <rapidjson/document.h>
 
+#include "daemon/util/strings.hpp"
+
 namespace leadrelay::connectors::crm {
 namespace {
 using Status = DeliveryResult::Status;
@@ -47,6 +49,19 @@ class HubSpotSink final : public CrmSink {
     request.target = "/crm/v3/objects/contacts/batch/upsert";
     request.body = R"({"inputs":[{"idProperty":")" + options_.key_field + R"(","id":")" + escaped +
                    R"(","properties":)" + record + "}]}";
+    return send_judged(std::move(request), options_.url);
+  }
+
+  // The batch update endpoint (never creates a contact), matched on the lead's message key: its normalized email.
+  DeliveryResult update_status(const DeliveryItem& item, const std::string& fields) override {
+    if (options_.key_field != "email" || item.key.find('@') == std::string::npos) {
+      return {Status::Permanent, "status updates match HubSpot contacts on email; this lead has none", {}};
+    }
+    http::Request request;
+    request.method = "POST";
+    request.target = "/crm/v3/objects/contacts/batch/update";
+    request.body = R"({"inputs":[{"idProperty":"email","id":)" + util::json_quote(item.key) + R"(,"properties":)" +
+                   fields + "}]}";
     return send_judged(std::move(request), options_.url);
   }
 };

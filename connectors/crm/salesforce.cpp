@@ -53,6 +53,10 @@ class SalesforceSink final : public CrmSink {
     request.body = record;
     return send_judged(std::move(request), options_.url);
   }
+  // The same PATCH by external ID with the status fields alone: the record exists, so only they change.
+  DeliveryResult update_status(const DeliveryItem& item, const std::string& fields) override {
+    return upsert(item, fields);
+  }
 };
 
 std::vector<DeliveryResult> SalesforceSink::deliver_batch(std::span<const DeliveryItem> items) {
@@ -62,6 +66,9 @@ std::vector<DeliveryResult> SalesforceSink::deliver_batch(std::span<const Delive
   std::string body = R"({"allOrNone":false,"records":[)";
   std::vector<std::size_t> sent;
   for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].event) {  // status updates go one by one (after the records of earlier items in this batch)
+      continue;
+    }
     std::string record;
     std::string error;
     if (!build_record(items[i].lead_json, options_.fields, record, error)) {
@@ -75,7 +82,13 @@ std::vector<DeliveryResult> SalesforceSink::deliver_batch(std::span<const Delive
     sent.push_back(i);
   }
   body += "]}";
-  if (sent.empty()) return out;
+  const auto events = [&] {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].event) out[i] = deliver(items[i]);
+    }
+    return out;
+  };
+  if (sent.empty()) return events();
   http::Request request;
   request.method = "PATCH";
   request.target = "/services/data/" + options_.api_version + "/composite/sobjects/Lead/" + options_.key_field;
@@ -90,7 +103,7 @@ std::vector<DeliveryResult> SalesforceSink::deliver_batch(std::span<const Delive
     failure = {Status::Retry, "HTTP " + std::to_string(response.status) + ": not one result per record", {}};
   }
   for (std::size_t k = 0; k < sent.size(); ++k) out[sent[k]] = failure.status == Status::Ok ? results[k] : failure;
-  return out;
+  return events();
 }
 
 }  // namespace

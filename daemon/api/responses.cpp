@@ -1,16 +1,10 @@
 #include "daemon/api/responses.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "daemon/util/strings.hpp"
 
 namespace leadrelay::api {
 
-std::string json_string(std::string_view text) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
+std::string json_string(std::string_view text) { return util::json_quote(text); }
 
 http::AdminResponse error(int status, std::string_view code, std::string_view message, std::string_view field) {
   std::string body = R"({"error":)" + json_string(code) + R"(,"message":)" + json_string(message);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 namespace leadrelay::util {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
@@ -123,6 +126,13 @@ std::string url_decode(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string json_quote(std::string_view text) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 }  // namespace leadrelay::util

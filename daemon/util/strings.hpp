@@ -39,6 +39,9 @@ bool parse_u64(std::string_view s, unsigned long long& out) noexcept;
 // arithmetic.
 bool parse_u64(std::string_view s, unsigned long long max, unsigned long long& out) noexcept;
 
+// `text` as a JSON string literal (quoted, escaped).
+std::string json_quote(std::string_view text);
+
 // Decodes %XX and '+' in a URL query component. Invalid escapes are kept as they are.
 std::string url_decode(std::string_view s);
 

@@ -270,6 +270,10 @@ class CrmEmulator:
             if method != "PATCH" or not m:
                 h.reply(404, {"error": {"code": "0x80060888", "message": "Resource not found"}})
                 return 404
+            if h.headers.get("If-Match") == "*" and m.group(1) not in self.records:
+                # If-Match: * makes the PATCH an update only: no such record, no new one.
+                h.reply(404, {"error": {"code": "0x80040217", "message": "lead With Id = ... Does Not Exist"}})
+                return 404
             email = record.get("emailaddress1")
             if email in self.refuse:
                 h.reply(400, {"error": {"code": "0x80040203", "message": f"Invalid value for emailaddress1: {email}"}})
@@ -310,7 +314,7 @@ class CrmEmulator:
                 h.reply(300, [f"/services/data/v59.0/sobjects/Lead/00Q{n}" for n in range(2)], limit)
                 return 300
             missing = [f for f in ("LastName", "Company") if not record.get(f)]
-            if missing:
+            if missing and m.group(1) not in self.records:  # required when the upsert creates the record
                 h.reply(400, [{"message": f"Required fields are missing: {missing}", "errorCode": "REQUIRED_FIELD_MISSING"}],
                         limit)
                 return 400
@@ -321,6 +325,21 @@ class CrmEmulator:
             h.reply(204, None, limit)
             return 204
         # hubspot
+        if method == "POST" and h.path == "/crm/v3/objects/contacts/batch/update":
+            # Updates existing contacts only; unknown ones come back as errors in a 207.
+            results, errors = [], []
+            for item in record.get("inputs", []):
+                if item.get("idProperty") != "email" or item.get("id") not in self.records:
+                    errors.append({"status": "error", "category": "OBJECT_NOT_FOUND",
+                                   "message": f"Could not get some CONTACT objects: {item.get('id')}"})
+                    continue
+                self.store(item["id"], item["properties"])
+                results.append({"id": item["id"], "properties": item["properties"]})
+            if errors:
+                h.reply(207, {"status": "COMPLETE", "results": results, "errors": errors, "numErrors": len(errors)})
+                return 207
+            h.reply(200, {"status": "COMPLETE", "results": results})
+            return 200
         if method != "POST" or h.path != "/crm/v3/objects/contacts/batch/upsert":
             h.reply(404, {"status": "error", "message": "Not found"})
             return 404

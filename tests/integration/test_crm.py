@@ -2,11 +2,13 @@
 field mapping, token issue and expiry (401 → one refresh), upsert so that a retry after a lost answer updates
 instead of duplicating, throttling (429 Retry-After, Salesforce 403 REQUEST_LIMIT_EXCEEDED), 500/503, a hung
 server, malformed answers, permanent refusals (Salesforce 300 multiple matches) as dead letters, and 500 leads
-to all three at once under faults, replayed until every emulator holds exactly the unique leads."""
+to all three at once under faults, replayed until every emulator holds exactly the unique leads; lifecycle changes
+as status updates of the records the sinks made (never new ones)."""
 import json
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 import urllib.request
 
@@ -146,6 +148,75 @@ class EachCrm(CrmCase):
         r = key_of("hubspot", e, 1)
         self.assertEqual((r["email"], r["firstname"], r["company"], r["hs_lead_status"]),
                          ("person1@contoso.com", "Person1", "Contoso", "NEW"))
+
+
+class StatusUpdates(CrmCase):
+    """A lifecycle change reaches each CRM as an update of the record it made, with the default status mapping."""
+
+    def test_changes_update_the_records_each_crm_made(self):
+        self.start(KINDS, {"dynamics": [429], "salesforce": [503], "hubspot": [500]})
+        ids = []
+        for n in range(3):
+            body = json.loads(lead(n))
+            body["ActionCode"] = "PLT"  # Contact me: needs an answer
+            status, _, data = self.d.post(json.dumps(body).encode())
+            self.assertEqual(status, 202)
+            ids.append(json.loads(data)["lead_id"])
+        for e in self.emulators.values():
+            e.wait_for(lambda em: len(em.records) == 3)
+        accept = {"deal_name": "Rollout", "deal_value": 1000, "currency": "USD", "close_date": "2027-01-31",
+                  "notes": "Booked"}
+        for path, body in [(f"{ids[0]}/accept", accept), (f"{ids[0]}/win", {}), (f"{ids[1]}/decline", {"reason": 1}),
+                           (f"{ids[2]}/accept", accept)]:
+            self.assertEqual(self.d.admin("POST", f"/api/v1/leads/{path}", body, "referrals_admin")[0], 200, path)
+        # Deal edits and favorites move no status: they send nothing to the CRMs.
+        self.assertEqual(self.d.admin("PATCH", f"/api/v1/leads/{ids[2]}", {"notes": "later"}, "referrals_admin")[0], 200)
+        self.assertEqual(self.d.admin("PUT", f"/api/v1/leads/{ids[1]}/favorite", None, "referrals_admin")[0], 200)
+        want = {
+            "dynamics": ("statecode", "statuscode", {0: (1, 3), 1: (2, 6), 2: (0, 2)}),
+            "salesforce": ("Status", None, {0: "Closed - Converted", 1: "Closed - Not Converted", 2: "Working - Contacted"}),
+            "hubspot": ("hs_lead_status", None, {0: "OPEN_DEAL", 1: "UNQUALIFIED", 2: "IN_PROGRESS"}),
+        }
+
+        def settled(kind):
+            field, second, expect = want[kind]
+            e = self.emulators[kind]
+            for n, value in expect.items():
+                r = key_of(kind, e, n)
+                got = (r.get(field), r.get(second)) if second else r.get(field)
+                if got != value:
+                    return False
+            return True
+        for kind, e in self.emulators.items():
+            e.wait_for(lambda em, k=kind: settled(k))
+            self.assertEqual(len(e.records), 3, kind)  # updates, never new records
+        self.assertEqual(key_of("hubspot", self.emulators["hubspot"], 0)["lifecyclestage"],
+                         "customer")
+        self.assertEqual(key_of("dynamics", self.emulators["dynamics"], 0)["lastname"], "Doe")  # the rest kept
+        self.assertEqual(json.loads(self.d.admin("GET", "/dlq")[2])["dead_letters"], [])
+        for kind, e in self.emulators.items():
+            self.assertTrue(any(a in (429, 500, 503) for a in e.answers), kind)  # the fault was met and retried
+
+    def test_a_record_the_crm_never_had_is_a_dead_letter(self):
+        self.start(["hubspot", "dynamics"])
+        body = json.loads(lead(7))
+        body["ActionCode"] = "PLT"
+        status, _, data = self.d.post(json.dumps(body).encode())
+        lead_id = json.loads(data)["lead_id"]
+        for e in self.emulators.values():
+            e.wait_for(lambda em: len(em.records) == 1)
+            e.records.clear()  # deleted in the CRM meanwhile
+        self.assertEqual(self.d.admin("POST", f"/api/v1/leads/{lead_id}/decline", {"reason": 5}, "referrals_admin")[0],
+                         200)
+        end = time.monotonic() + 30
+        while len(json.loads(self.d.admin("GET", "/dlq")[2])["dead_letters"]) < 2:
+            self.assertLess(time.monotonic(), end, "no dead letters")
+            time.sleep(0.05)  # dead letters are in the store; no log event per one to wait on
+        dead = {x["destination"]: x["error"] for x in json.loads(self.d.admin("GET", "/dlq")[2])["dead_letters"]}
+        self.assertIn("OBJECT_NOT_FOUND", dead["sink:hubspot"])
+        self.assertIn("HTTP 404", dead["sink:dynamics"])
+        for e in self.emulators.values():
+            self.assertEqual(e.records, {})  # no record was made by a status update
 
 
 class AllThreeUnderFaults(CrmCase):
