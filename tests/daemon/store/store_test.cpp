@@ -70,6 +70,7 @@ class StoreTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::string error_;
 };
 
 TEST_F(StoreTest, RoutingDeliveriesAcksAndDeadLettersThroughTypedCalls) {
@@ -158,6 +159,115 @@ TEST_F(StoreTest, RoutingDeliveriesAcksAndDeadLettersThroughTypedCalls) {
   ASSERT_TRUE(reader->pending_deliveries("sink:crm", 0, 100, crm, error));
   ASSERT_EQ(crm.size(), 2u);
   EXPECT_EQ(crm[1].lead_id, ids[0]);  // the replayed one, after the other
+}
+
+// Lifecycle rows are written with their lead's routing, filtered and paged newest first, changed in place with an
+// event and one delivery per destination, and read back by the expiry worker soonest first.
+TEST_F(StoreTest, LifecyclesFiltersChangesAndEvents) {
+  auto j = open();
+  const auto ids = append(*j, 5);
+  auto reader = Reader::open(dir_, error_);
+  ASSERT_TRUE(reader);
+  std::vector<JournaledLead> leads;
+  ASSERT_TRUE(reader->next_to_route(0, 10, leads, error_));
+  std::vector<RoutingRecord> records;
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    RoutingRecord r;
+    r.seq = leads[i].seq;
+    r.state = RoutingState::Routed;
+    r.outcome = "routed";
+    r.lead_id = leads[i].lead_id;
+    r.lead_json = R"({"schema":"lead.v1","n":)" + std::to_string(i) + "}";
+    r.msg_key = "person" + std::to_string(i) + "@contoso.com";
+    r.destinations = {"kafka:leads.all", "sink:crm"};
+    LifecycleRecord lc;
+    lc.lifecycle.status = i % 2 == 0 ? model::Status::Received : model::Status::Informational;
+    lc.lifecycle.received_at_ms = leads[i].received_at_ms;
+    lc.lifecycle.expires_at_ms = i % 2 == 0 ? 5000 - static_cast<std::int64_t>(i) : 0;
+    lc.lifecycle.hot_until_ms = i == 0 ? 10000 : 0;
+    lc.country = i < 2 ? "US" : "DE";
+    lc.company = i == 3 ? "Fabrikam 100% Ltd" : "Contoso";
+    lc.quality = "High";
+    r.lifecycle = lc;
+    records.push_back(std::move(r));
+  }
+  ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) { return tx.record_routing(records, leads.back().seq, e); }));
+
+  const auto list = [&](LeadFilter f) {
+    std::vector<LeadRow> rows;
+    EXPECT_TRUE(reader->leads(f, rows, error_)) << error_;
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.lead_id);
+    return out;
+  };
+  EXPECT_EQ(list({}), (std::vector<std::string>{ids[4], ids[3], ids[2], ids[1], ids[0]}));
+  LeadFilter received;
+  received.status = {"Received"};
+  EXPECT_EQ(list(received), (std::vector<std::string>{ids[4], ids[2], ids[0]}));
+  received.country = {"US", "FR"};
+  EXPECT_EQ(list(received), (std::vector<std::string>{ids[0]}));
+  LeadFilter customer;
+  customer.customer = "100%";  // LIKE's wildcards are matched as themselves
+  EXPECT_EQ(list(customer), (std::vector<std::string>{ids[3]}));
+  customer.customer = "fabrikam";
+  EXPECT_EQ(list(customer), (std::vector<std::string>{ids[3]}));
+  LeadFilter hot;
+  hot.hot = true;
+  hot.now_ms = 9999;
+  EXPECT_EQ(list(hot), (std::vector<std::string>{ids[0]}));
+  hot.now_ms = 10000;
+  EXPECT_TRUE(list(hot).empty());
+  LeadFilter page;
+  page.limit = 2;
+  page.before_seq = leads[3].seq;
+  EXPECT_EQ(list(page), (std::vector<std::string>{ids[2], ids[1]}));
+  EXPECT_EQ(reader->count_leads(received), 1);
+  EXPECT_EQ(reader->count_leads({}), 5);
+
+  std::vector<LeadRow> due;
+  ASSERT_TRUE(reader->waiting_leads(4998, 10, due, error_));
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0].lead_id, ids[4]);  // soonest first
+  EXPECT_EQ(due[1].lead_id, ids[2]);
+
+  // A change: the row in place, one event, one delivery of it per destination given.
+  LeadEvent event;
+  ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) {
+    auto row = tx.lead(ids[0], e);
+    if (!row) return false;
+    EXPECT_EQ(row->msg_key, "person0@contoso.com");
+    std::vector<std::string> had;
+    if (!tx.lead_destinations(row->seq, had, e)) return false;
+    EXPECT_EQ(had, (std::vector<std::string>{"kafka:leads.all", "sink:crm"}));
+    auto after = row->lifecycle;
+    after.status = model::Status::Accepted;
+    after.version = 2;
+    after.deal.name = "Rollout";
+    after.deal.value = 12.5;
+    after.notes = "n";
+    event = {0, 2, 42, "admin", R"({"schema":"lead-event.v1"})"};
+    return tx.record_change(row->seq, after, event, row->msg_key, {"kafka:leads.events", "sink:crm"}, e);
+  }));
+  EXPECT_GT(event.id, 0);
+  const auto row = reader->lead(ids[0]);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->lifecycle.status, model::Status::Accepted);
+  EXPECT_EQ(row->lifecycle.version, 2);
+  EXPECT_EQ(row->lifecycle.deal.value, 12.5);
+  EXPECT_EQ(row->lead_json, R"({"schema":"lead.v1","n":0})");
+  const auto history = reader->lead_history(row->seq);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].actor, "admin");
+  std::vector<PendingDelivery> pending;
+  ASSERT_TRUE(reader->pending_deliveries("sink:crm", 0, 100, pending, error_));
+  ASSERT_EQ(pending.size(), 6u);
+  EXPECT_TRUE(pending.back().event);
+  EXPECT_EQ(pending.back().lead_json, R"({"schema":"lead-event.v1"})");
+  EXPECT_EQ(pending.back().msg_key, "person0@contoso.com");
+  EXPECT_FALSE(pending.front().event);
+  pending.clear();
+  ASSERT_TRUE(reader->pending_kafka_deliveries(0, 100, pending, error_));
+  EXPECT_EQ(pending.back().destination, "kafka:leads.events");
 }
 
 TEST_F(StoreTest, AFailedWriteLeavesNothingBehind) {
