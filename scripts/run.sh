@@ -10,13 +10,16 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEADRELAY_TEST
 cmake --build build/release --target leadrelay
 
 config=${CONFIG:-config.example.yaml}
-if [ "$config" = config.example.yaml ] && [ ! -s secrets/marketplace.secret ]; then
-  # The example reads its source's secret from this file; make a strong one the first time.
-  mkdir -p secrets && chmod 700 secrets
-  (umask 077 && openssl rand -hex 24 > secrets/marketplace.secret)
-  echo "run: created secrets/marketplace.secret"
-fi
 if [ "$config" = config.example.yaml ]; then
+  # The example reads its source's secret and the admin tokens from these files; make strong ones the first time.
+  mkdir -p secrets && chmod 700 secrets
+  for f in marketplace.secret operator.token referrals-admin.token viewer.token; do
+    if [ ! -s "secrets/$f" ]; then
+      (umask 077 && openssl rand -hex 24 > "secrets/$f")
+      echo "run: created secrets/$f"
+    fi
+  done
   echo "run: post leads to http://127.0.0.1:8080/leads/marketplace?code=$(cat secrets/marketplace.secret)"
+  echo "run: list them with: LEADRELAY_TOKEN=\$(cat secrets/viewer.token) build/release/leadrelay leads list --config config.example.yaml"
 fi
 exec build/release/leadrelay run --config "$config"

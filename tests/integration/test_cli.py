@@ -41,8 +41,9 @@ class Cli(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             # The example names secrets/marketplace.secret relative to itself; give it one in a copy.
             os.makedirs(os.path.join(d, "secrets"))
-            with open(os.path.join(d, "secrets", "marketplace.secret"), "w") as f:
-                f.write("0123456789abcdef0123456789abcdef\n")
+            for name in ("marketplace.secret", "operator.token", "referrals-admin.token", "viewer.token"):
+                with open(os.path.join(d, "secrets", name), "w") as f:
+                    f.write(name + "-0123456789abcdef0123456789abcdef\n")
             with open(os.path.join(SOURCE_DIR, "config.example.yaml")) as src, \
                     open(os.path.join(d, "config.yaml"), "w") as dst:
                 dst.write(src.read())

@@ -40,8 +40,10 @@ class Package(unittest.TestCase):
                 r = run("/usr/bin/leadrelay", "check-config", "/etc/leadrelay/config.yaml")
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(run("getent", "passwd", "leadrelay").returncode, 0, "the package creates its user")
-                mode = os.stat("/etc/leadrelay/marketplace.secret").st_mode & 0o777
-                self.assertEqual(mode, 0o640)
+                for secret in ("marketplace.secret", "operator.token", "referrals-admin.token", "viewer.token"):
+                    st = os.stat(f"/etc/leadrelay/{secret}")
+                    self.assertEqual(st.st_mode & 0o777, 0o640, secret)
+                    self.assertGreater(st.st_size, 32, secret)
                 self.assertTrue(os.path.exists("/usr/lib/systemd/system/leadrelay.service"))
                 self.assertTrue(os.path.exists("/usr/share/leadrelay/schemas/config.schema.json"))
                 # The disposable-domain list ships as a data file naming its source and licence, and the
@@ -60,6 +62,7 @@ class Package(unittest.TestCase):
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertFalse(os.path.exists("/usr/bin/leadrelay"))
             self.assertFalse(os.path.exists("/etc/leadrelay/marketplace.secret"))
+            self.assertFalse(os.path.exists("/etc/leadrelay/viewer.token"))
 
 
 if __name__ == "__main__":

@@ -265,6 +265,53 @@ TEST_F(ConfigTest, ManyErrorsAreAllReported) {
   EXPECT_EQ(e.size(), 3u);
 }
 
+TEST_F(ConfigTest, AdminTokensAreCheckedWithHints) {
+  std::ofstream(dir_ / "ops.token") << "ops-0123456789abcdef\n";
+  const auto admin = [](const std::string& tokens) {
+    return with_source("admin:\n  tokens:\n" + tokens, kGoodAuth);
+  };
+  const auto ok = load(admin("    - {name: ops, role: operator, token_file: ops.token}\n"));
+  ASSERT_TRUE(ok.config) << ok.errors.front().to_string();
+  ASSERT_EQ(ok.config->admin.tokens.size(), 1u);
+  EXPECT_EQ(ok.config->admin.tokens[0].role, "operator");
+  EXPECT_EQ(ok.config->admin.tokens[0].digest.size(), 32u);  // the token itself is not kept
+  const auto first = [&](const std::string& tokens) {
+    const auto e = errors(admin(tokens));
+    return e.empty() ? std::string() : e.front();
+  };
+  EXPECT_NE(first("    - {name: ops, role: root, token_file: ops.token}\n").find("admin.tokens[0].role"),
+            std::string::npos);
+  EXPECT_NE(first("    - {name: ops, role: viewer, token_file: none.token}\n").find("openssl rand -hex 32"),
+            std::string::npos);
+  EXPECT_NE(first("    - {name: ops, role: viewer, token_file: short.secret}\n").find("at least 16 characters"),
+            std::string::npos);
+  EXPECT_NE(first("    - {name: ops, role: viewer, token_file: ops.token, token_env: X}\n").find("exactly one"),
+            std::string::npos);
+  EXPECT_NE(first("    - {name: ops, role: viewer, token_env: LEADRELAY_TEST_UNSET_TOKEN}\n").find("is not set"),
+            std::string::npos);
+  EXPECT_NE(first("    - {name: ops, role: viewer, token_file: ops.token}\n"
+                  "    - {name: ops, role: operator, token_file: good.secret}\n")
+                .find("already named 'ops'"),
+            std::string::npos);
+  std::ofstream(dir_ / "ops2.token") << "ops-0123456789abcdef\n";
+  EXPECT_NE(first("    - {name: a, role: viewer, token_file: ops.token}\n"
+                  "    - {name: b, role: operator, token_file: ops2.token}\n")
+                .find("the same token"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, LifecycleWindows) {
+  const auto r = load(with_source("lifecycle:\n  response_window: 7d\n  hot_window: 24h\n", kGoodAuth));
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->lifecycle.windows.response_window, std::chrono::hours(24 * 7));
+  EXPECT_EQ(r.config->lifecycle.windows.hot_window, std::chrono::hours(24));
+  EXPECT_EQ(r.config->lifecycle.events_topic, "leads.events");
+  EXPECT_FALSE(errors(with_source("lifecycle:\n  response_window: 0s\n", kGoodAuth)).empty());
+  EXPECT_FALSE(errors(with_source("lifecycle:\n  events_topic: \"\"\n", kGoodAuth)).empty());
+  EXPECT_NE(errors(with_source("lifecycle:\n  respons_window: 7d\n", kGoodAuth)).front().find("did you mean"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, ExampleConfigIsValid) {
   // The shipped example must load; its secret file is made by scripts/run.sh, so give it one here.
   const std::filesystem::path example = std::string(LEADRELAY_SOURCE_DIR) + "/config.example.yaml";
@@ -273,6 +320,9 @@ TEST_F(ConfigTest, ExampleConfigIsValid) {
   text << in.rdbuf();
   std::filesystem::create_directories(dir_ / "secrets");
   std::ofstream(dir_ / "secrets/marketplace.secret") << "0123456789abcdef0123456789abcdef\n";
+  for (const char* token : {"operator", "referrals-admin", "viewer"}) {
+    std::ofstream(dir_ / "secrets" / (std::string(token) + ".token")) << token << "-0123456789abcdef\n";
+  }
   const auto r = load(text.str());
   ASSERT_TRUE(r.errors.empty()) << r.errors.front().to_string();
 }
