@@ -81,13 +81,18 @@ Parsed parse(const Args& args, std::size_t from, const std::vector<std::string_v
   return p;
 }
 
-// Where the listener is and the token; false having printed why.
+// Where the listener is (--admin, else the config's admin.listen), whether it serves TLS (the config's
+// admin.tls_cert_file, which is then the one certificate trusted), and the token; false having printed why.
 bool connect(Parsed& p, std::string_view command) {
-  if (p.call.address.empty()) {
+  const bool explicit_config = p.config != kDefaultConfig;
+  std::error_code ec;
+  if (p.call.address.empty() || explicit_config || std::filesystem::exists(p.config, ec)) {
     try {
       const auto root = YAML::LoadFile(p.config);
       const auto admin = root["admin"];
-      p.call.address = admin && admin["listen"] ? admin["listen"].as<std::string>() : "127.0.0.1:9464";
+      if (p.call.address.empty()) {
+        p.call.address = admin && admin["listen"] ? admin["listen"].as<std::string>() : "127.0.0.1:9464";
+      }
       if (admin && admin["tls_cert_file"]) {
         std::filesystem::path cert = admin["tls_cert_file"].as<std::string>();
         if (cert.is_relative()) cert = std::filesystem::absolute(p.config).parent_path() / cert;
@@ -95,9 +100,11 @@ bool connect(Parsed& p, std::string_view command) {
         p.call.ca_file = cert.string();
       }
     } catch (const YAML::Exception& e) {
-      std::cerr << "leadrelay " << command << ": cannot read the admin section of " << p.config << ": " << e.what()
-                << " (or give --admin HOST:PORT)\n";
-      return false;
+      if (p.call.address.empty() || explicit_config) {
+        std::cerr << "leadrelay " << command << ": cannot read the admin section of " << p.config << ": "
+                  << e.what() << " (or give --admin HOST:PORT)\n";
+        return false;
+      }
     }
   }
   if (!p.token_file.empty()) {

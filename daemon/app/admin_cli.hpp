@@ -1,8 +1,8 @@
 #pragma once
 // The commands that talk to a running daemon's admin listener: status, dlq, leads and export. Each finds the
 // listener from --admin ADDR or the config file's admin section (--config FILE, default /etc/leadrelay/config.yaml;
-// only that section is read, so an operator needs no access to the sources' secrets), and sends the token from
-// --token-file FILE or LEADRELAY_TOKEN.
+// only that section is read, so an operator needs no access to the sources' secrets), speaks TLS when that section
+// names a certificate (trusting exactly it), and sends the token from --token-file FILE or LEADRELAY_TOKEN.
 #include <string_view>
 #include <vector>
 

@@ -121,7 +121,17 @@ CREATE TABLE lifecycle (
 CREATE INDEX lifecycle_status ON lifecycle(status, seq);
 CREATE INDEX lifecycle_due ON lifecycle(expires_at_ms) WHERE status = 'Received';
 CREATE INDEX lifecycle_country ON lifecycle(country, seq);
+CREATE INDEX lifecycle_hot ON lifecycle(hot_until_ms);
 CREATE INDEX lifecycle_favorite ON lifecycle(seq) WHERE favorite = 1;
+-- The customer filter (a substring of the company name): a trigram index, newest first by rowid = seq.
+CREATE VIRTUAL TABLE lifecycle_company USING fts5(company, content='lifecycle', content_rowid='seq',
+                                                  tokenize='trigram');
+CREATE TRIGGER lifecycle_company_insert AFTER INSERT ON lifecycle BEGIN
+  INSERT INTO lifecycle_company (rowid, company) VALUES (new.seq, new.company);
+END;
+CREATE TRIGGER lifecycle_company_delete AFTER DELETE ON lifecycle BEGIN
+  INSERT INTO lifecycle_company (lifecycle_company, rowid, company) VALUES ('delete', old.seq, old.company);
+END;
 CREATE TABLE lead_events (
   id       INTEGER PRIMARY KEY,
   lead_seq INTEGER NOT NULL,

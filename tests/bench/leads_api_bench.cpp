@@ -20,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -41,6 +42,18 @@ namespace {
 using namespace leadrelay;
 using Clock = std::chrono::steady_clock;
 constexpr std::int64_t kDayMs = 86400000;
+
+// Company names as varied as a partner's customers: 40 names x 25 lines of business x 50 (about 50,000 distinct).
+const char* kNames[] = {"Contoso", "Fabrikam", "Northwind", "Tailspin", "Wingtip", "Adventure Works", "Litware",
+                        "Proseware", "Lamna", "Trey Research", "Woodgrove", "Alpine", "Coho", "Wide World",
+                        "Humongous", "Blue Yonder", "Margie's", "Lucerne", "Graphic Design", "Fourth Coffee",
+                        "Relecloud", "VanArsdel", "Munson's", "Olympia", "Southridge", "Tasmanian", "Bellows",
+                        "A. Datum", "Consolidated", "Liberty", "Northridge", "Salmon", "Adatum", "Nod", "Best For You",
+                        "Cronus", "Fincher", "Kayak", "Meridian", "Oakwood"};
+const char* kLines[] = {"Systems", "Analytics", "Health", "Foods", "Logistics", "Energy", "Labs", "Media", "Bank",
+                        "Insurance", "Motors", "Retail", "Software", "Consulting", "Capital", "Pharma", "Travel",
+                        "Telecom", "Networks", "Studios", "Robotics", "Hotels", "Airlines", "Mining", "Textiles"};
+const char* kForms[] = {"Inc.", "Ltd", "GmbH", "LLC", "AG", "S.A.", "B.V.", "plc", "Pty Ltd", "K.K."};
 
 const char* kCountries[] = {"US", "DE", "GB", "FR", "IN", "JP", "BR", "CA", "AU", "NL",
                             "ES", "IT", "SE", "CH", "MX", "SG", "PL", "BE", "IE", "ZA"};
@@ -89,7 +102,8 @@ model::Lead make_lead(std::int64_t i, std::mt19937_64& rng, std::int64_t now_ms)
   l.contact.last_name = "Doe";
   l.contact.email = "person" + std::to_string(i) + "@company" + std::to_string(i % 5000) + ".com";
   l.contact.phone = "+1617555" + std::to_string(1000 + i % 9000);
-  l.contact.company = "Company " + std::to_string(i % 50000);
+  l.contact.company = std::string(kNames[rng() % 40]) + " " + kLines[rng() % 25] + " " +
+                      std::to_string(1 + rng() % 5) + " " + kForms[rng() % 10];
   l.contact.title = "CTO";
   l.contact.country = kCountries[rng() % 20];
   l.contact.country_raw = l.contact.country;
@@ -151,12 +165,13 @@ bool seed(const Options& o, std::int64_t now_ms) {
     std::sort(leads.begin(), leads.end(), [](auto& a, auto& b) { return a.received_at_ms < b.received_at_ms; });
     std::mutex m;
     std::condition_variable cv;
-    std::int64_t done = 0;
+    std::int64_t done = 0, refused = 0;
     for (auto& l : leads) {
       j->append(store::Entry{l.lead_id, "bench", l.received_at_ms, "{}", "ms-marketplace", {}, 0},
-                [&](store::AppendResult) {
+                [&](store::AppendResult r) {
                   std::lock_guard lock(m);
                   ++done;
+                  if (r.status != store::AppendStatus::Committed) ++refused;
                   cv.notify_one();
                 });
     }
@@ -164,7 +179,12 @@ bool seed(const Options& o, std::int64_t now_ms) {
       std::unique_lock lock(m);
       cv.wait(lock, [&] { return done == n; });
     }
-    const auto last_seq = j->committed_seq();
+    if (refused > 0) {
+      std::fprintf(stderr, "seeding: the journal refused %lld leads\n", static_cast<long long>(refused));
+      return false;
+    }
+    // One producer into a fresh store: the seqs are first+1 ... first+n, in append order.
+    const auto last_seq = first + n;
     std::vector<store::RoutingRecord> records;
     for (std::int64_t i = 0; i < n; ++i) {
       auto& l = leads[static_cast<std::size_t>(i)];
@@ -346,7 +366,8 @@ int main(int argc, char** argv) {
       "call_to_action=ContactMe&lead_source=AzureMarketplace&email_validity=Valid",
       "status=Accepted,Won&country=DE,FR&phone_validity=Valid",
       "hot=true&status=Received&country=GB",
-      "customer=Company%201234&status=Received,Accepted&quality=High",
+      "customer=fabrikam&status=Received,Accepted&quality=High",
+      "customer=Northwind%20Logistics%203&status=Received,Accepted&country=US",
       "status=Lost,Declined&lead_source=AppSource&country=JP",
   };
   for (int i = 0; i < 30; ++i) call(d.admin, viewer, "GET", "/api/v1/leads?" + lists[i % lists.size()]);  // warm
@@ -401,6 +422,8 @@ int main(int argc, char** argv) {
   };
   auto alone = paced(1000, 16, o.seconds, post_lead);
   Stats beside, changes;
+  std::mutex failures_mutex;
+  std::map<int, int> change_failures;  // status (0: no answer) -> count
   {
     std::thread changer([&] {
       changes = paced(200, 8, o.seconds, [&](std::int64_t i) {
@@ -408,6 +431,10 @@ int main(int argc, char** argv) {
         const auto a = call(d.admin, admin, "POST", "/api/v1/leads/" + waiting[static_cast<std::size_t>(i)] + "/accept",
                             R"({"deal_name":"Bench","deal_value":100,"currency":"USD","close_date":"2027-01-31",)"
                             R"("notes":"bench"})");
+        if (a.status != 200) {
+          std::lock_guard lock(failures_mutex);
+          ++change_failures[a.status];
+        }
         return a.status == 200;
       });
     });
@@ -422,6 +449,9 @@ int main(int argc, char** argv) {
               beside.pct(50), beside.pct(99), beside.max(), beside.ms.size(), beside.failures);
   std::printf("  %-76s %8.2f %8.2f %8.2f   (%zu requests, %d failed)\n", "the status changes themselves",
               changes.pct(50), changes.pct(99), changes.max(), changes.ms.size(), changes.failures);
+  for (const auto& [status, count] : change_failures) {
+    std::printf("  (changes answered %d: %d)\n", status, count);
+  }
   kill(d.pid, SIGTERM);
   int status = 0;
   waitpid(d.pid, &status, 0);

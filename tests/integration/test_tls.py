@@ -171,5 +171,36 @@ class Tls(unittest.TestCase):
             d.close()
 
 
+class AdminTls(unittest.TestCase):
+    """The admin listener over TLS: the leads API and the command line (which trusts the configured certificate)."""
+
+    def test_admin_listener_serves_https_only(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ca = TestCA(tmp)
+            d = Daemon()
+            try:
+                d.admin_extra = f'  tls_cert_file: "{ca.cert}"\n  tls_key_file: "{ca.key}"\n'
+                d.write_config()
+                d.start()
+                ctx = ssl.create_default_context(cafile=ca.ca_cert)
+                conn = http.client.HTTPSConnection("127.0.0.1", d.admin_port, context=ctx, timeout=10)
+                conn.request("GET", "/api/v1/leads", headers={"Authorization": f"Bearer {d.tokens['viewer']}"})
+                resp = conn.getresponse()
+                self.assertEqual((resp.status, json.loads(resp.read())["leads"]), (200, []))
+                self.assertIn(conn.sock.version(), ("TLSv1.2", "TLSv1.3"))
+                conn.close()
+                # Plain HTTP gets no answer.
+                s = socket.create_connection(("127.0.0.1", d.admin_port), timeout=10)
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertFalse(read_until_close(s).startswith(b"HTTP/1.1 200"))
+                s.close()
+                r = subprocess.run([BIN, "status", "--config", d.config, "--admin", f"127.0.0.1:{d.admin_port}",
+                                    "--token-file", d.token_file()], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("config_hash", json.loads(r.stdout))
+            finally:
+                d.close()
+
+
 if __name__ == "__main__":
     unittest.main()
