@@ -12,20 +12,7 @@ namespace leadrelay::connectors::crm {
 namespace {
 using Status = DeliveryResult::Status;
 
-std::string form_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view s) { return util::url_encode(s); }
 
 // expires_in as the number RFC 6749 says or the string some servers send; absent or unreadable: the default.
 std::chrono::seconds token_lifetime(const rapidjson::Value& answer, std::chrono::seconds fallback) {

@@ -23,18 +23,6 @@ const Choices kFilters = {"status", "call_to_action", "country", "customer", "le
                           "classification", "quality", "email_validity", "phone_validity", "favorite", "hot",
                           "from", "to", "limit", "cursor"};
 
-std::vector<std::string> split_values(const std::string& value) {
-  std::vector<std::string> out;
-  std::string_view rest = value;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const auto item = util::trim(rest.substr(0, comma));
-    if (!item.empty()) out.emplace_back(item);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-  }
-  return out;
-}
-
 // Each value one of `choices` (as written there); the problem, or empty.
 std::string check_choices(const std::vector<std::string>& values, const Choices& choices) {
   if (values.empty()) return "give at least one value; expected " + util::join_choices(choices);
@@ -111,13 +99,13 @@ QueryProblem parse_lead_query(std::string_view query, store::LeadFilter& f, int 
     for (const auto& [name, target] : lists) {
       if (key != name) continue;
       listed = true;
-      auto values = split_values(value);
+      auto values = util::split_list(value);
       if (auto bad = check_choices(values, *target.second); !bad.empty()) return problem(bad);
       target.first->insert(target.first->end(), values.begin(), values.end());
     }
     if (listed) continue;
     if (key == "country") {
-      auto values = split_values(value);
+      auto values = util::split_list(value);
       if (values.empty()) return problem("give at least one ISO 3166-1 alpha-2 code, such as US");
       for (auto& v : values) {
         std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::toupper(c); });

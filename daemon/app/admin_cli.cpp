@@ -24,20 +24,7 @@ int usage(std::string_view command, std::string_view message) {
   return kExitUsage;
 }
 
-std::string percent_encode(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == ',' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string percent_encode(std::string_view value) { return util::url_encode(value, ":,"); }
 
 // The options every admin command takes; the rest are left in `options` (--name value) and `positional`.
 struct Parsed {
@@ -156,13 +143,7 @@ bool change_body(const std::map<std::string, std::string>& options, std::string&
       w.Double(v);
     } else if (key == "team") {
       w.StartArray();
-      std::string_view rest = value;
-      while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        const auto item = util::trim(rest.substr(0, comma));
-        if (!item.empty()) w.String(item.data(), static_cast<rapidjson::SizeType>(item.size()));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      }
+      for (const auto& item : util::split_list(value)) w.String(item.c_str(), static_cast<rapidjson::SizeType>(item.size()));
       w.EndArray();
     } else {
       w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));

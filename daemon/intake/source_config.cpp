@@ -177,16 +177,7 @@ AuthConfig parse_auth(config::MapReader& r, const std::filesystem::path& base_di
 std::span<const KeySpec> source_keys() { return kSourceKeys; }
 std::span<const KeySpec> auth_keys() { return kAuthKeys; }
 
-std::vector<std::string> split_secret_list(std::string_view value) {
-  std::vector<std::string> out;
-  while (!value.empty()) {
-    const auto comma = value.find(',');
-    const auto item = util::trim(value.substr(0, comma));
-    if (!item.empty()) out.emplace_back(item);
-    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
-  }
-  return out;
-}
+std::vector<std::string> split_secret_list(std::string_view value) { return util::split_list(value); }
 
 bool read_secret_file(const std::filesystem::path& file, std::vector<std::string>& secrets, std::string& error) {
   std::ifstream in(file);

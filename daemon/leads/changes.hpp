@@ -51,6 +51,11 @@ class Changes {
   ChangeOutcome change(std::string_view lead_id, const ChangeRequest& request, std::optional<std::int64_t> if_match,
                        std::string_view actor, std::int64_t now_ms);
 
+  // The same change of several leads in one transaction (the expiry worker's batches); one outcome per lead.
+  std::vector<ChangeOutcome> change_all(const std::vector<std::string>& lead_ids, const ChangeRequest& request,
+                                        std::optional<std::int64_t> if_match, std::string_view actor,
+                                        std::int64_t now_ms);
+
   void set_destinations(ChangeDestinations destinations);
 
  private:

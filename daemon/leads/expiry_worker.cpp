@@ -11,6 +11,7 @@ using namespace lifecycle;  // the rules this room applies
 namespace {
 constexpr std::int64_t kMaxSleepMs = 60000;
 constexpr std::string_view kActor = "leadrelay";
+constexpr int kBatch = 500;
 }  // namespace
 
 ExpiryWorker::ExpiryWorker(Changes& changes, std::filesystem::path state_dir,
@@ -47,19 +48,22 @@ std::int64_t ExpiryWorker::expire_due() {
     std::string error;
     {
       auto snapshot = store_->snapshot();
-      if (!store_->waiting_leads(now, 100, due, error)) {
+      if (!store_->waiting_leads(now, kBatch, due, error)) {
         log::warn("store_read_failed", {{"message", error}});
         return now + 5000;
       }
     }
-    for (const auto& row : due) {
-      ChangeRequest expire;
-      expire.action = Action::Expire;
-      const auto outcome = changes_.change(row.lead_id, expire, std::nullopt, kActor, now);
+    if (due.empty()) break;
+    // A batch per transaction: after a long stop, thousands may be due at once.
+    std::vector<std::string> ids;
+    for (const auto& row : due) ids.push_back(row.lead_id);
+    ChangeRequest expire;
+    expire.action = Action::Expire;
+    for (const auto& outcome : changes_.change_all(ids, expire, std::nullopt, kActor, now)) {
       if (outcome.kind == ChangeOutcome::Kind::Applied) expired_.fetch_add(1);
       if (outcome.kind == ChangeOutcome::Kind::Unavailable) return now + 5000;  // the store refuses writes: later
     }
-    if (due.size() < 100) break;
+    if (due.size() < static_cast<std::size_t>(kBatch)) break;
   }
   std::vector<store::LeadRow> next;
   std::string error;

@@ -142,15 +142,20 @@ CREATE TABLE lead_events (
 );
 CREATE INDEX lead_events_lead ON lead_events(lead_seq, id);
 ALTER TABLE deliveries ADD COLUMN event_id INTEGER;
+-- A change finds the CRMs that have its lead by the lead's deliveries.
+CREATE INDEX deliveries_lead ON deliveries(lead_seq);
 -- Leads routed before this version get the lifecycle their lead.v1 says, with the default windows (14 days to
--- answer, 72 hours hot); overdue ones expire at the first start.
+-- answer, 72 hours hot). Those whose 14 days passed before this version are Expired already, without events: they
+-- expired before leadrelay kept lifecycles, and nobody is waiting to hear of it.
 INSERT OR IGNORE INTO lifecycle (seq, lead_id, msg_key, received_at_ms, status, expires_at_ms, hot_until_ms,
                                  call_to_action, country, company, lead_source, lead_type, classification, quality,
                                  email_validity, phone_validity)
 SELECT r.seq, r.lead_id,
        COALESCE((SELECT d.msg_key FROM deliveries d WHERE d.lead_seq = r.seq LIMIT 1), r.lead_id),
-       l.received_at_ms, x.status,
-       CASE x.status WHEN 'Received' THEN l.received_at_ms + 1209600000 ELSE 0 END,
+       l.received_at_ms,
+       CASE WHEN x.status = 'Received' AND l.received_at_ms + 1209600000 <= x.now_ms THEN 'Expired' ELSE x.status END,
+       CASE WHEN x.status = 'Received' AND l.received_at_ms + 1209600000 > x.now_ms
+            THEN l.received_at_ms + 1209600000 ELSE 0 END,
        CASE json_extract(r.lead, '$.action.call_to_action') WHEN 'ContactMe' THEN l.received_at_ms + 259200000
                                                               ELSE 0 END,
        json_extract(r.lead, '$.action.call_to_action'), json_extract(r.lead, '$.contact.country'),
@@ -161,8 +166,10 @@ FROM routed r JOIN leads l ON l.seq = r.seq
 JOIN (SELECT seq,
              CASE WHEN json_extract(lead, '$.action.partner_action_required') = 1 AND
                        json_extract(lead, '$.action.do_not_contact') = 0 THEN 'Received'
-                  ELSE 'Informational' END AS status
+                  ELSE 'Informational' END AS status,
+             CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms
       FROM routed WHERE lead IS NOT NULL AND json_valid(lead)) x ON x.seq = r.seq;
+UPDATE lifecycle SET closed_at_ms = received_at_ms + 1209600000 WHERE status = 'Expired';
 )sql";
 
 bool to_version_3(sqlite3* db, std::string& error) { return exec(db, kSchema3, error); }

@@ -1,6 +1,7 @@
 #include "daemon/util/strings.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <rapidjson/stringbuffer.h>
@@ -123,6 +124,33 @@ std::string url_decode(std::string_view s) {
       i += 2;
     } else {
       out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    const auto item = trim(list.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view s, std::string_view also_keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        also_keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
     }
   }
   return out;

@@ -39,6 +39,12 @@ bool parse_u64(std::string_view s, unsigned long long& out) noexcept;
 // arithmetic.
 bool parse_u64(std::string_view s, unsigned long long max, unsigned long long& out) noexcept;
 
+// The items of a comma-separated list, each trimmed; empty ones left out.
+std::vector<std::string> split_list(std::string_view list);
+
+// Percent-encodes every byte but RFC 3986's unreserved characters and those in `also_keep`.
+std::string url_encode(std::string_view s, std::string_view also_keep = {});
+
 // `text` as a JSON string literal (quoted, escaped).
 std::string json_quote(std::string_view text);
 

@@ -99,6 +99,14 @@ class MigrationFrom010(unittest.TestCase):
         db.execute(f"UPDATE deliveries SET state = 0, error = NULL, done_ms = NULL WHERE lead_seq IN ({marks(pending)})")
         db.execute(f"UPDATE deliveries SET state = 2, error = 'HTTP 400: refused by the fixture', done_ms = ? "
                    f"WHERE lead_seq IN ({marks(dead)})", (now_ms,))
+        # Five Contact me leads (they need an answer): three whose 14 days passed before the upgrade, two within them.
+        for n, s in enumerate(seqs[:5]):
+            db.execute("UPDATE routed SET lead = json_set(lead, '$.action.call_to_action', 'ContactMe', "
+                       "'$.action.partner_action_required', json('true')) WHERE seq = ?", (s,))
+            if n < 3:
+                db.execute("UPDATE leads SET received_at_ms = ? WHERE seq = ?", (now_ms - 20 * 86400000, s))
+        cls.contact_me_expired = {ids[s] for s in seqs[:3]}
+        cls.contact_me_waiting = {ids[s] for s in seqs[3:5]}
         # Redelivery keys in both windows: the first 100 leads' keys have expired, the others' have not.
         first = {ids[s] for s in seqs[:100]}
         db.execute(f"UPDATE replay_keys SET expires_ms = 1 WHERE lead_id IN ({','.join(repr(i) for i in first)})")
@@ -148,10 +156,16 @@ class MigrationFrom010(unittest.TestCase):
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM person_keys")[0][0],
                          self.counts_before["person_keys"])
         self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 3)
-        # Every lead routed before the upgrade got the lifecycle its lead.v1 says (these are Get it now leads:
-        # informational), and so did the ones routed after it.
-        self.assertEqual(query(self.db_path, "SELECT status, COUNT(*) FROM lifecycle GROUP BY status"),
-                         [("Informational", LEADS)])
+        # Every lead routed before the upgrade got the lifecycle its lead.v1 says (Get it now leads are
+        # informational; Contact me leads past their 14 days are Expired, without events), and so did the ones
+        # routed after it.
+        self.assertEqual(query(self.db_path, "SELECT status, COUNT(*) FROM lifecycle GROUP BY status ORDER BY 1"),
+                         [("Expired", 3), ("Informational", LEADS - 5), ("Received", 2)])
+        self.assertEqual({i for (i,) in query(self.db_path, "SELECT lead_id FROM lifecycle WHERE status = 'Expired'")},
+                         self.contact_me_expired)
+        self.assertEqual({i for (i,) in query(self.db_path, "SELECT lead_id FROM lifecycle WHERE status = 'Received'")},
+                         self.contact_me_waiting)
+        self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lead_events")[0][0], 0)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle l JOIN leads s USING (seq, lead_id) "
                                              "WHERE l.received_at_ms = s.received_at_ms")[0][0], LEADS)
 
