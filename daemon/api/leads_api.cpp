@@ -155,7 +155,7 @@ class LeadsApi::Lease {
 AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   std::string_view path = req.path;
   path.remove_prefix(std::min(path.size(), std::string_view("/api/v1").size()));
-  const bool read = req.method == "GET" || req.method == "HEAD";
+  const bool read = req.method == "GET";
   AdminResponse refusal;
   const auto caller = access.authorize(req.authorization, read ? Role::Viewer : Role::ReferralsAdmin, refusal);
   if (!caller) return refusal;

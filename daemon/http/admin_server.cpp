@@ -41,12 +41,13 @@ AdminResponse error_response(int status, std::string_view code, std::string_view
 
 }  // namespace
 
-struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
+// The I/O loop is the first member, so it goes last: coroutines still suspended in it when the threads have stopped
+// are destroyed with it, and they hold only `this`, which they never use again.
+struct AdminServer::Impl {
   Impl(AdminConfig c, int n, Handler h)
       : config(std::move(c)), threads(std::max(1, n)), handler(std::move(h)), acceptor(ioc) {}
 
   asio::awaitable<void> accept_loop() {
-    auto self = shared_from_this();
     for (;;) {
       error_code ec;
       tcp::socket socket(ioc);
@@ -58,7 +59,6 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    auto self = shared_from_this();
     beast::tcp_stream stream(std::move(socket));
     if (!tls) {
       co_await serve(stream, stream);
@@ -140,10 +140,10 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
     tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  asio::io_context ioc;
   AdminConfig config;
   int threads;
   Handler handler;
-  asio::io_context ioc;
   tcp::acceptor acceptor;
   std::shared_ptr<asio::ssl::context> tls;
   std::vector<std::thread> workers;
@@ -152,7 +152,7 @@ struct AdminServer::Impl : std::enable_shared_from_this<Impl> {
 };
 
 AdminServer::AdminServer(const AdminConfig& config, int threads, Handler handler)
-    : impl_(std::make_shared<Impl>(config, threads, std::move(handler))) {}
+    : impl_(std::make_unique<Impl>(config, threads, std::move(handler))) {}
 
 AdminServer::~AdminServer() { stop(); }
 

@@ -47,7 +47,7 @@ class AdminServer {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 // One request from the command line (`leadrelay status`, `dlq`, `leads`, `export`).

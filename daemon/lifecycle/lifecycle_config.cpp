@@ -25,9 +25,11 @@ LifecycleConfig parse_lifecycle_config(config::MapReader& r) {
   c.windows.response_window = r.duration("response_window");
   c.windows.hot_window = r.duration("hot_window");
   c.events_topic = r.string("events_topic");
-  if (c.events_topic.empty() || c.events_topic.size() > 249) {
-    r.error("events_topic", "must be a Kafka topic name of 1 to 249 characters");
-  }
+  const bool valid = !c.events_topic.empty() && c.events_topic.size() <= 249 && c.events_topic != "." &&
+                     c.events_topic != ".." &&
+                     c.events_topic.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                         std::string::npos;
+  if (!valid) r.error("events_topic", "'" + c.events_topic + "' is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)");
   return c;
 }
 

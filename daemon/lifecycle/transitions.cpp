@@ -172,7 +172,8 @@ std::vector<Action> allowed_actions(Status status) {
 }
 
 bool needs_action(const model::Lead& lead) {
-  if (lead.action.do_not_contact) return false;
+  // Partner Center's validation leads and do-not-contact notices are nobody to answer.
+  if (lead.action.do_not_contact || lead.test_lead) return false;
   return lead.action.partner_action_required || lead.lead_type == model::LeadType::Profile ||
          lead.classification != model::Classification::CustomerInquiry;
 }

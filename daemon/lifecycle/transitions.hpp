@@ -54,7 +54,8 @@ struct ChangeResult {
   std::string field, problem;
 };
 
-// Needs a partner's answer: Contact me, profile and qualified leads (never a do-not-contact notice).
+// Needs a partner's answer: Contact me, profile and qualified leads (never a do-not-contact notice, nor Partner
+// Center's validation lead).
 bool needs_action(const model::Lead& lead);
 
 // A new lead's lifecycle: Received (expiring after the response window) or Informational; hot for the hot window

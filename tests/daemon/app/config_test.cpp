@@ -308,6 +308,7 @@ TEST_F(ConfigTest, LifecycleWindows) {
   EXPECT_EQ(r.config->lifecycle.events_topic, "leads.events");
   EXPECT_FALSE(errors(with_source("lifecycle:\n  response_window: 0s\n", kGoodAuth)).empty());
   EXPECT_FALSE(errors(with_source("lifecycle:\n  events_topic: \"\"\n", kGoodAuth)).empty());
+  EXPECT_FALSE(errors(with_source("lifecycle:\n  events_topic: \"leads events\"\n", kGoodAuth)).empty());
   EXPECT_NE(errors(with_source("lifecycle:\n  respons_window: 7d\n", kGoodAuth)).front().find("did you mean"),
             std::string::npos);
 }

@@ -186,6 +186,8 @@ TEST(Transitions, InitialStatusAndHotWindow) {
   EXPECT_EQ(initial(trial, w).status, Status::Received);
   trial.action.do_not_contact = true;  // never a do-not-contact notice
   EXPECT_EQ(initial(trial, w).status, Status::Informational);
+  lead.test_lead = true;  // nor Partner Center's validation lead
+  EXPECT_EQ(initial(lead, w).status, Status::Informational);
 }
 
 TEST(Transitions, FavoriteBumpsTheVersionOnce) {
