@@ -252,7 +252,9 @@ bool start_daemon(const Options& o, Daemon& d) {
   posix_spawn_file_actions_addclose(&actions, pipefd[0]);
   const auto config = (o.dir / "bench.yaml").string();
   const char* argv[] = {o.bin.c_str(), "run", "--config", config.c_str(), nullptr};
-  if (posix_spawn(&d.pid, o.bin.c_str(), &actions, nullptr, const_cast<char**>(argv), environ) != 0) return false;
+  const int spawned = posix_spawn(&d.pid, o.bin.c_str(), &actions, nullptr, const_cast<char**>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return false;
   close(pipefd[1]);
   d.log = fdopen(pipefd[0], "r");
   char line[4096];
