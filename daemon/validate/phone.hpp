@@ -18,8 +18,13 @@ struct PhoneResult {
   int country_code = 0;                  // the calling code (49 for +49), when valid
 };
 
-// `default_region`: ISO 3166-1 alpha-2 (the lead's country), or empty.
+// `default_region`: ISO 3166-1 alpha-2 (the lead's country), or empty. Recent verdicts are remembered.
 PhoneResult check_phone(std::string_view raw, std::string_view default_region);
+
+namespace detail {
+// The same without the memory of recent verdicts (tests and benchmarks).
+PhoneResult check_phone_uncached(std::string_view raw, std::string_view default_region);
+}  // namespace detail
 
 }  // namespace leadrelay::validate
 
