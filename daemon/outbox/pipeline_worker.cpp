@@ -50,6 +50,7 @@ bool PipelineWorker::start(std::string& error) {
   store_ = store::Reader::open(state_dir_, error);
   if (!store_) return false;
   cursor_ = store_->pipeline_cursor();
+  companies_indexed_ = store_->company_index_cursor();
   const auto [pending, bytes] = store_->pending_totals();
   backlog_.add(pending, bytes);
   const auto waiting = journal_.committed_seq() - cursor_;
@@ -247,11 +248,20 @@ bool PipelineWorker::process_batch() {
   for (auto& r : batch) records.push_back(std::move(r.record));
   const auto& last_person = records.back().person;
   const auto prune_before = last_person && last_person->expires_ms > 0 ? log::now_unix_ms() : 0;
+  // The customer filter's index takes companies in chunks (one segment each), not one per lead and commit.
+  constexpr std::int64_t kCompanyChunk = 4096;
+  const bool index = last_seq - companies_indexed_ >= kCompanyChunk ||
+                     (last_seq > companies_indexed_ && now_ms - companies_indexed_at_ms_ >= 2000);
   if (!journal_.write([&](store::Transaction& tx, std::string& error) {
         return tx.record_routing(records, last_seq, error) &&
-               (prune_before == 0 || tx.prune_person_keys(prune_before, error));
+               (prune_before == 0 || tx.prune_person_keys(prune_before, error)) &&
+               (!index || tx.index_companies(last_seq, error));
       })) {
     return false;
+  }
+  if (index) {
+    companies_indexed_ = last_seq;
+    companies_indexed_at_ms_ = now_ms;
   }
   // Counted once the outcome is durable, so a retried batch is not counted twice.
   auto& metrics = metrics::Metrics::get();

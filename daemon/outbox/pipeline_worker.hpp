@@ -55,6 +55,8 @@ class PipelineWorker {
   validate::MailDomainResolver* resolver_;  // null: DNS off
   std::unique_ptr<store::Reader> store_;
   std::atomic<std::int64_t> cursor_{0};
+  std::int64_t companies_indexed_ = 0;  // the customer filter's index holds the leads up to this seq
+  std::int64_t companies_indexed_at_ms_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -106,6 +106,10 @@ std::int64_t Reader::pipeline_cursor() {
   return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'pipeline'), 0)");
 }
 
+std::int64_t Reader::company_index_cursor() {
+  return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'company_index'), 0)");
+}
+
 std::pair<std::int64_t, std::int64_t> Reader::pending_totals() {
   auto snapshot = this->snapshot();
   return {detail::query_int(db_, "SELECT COUNT(*) FROM deliveries WHERE state = 0"),
@@ -336,12 +340,17 @@ bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::str
   bool ok = true;
   switch (driver) {
     case Driver::Customer: {
+      // The index holds the companies up to its cursor; the few leads routed since are matched with LIKE.
+      const auto indexed = company_index_cursor();
+      auto tail = where_of(filter, true);
+      tail.compare("lc.seq > ?", indexed);
+      ok = run("FROM lifecycle lc NOT INDEXED" + join, std::move(tail), " ORDER BY lc.seq DESC");
       auto where = where_of(filter, true, Driver::Customer);
       where.add("lifecycle_company MATCH ?");
       where.texts.push_back(phrase(filter.customer));
       where.kinds += 't';
-      ok = run("FROM lifecycle_company f JOIN lifecycle lc ON lc.seq = f.rowid" + join, std::move(where),
-               " ORDER BY f.rowid DESC");
+      ok = ok && run("FROM lifecycle_company f JOIN lifecycle lc ON lc.seq = f.rowid" + join, std::move(where),
+                     " ORDER BY f.rowid DESC");
       break;
     }
     case Driver::Hot:

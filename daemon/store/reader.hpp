@@ -43,6 +43,8 @@ class Reader {
 
   // Where the pipeline stopped: the last lead seq it routed.
   std::int64_t pipeline_cursor();
+  // The last lead seq whose company is in the customer filter's index.
+  std::int64_t company_index_cursor();
   // Pending deliveries over all destinations, and their bytes.
   std::pair<std::int64_t, std::int64_t> pending_totals();
   // Up to `limit` journaled leads after `after_seq`, in order.

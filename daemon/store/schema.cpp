@@ -123,13 +123,15 @@ CREATE INDEX lifecycle_due ON lifecycle(expires_at_ms) WHERE status = 'Received'
 CREATE INDEX lifecycle_country ON lifecycle(country, seq);
 CREATE INDEX lifecycle_hot ON lifecycle(hot_until_ms);
 CREATE INDEX lifecycle_favorite ON lifecycle(seq) WHERE favorite = 1;
--- The customer filter (a substring of the company name): a trigram index, newest first by rowid = seq.
+-- The customer filter (a substring of the company name): a trigram index, newest first by rowid = seq. Filled in
+-- batches (Transaction::index_companies) up to cursors.company_index, not per lead: a trigger per insert made
+-- every small commit flush and merge a segment, a fifth of intake's throughput. Rows past the cursor are matched
+-- with LIKE.
 CREATE VIRTUAL TABLE lifecycle_company USING fts5(company, content='lifecycle', content_rowid='seq',
                                                   tokenize='trigram');
-CREATE TRIGGER lifecycle_company_insert AFTER INSERT ON lifecycle BEGIN
-  INSERT INTO lifecycle_company (rowid, company) VALUES (new.seq, new.company);
-END;
-CREATE TRIGGER lifecycle_company_delete AFTER DELETE ON lifecycle BEGIN
+CREATE TRIGGER lifecycle_company_delete AFTER DELETE ON lifecycle
+WHEN old.company IS NOT NULL AND
+     old.seq <= COALESCE((SELECT value FROM cursors WHERE name = 'company_index'), 0) BEGIN
   INSERT INTO lifecycle_company (lifecycle_company, rowid, company) VALUES ('delete', old.seq, old.company);
 END;
 CREATE TABLE lead_events (
@@ -170,6 +172,8 @@ JOIN (SELECT seq,
              CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms
       FROM routed WHERE lead IS NOT NULL AND json_valid(lead)) x ON x.seq = r.seq;
 UPDATE lifecycle SET closed_at_ms = received_at_ms + 1209600000 WHERE status = 'Expired';
+INSERT INTO lifecycle_company (rowid, company) SELECT seq, company FROM lifecycle WHERE company IS NOT NULL;
+INSERT OR REPLACE INTO cursors (name, value) VALUES ('company_index', COALESCE((SELECT MAX(seq) FROM lifecycle), 0));
 )sql";
 
 bool to_version_3(sqlite3* db, std::string& error) { return exec(db, kSchema3, error); }

@@ -180,6 +180,22 @@ bool Transaction::replay_dead_letters(const DeadLetterFilter& filter, std::int64
   return true;
 }
 
+bool Transaction::index_companies(std::int64_t seq, std::string& error) {
+  auto& s = *statements_;
+  auto* fill = s.get("INSERT INTO lifecycle_company (rowid, company) SELECT seq, company FROM lifecycle WHERE seq > "
+                     "COALESCE((SELECT value FROM cursors WHERE name = 'company_index'), 0) AND seq <= ?1 AND "
+                     "company IS NOT NULL",
+                     error);
+  auto* mark = s.get("INSERT INTO cursors (name, value) VALUES ('company_index', ?1) "
+                     "ON CONFLICT(name) DO UPDATE SET value = MAX(value, excluded.value)",
+                     error);
+  if (fill == nullptr || mark == nullptr) return false;
+  sqlite3_bind_int64(fill, 1, seq);
+  if (!step_once(s.db(), fill, error)) return false;
+  sqlite3_bind_int64(mark, 1, seq);
+  return step_once(s.db(), mark, error);
+}
+
 std::optional<LeadRow> Transaction::lead(std::string_view lead_id, std::string& error) {
   auto* find = statements_->get(
       "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "

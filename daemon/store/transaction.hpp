@@ -37,6 +37,9 @@ class Transaction {
   bool replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
                            std::string& error);
 
+  // Adds the companies of leads routed up to `seq` to the customer filter's index (those since the last call).
+  bool index_companies(std::int64_t seq, std::string& error);
+
   // A lead and its lifecycle as this transaction sees it (every earlier commit included): the state a change is
   // decided on. Without its lead.v1 document.
   std::optional<LeadRow> lead(std::string_view lead_id, std::string& error);

@@ -211,6 +211,18 @@ TEST_F(StoreTest, LifecyclesFiltersChangesAndEvents) {
   EXPECT_EQ(list(customer), (std::vector<std::string>{ids[3]}));
   customer.customer = "fabrikam";
   EXPECT_EQ(list(customer), (std::vector<std::string>{ids[3]}));
+  // Found whether its company is in the trigram index yet or not (the index is filled in chunks).
+  customer.customer = "contoso";
+  const std::vector<std::string> contoso = {ids[4], ids[2], ids[1], ids[0]};
+  EXPECT_EQ(list(customer), contoso);
+  for (const auto upto : {leads[1].seq, leads[4].seq}) {
+    ASSERT_TRUE(write(*j, [&](Transaction& tx, std::string& e) { return tx.index_companies(upto, e); }));
+    EXPECT_EQ(reader->company_index_cursor(), upto);
+    EXPECT_EQ(list(customer), contoso);
+    customer.customer = "brikam 100";
+    EXPECT_EQ(list(customer), (std::vector<std::string>{ids[3]}));
+    customer.customer = "contoso";
+  }
   LeadFilter hot;
   hot.hot = true;
   hot.now_ms = 9999;
