@@ -256,15 +256,16 @@ struct Where {
 // Which index a list walks, newest first, so that it stops after `limit` matches instead of sorting every row that
 // matches one filter (SQLite's own choice, e.g. country's index then a sort of a tenth of the store, took 85 ms with
 // a million leads; these take a few): the customer's trigram index (rowid order), else the hot leads (few, then
-// sorted), else the favorites, else one walk of (status, seq) or (country, seq) per value given, merged; else the rows themselves.
-enum class Driver { Rows, Customer, Hot, Favorite, Status, Country };
+// sorted), else the favorites, else one walk of (status, seq) per status given, merged; else the rows themselves
+// (a country of a few percent of the leads fills a page within a few thousand rows; one with almost none reads
+// them all, ~150 ms with a million: the price of one index fewer to write per lead).
+enum class Driver { Rows, Customer, Hot, Favorite, Status };
 
 Driver driver_of(const LeadFilter& f) {
   if (f.customer.size() >= 3) return Driver::Customer;  // trigrams need three characters
   if (f.hot == true) return Driver::Hot;
   if (f.favorite == true) return Driver::Favorite;
   if (!f.status.empty()) return Driver::Status;
-  if (!f.country.empty()) return Driver::Country;
   return Driver::Rows;
 }
 
@@ -273,7 +274,7 @@ Where where_of(const LeadFilter& f, bool with_cursor, Driver skip = Driver::Rows
   Where w;
   if (skip != Driver::Status) w.any_of("lc.status", f.status);
   w.any_of("lc.call_to_action", f.call_to_action);
-  if (skip != Driver::Country) w.any_of("lc.country", f.country);
+  w.any_of("lc.country", f.country);
   w.any_of("lc.lead_source", f.lead_source);
   w.any_of("lc.lead_type", f.lead_type);
   w.any_of("lc.classification", f.classification);
@@ -361,19 +362,14 @@ bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::str
                " ORDER BY lc.seq DESC");
       break;
     case Driver::Status:
-    case Driver::Country: {
-      const bool status = driver == Driver::Status;
-      for (const auto& value : status ? filter.status : filter.country) {
+      for (const auto& value : filter.status) {
         auto where = where_of(filter, true, driver);
-        where.add(status ? "lc.status = ?" : "lc.country = ?");
+        where.add("lc.status = ?");
         where.texts.push_back(value);
         where.kinds += 't';
-        ok = ok && run(std::string("FROM lifecycle lc INDEXED BY ") + (status ? "lifecycle_status" : "lifecycle_country") +
-                           join,
-                       std::move(where), " ORDER BY lc.seq DESC");
+        ok = ok && run("FROM lifecycle lc INDEXED BY lifecycle_status" + join, std::move(where), " ORDER BY lc.seq DESC");
       }
       break;
-    }
     case Driver::Rows:
       ok = run("FROM lifecycle lc NOT INDEXED" + join, where_of(filter, true), " ORDER BY lc.seq DESC");
       break;
@@ -398,7 +394,8 @@ std::int64_t Reader::count_leads(const LeadFilter& filter) {
 
 std::optional<LeadRow> Reader::lead(std::string_view lead_id) {
   std::string error;
-  auto* find = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.lead_id = ?1", error);
+  auto* find = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.seq = (SELECT seq FROM leads WHERE lead_id = ?1)",
+                                error);
   if (find == nullptr) return std::nullopt;
   bind(find, 1, lead_id);
   std::optional<LeadRow> row;

@@ -95,7 +95,7 @@ bool to_version_2(sqlite3* db, std::string& error) {
 constexpr const char* kSchema3 = R"sql(
 CREATE TABLE lifecycle (
   seq            INTEGER PRIMARY KEY,
-  lead_id        TEXT NOT NULL UNIQUE,
+  lead_id        TEXT NOT NULL,  -- found by leads.lead_id (unique there): one index fewer per lead
   msg_key        TEXT NOT NULL,
   received_at_ms INTEGER NOT NULL,
   status         TEXT NOT NULL,
@@ -116,11 +116,11 @@ CREATE TABLE lifecycle (
   classification TEXT,
   quality        TEXT,
   email_validity TEXT,
-  phone_validity TEXT
+  phone_validity TEXT,
+  destinations   TEXT  -- where the lead itself went ("sink:crm\nkafka:leads.all"): the CRMs a change updates
 );
 CREATE INDEX lifecycle_status ON lifecycle(status, seq);
 CREATE INDEX lifecycle_due ON lifecycle(expires_at_ms) WHERE status = 'Received';
-CREATE INDEX lifecycle_country ON lifecycle(country, seq);
 CREATE INDEX lifecycle_hot ON lifecycle(hot_until_ms);
 CREATE INDEX lifecycle_favorite ON lifecycle(seq) WHERE favorite = 1;
 -- The customer filter (a substring of the company name): a trigram index, newest first by rowid = seq. Filled in
@@ -144,16 +144,13 @@ CREATE TABLE lead_events (
 );
 CREATE INDEX lead_events_lead ON lead_events(lead_seq, id);
 ALTER TABLE deliveries ADD COLUMN event_id INTEGER;
--- A change finds the CRMs that have its lead by the lead's deliveries.
-CREATE INDEX deliveries_lead ON deliveries(lead_seq);
 -- Leads routed before this version get the lifecycle their lead.v1 says, with the default windows (14 days to
 -- answer, 72 hours hot). Those whose 14 days passed before this version are Expired already, without events: they
 -- expired before leadrelay kept lifecycles, and nobody is waiting to hear of it.
 INSERT OR IGNORE INTO lifecycle (seq, lead_id, msg_key, received_at_ms, status, expires_at_ms, hot_until_ms,
                                  call_to_action, country, company, lead_source, lead_type, classification, quality,
-                                 email_validity, phone_validity)
-SELECT r.seq, r.lead_id,
-       COALESCE((SELECT d.msg_key FROM deliveries d WHERE d.lead_seq = r.seq LIMIT 1), r.lead_id),
+                                 email_validity, phone_validity, destinations)
+SELECT r.seq, r.lead_id, COALESCE(dd.msg_key, r.lead_id),
        l.received_at_ms,
        CASE WHEN x.status = 'Received' AND l.received_at_ms + 1209600000 <= x.now_ms THEN 'Expired' ELSE x.status END,
        CASE WHEN x.status = 'Received' AND l.received_at_ms + 1209600000 > x.now_ms
@@ -163,8 +160,11 @@ SELECT r.seq, r.lead_id,
        json_extract(r.lead, '$.action.call_to_action'), json_extract(r.lead, '$.contact.country'),
        json_extract(r.lead, '$.contact.company'), json_extract(r.lead, '$.origin'), 'offer', 'customer_inquiry',
        json_extract(r.lead, '$.quality'), json_extract(r.lead, '$.email_check.verdict'),
-       json_extract(r.lead, '$.phone_check.verdict')
+       json_extract(r.lead, '$.phone_check.verdict'), dd.destinations
 FROM routed r JOIN leads l ON l.seq = r.seq
+LEFT JOIN (SELECT lead_seq, MIN(msg_key) AS msg_key, group_concat(destination, char(10)) AS destinations
+           FROM (SELECT DISTINCT lead_seq, msg_key, destination FROM deliveries) GROUP BY lead_seq) dd
+       ON dd.lead_seq = r.seq
 JOIN (SELECT seq,
              CASE WHEN json_extract(lead, '$.action.partner_action_required') = 1 AND
                        json_extract(lead, '$.action.do_not_contact') = 0 THEN 'Received'

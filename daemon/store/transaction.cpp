@@ -1,5 +1,7 @@
 #include "daemon/store/transaction.hpp"
 
+#include <algorithm>
+
 #include "daemon/store/sqlite.hpp"
 
 namespace leadrelay::store {
@@ -66,8 +68,8 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
   auto* lifecycle = s.get(
       "INSERT OR IGNORE INTO lifecycle (status, version, hot_until_ms, expires_at_ms, accepted_at_ms, closed_at_ms, "
       "deal, reason, notes, favorite, seq, lead_id, msg_key, received_at_ms, call_to_action, country, company, "
-      "lead_source, lead_type, classification, quality, email_validity, phone_validity) VALUES (?1, ?2, ?3, ?4, ?5, "
-      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+      "lead_source, lead_type, classification, quality, email_validity, phone_validity, destinations) VALUES (?1, ?2, "
+      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
       error);
   if (routed == nullptr || delivery == nullptr || person == nullptr || lifecycle == nullptr) return false;
   std::string deal;
@@ -107,6 +109,13 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
         } else {
           bind(lifecycle, i++, *v);
         }
+      }
+      std::string destinations;
+      for (const auto& d : r.destinations) destinations += (destinations.empty() ? "" : "\n") + d;
+      if (destinations.empty()) {
+        sqlite3_bind_null(lifecycle, 24);
+      } else {
+        bind(lifecycle, 24, destinations);
       }
       if (!step_once(db, lifecycle, error)) return false;
     }
@@ -200,7 +209,7 @@ std::optional<LeadRow> Transaction::lead(std::string_view lead_id, std::string& 
   auto* find = statements_->get(
       "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "
       "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, NULL "
-      "FROM lifecycle lc WHERE lc.lead_id = ?1",
+      "FROM lifecycle lc WHERE lc.seq = (SELECT seq FROM leads WHERE lead_id = ?1)",
       error);
   if (find == nullptr) return std::nullopt;
   bind(find, 1, lead_id);
@@ -213,16 +222,24 @@ std::optional<LeadRow> Transaction::lead(std::string_view lead_id, std::string& 
 }
 
 bool Transaction::lead_destinations(std::int64_t seq, std::vector<std::string>& out, std::string& error) {
-  auto* select = statements_->get(
-      "SELECT DISTINCT destination FROM deliveries WHERE lead_seq = ?1 AND event_id IS NULL ORDER BY destination",
-      error);
+  auto* select = statements_->get("SELECT destinations FROM lifecycle WHERE seq = ?1", error);
   if (select == nullptr) return false;
   sqlite3_bind_int64(select, 1, seq);
-  int rc;
-  while ((rc = sqlite3_step(select)) == SQLITE_ROW) out.push_back(detail::column_string(select, 0));
+  const int rc = sqlite3_step(select);
+  std::string list = rc == SQLITE_ROW ? detail::column_string(select, 0) : std::string();
   sqlite3_reset(select);
-  if (rc != SQLITE_DONE) error = sqlite3_errmsg(statements_->db());
-  return rc == SQLITE_DONE;
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(statements_->db());
+    return false;
+  }
+  for (std::size_t start = 0; start < list.size();) {
+    const auto end = std::min(list.find('\n', start), list.size());
+    if (end > start) out.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return true;
 }
 
 bool Transaction::record_change(std::int64_t seq, const model::Lifecycle& after, LeadEvent& event,

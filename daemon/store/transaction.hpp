@@ -43,7 +43,7 @@ class Transaction {
   // A lead and its lifecycle as this transaction sees it (every earlier commit included): the state a change is
   // decided on. Without its lead.v1 document.
   std::optional<LeadRow> lead(std::string_view lead_id, std::string& error);
-  // The destinations the lead itself was delivered or queued to ("sink:crm", "kafka:leads.all"), once each.
+  // The destinations the lead itself was routed to ("kafka:leads.all", "sink:crm"), once each, sorted.
   bool lead_destinations(std::int64_t seq, std::vector<std::string>& out, std::string& error);
   // Stores a change of the lead `seq`: its new lifecycle, the event (its id is set), and one delivery of the
   // event to each of `destinations`, keyed with `msg_key`.

@@ -166,6 +166,9 @@ class MigrationFrom010(unittest.TestCase):
         self.assertEqual({i for (i,) in query(self.db_path, "SELECT lead_id FROM lifecycle WHERE status = 'Received'")},
                          self.contact_me_waiting)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lead_events")[0][0], 0)
+        # Where each lead went, for the CRM updates of later changes: from the old deliveries, and the new routing.
+        self.assertEqual(query(self.db_path, "SELECT destinations, COUNT(*) FROM lifecycle GROUP BY 1"),
+                         [("kafka:leads.all", LEADS)])
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle l JOIN leads s USING (seq, lead_id) "
                                              "WHERE l.received_at_ms = s.received_at_ms")[0][0], LEADS)
 
