@@ -1,5 +1,7 @@
 #include "daemon/lifecycle/transitions.hpp"
 
+#include "daemon/util/strings.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -14,20 +16,7 @@ constexpr std::size_t kMaxNotes = 4000;
 constexpr std::size_t kMaxTeam = 20;
 constexpr double kMaxDealValue = 1e15;
 
-bool lower_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
-
-bool blank(std::string_view s) {
-  for (char c : s) {
-    if (!std::isspace(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
+bool blank(std::string_view s) { return util::trim(s).empty(); }
 
 bool valid_date(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
@@ -198,7 +187,7 @@ std::string close_reason(std::string_view given) {
   if (given.size() == 1 && given[0] >= '1' && given[0] <= '8') n = static_cast<std::size_t>(given[0] - '0');
   if (n > 0) return std::string(model::kCloseReasons[n - 1]);
   for (const auto label : model::kCloseReasons) {
-    if (lower_equal(label, given)) return std::string(label);
+    if (util::iequals(label, given)) return std::string(label);
   }
   return {};
 }
