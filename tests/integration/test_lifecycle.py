@@ -4,10 +4,12 @@ formula guard, lead-event.v1 on Kafka read by kcat, expiry while running and at 
 change lost or applied twice under kill -9. Every JSON answer is checked against schemas/admin-api.openapi.yaml."""
 import concurrent.futures
 import csv
+import http.client
 import io
 import json
 import os
 import re
+import socket
 import subprocess
 import time
 import unittest
@@ -15,7 +17,7 @@ import unittest
 import jsonschema
 import yaml
 
-from harness import BIN, SAMPLE_LEAD, SOURCE_DIR, Daemon, DevBroker, consume, kafka_config, schema_errors
+from harness import BIN, SAMPLE_LEAD, SOURCE_DIR, Daemon, DevBroker, consume, kafka_config, read_until_close, schema_errors
 
 with open(os.path.join(SOURCE_DIR, "schemas", "admin-api.openapi.yaml")) as f:
     OPENAPI = yaml.safe_load(f)
@@ -322,6 +324,45 @@ class Leads(Api):
         r = subprocess.run([BIN, "leads", "list", "--admin", f"127.0.0.1:{self.d.admin_port}"], capture_output=True,
                            text=True, timeout=30, env=dict(os.environ, LEADRELAY_TOKEN=self.d.tokens["viewer"]))
         self.assertEqual(r.returncode, 0, r.stderr)
+
+
+class HostileAdminRequests(Api):
+    """The admin listener answers malformed and oversized requests with clear errors and keeps serving."""
+
+    def raw(self, data):
+        s = socket.create_connection(("127.0.0.1", self.d.admin_port), timeout=10)
+        try:
+            s.sendall(data)
+            return read_until_close(s)
+        finally:
+            s.close()
+
+    def test_garbage_oversize_and_header_floods(self):
+        token = self.d.tokens["referrals_admin"]
+        self.assertTrue(self.raw(b"NOT HTTP AT ALL\r\n\r\n").startswith(b"HTTP/1.1 400"))
+        # A 2 MiB body is refused from its Content-Length, before it is read.
+        answer = self.raw(b"POST /api/v1/leads/abc/accept HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                          token.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+                          str(2 << 20).encode() + b"\r\n\r\n" + b"x" * 1000)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413"), answer[:100])
+        flood = b"GET /api/v1/leads HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"y" * 20000 + b"\r\n\r\n"
+        self.assertTrue(self.raw(flood).startswith(b"HTTP/1.1 431"))
+        status, _, data = self.d.admin("POST", "/api/v1/leads/abc/accept", b"[1,2", "referrals_admin",
+                                       {"Content-Type": "application/json"})
+        self.assertEqual((status, json.loads(data)["field"]), (400, "body"))
+        status, _, data = self.d.admin("POST", "/api/v1/leads/abc/accept", b"deal=1", "referrals_admin",
+                                       {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 415)
+        self.assertEqual(self.d.admin("DELETE", "/api/v1/leads", role="referrals_admin")[0], 405)
+        self.assertEqual(self.d.admin("GET", "/nowhere", role=None)[0], 404)
+        # Still serving, on a kept-alive connection too.
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.admin_port, timeout=10)
+        for _ in range(3):
+            conn.request("GET", "/api/v1/reasons", headers={"Authorization": f"Bearer {token}"})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            resp.read()
+        conn.close()
 
 
 class Expiry(Api):
