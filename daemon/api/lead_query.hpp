@@ -1,10 +1,11 @@
 #pragma once
-// The leads API's query strings: the filters partners know from Partner Center's leads workspace, checked and
-// turned into a store::LeadFilter; a bad one is named with what is wrong.
+// The leads API's inputs: query strings (the filters partners know from Partner Center's leads workspace, checked
+// and turned into a store::LeadFilter) and change bodies; a bad one is named with what is wrong.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "daemon/lifecycle/transitions.hpp"
 #include "daemon/store/records.hpp"
 
 namespace leadrelay::api {
@@ -19,6 +20,10 @@ struct QueryProblem {
 QueryProblem parse_lead_query(std::string_view query, store::LeadFilter& filter, int max_limit,
                               const std::vector<std::string_view>& extra = {},
                               std::vector<std::string>* extra_values = nullptr);
+
+// The JSON body of a change (accept, decline, ...) into `request`: only the fields `action` takes, each with its type;
+// an empty body is no fields. The problem names the field.
+QueryProblem parse_change_body(std::string_view body, lifecycle::Action action, lifecycle::ChangeRequest& request);
 
 // The opaque cursor of the page after the one ending with `seq`, and back (0 when it is not one of ours).
 std::string encode_cursor(std::int64_t seq);

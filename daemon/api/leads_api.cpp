@@ -57,62 +57,6 @@ std::optional<std::int64_t> if_match_version(std::string_view header, bool& ok) 
   return static_cast<std::int64_t>(n);
 }
 
-// The JSON body of a change into `q`: only the fields the action takes, with their types. The problem, or empty.
-QueryProblem parse_change_body(std::string_view body, Action action, ChangeRequest& q) {
-  q.action = action;
-  if (util::trim(body).empty()) return {};
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  if (d.HasParseError() || !d.IsObject()) return {"body", "expected a JSON object"};
-  const auto text = [](const rapidjson::Value& v, std::optional<std::string>& out) {
-    if (!v.IsString()) return false;
-    out = std::string(v.GetString(), v.GetStringLength());
-    return true;
-  };
-  for (const auto& m : d.GetObject()) {
-    const std::string key(m.name.GetString(), m.name.GetStringLength());
-    const auto& v = m.value;
-    bool ok = true;
-    if (key == "deal_name") {
-      ok = text(v, q.deal_name);
-    } else if (key == "currency") {
-      ok = text(v, q.currency);
-    } else if (key == "close_date") {
-      ok = text(v, q.close_date);
-    } else if (key == "crm_id") {
-      ok = text(v, q.crm_id);
-    } else if (key == "campaign_id") {
-      ok = text(v, q.campaign_id);
-    } else if (key == "notes") {
-      ok = text(v, q.notes);
-    } else if (key == "reason") {
-      if (v.IsInt()) {
-        q.reason = std::to_string(v.GetInt());
-      } else {
-        ok = text(v, q.reason);
-      }
-    } else if (key == "deal_value") {
-      ok = v.IsNumber();
-      if (ok) q.deal_value = v.GetDouble();
-    } else if (key == "team") {
-      ok = v.IsArray();
-      if (ok) {
-        q.team.emplace();
-        for (const auto& t : v.GetArray()) {
-          if (!t.IsString()) return {"team", "expected a list of e-mail addresses"};
-          q.team->emplace_back(t.GetString(), t.GetStringLength());
-        }
-      }
-    } else {
-      return {key, "is not a field of " + std::string(lifecycle::to_string(action))};
-    }
-    if (!ok) {
-      return {key, key == "deal_value" ? "expected a number" : key == "team" ? "expected a list" : "expected a string"};
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 LeadsApi::LeadsApi(std::filesystem::path state_dir, leads::Changes& changes)
