@@ -160,33 +160,22 @@ QueryProblem parse_change_body(std::string_view body, lifecycle::Action action, 
   rapidjson::Document d;
   d.Parse(body.data(), body.size());
   if (d.HasParseError() || !d.IsObject()) return {"body", "expected a JSON object"};
-  const auto text = [](const rapidjson::Value& v, std::optional<std::string>& out) {
-    if (!v.IsString()) return false;
-    out = std::string(v.GetString(), v.GetStringLength());
-    return true;
+  using Request = lifecycle::ChangeRequest;
+  constexpr std::pair<const char*, std::optional<std::string> Request::*> kTexts[] = {
+      {"deal_name", &Request::deal_name}, {"currency", &Request::currency}, {"close_date", &Request::close_date},
+      {"crm_id", &Request::crm_id},       {"campaign_id", &Request::campaign_id}, {"notes", &Request::notes},
   };
   for (const auto& m : d.GetObject()) {
     const std::string key(m.name.GetString(), m.name.GetStringLength());
     const auto& v = m.value;
     bool ok = true;
-    if (key == "deal_name") {
-      ok = text(v, q.deal_name);
-    } else if (key == "currency") {
-      ok = text(v, q.currency);
-    } else if (key == "close_date") {
-      ok = text(v, q.close_date);
-    } else if (key == "crm_id") {
-      ok = text(v, q.crm_id);
-    } else if (key == "campaign_id") {
-      ok = text(v, q.campaign_id);
-    } else if (key == "notes") {
-      ok = text(v, q.notes);
+    const auto text = std::find_if(std::begin(kTexts), std::end(kTexts), [&](const auto& t) { return key == t.first; });
+    if (text != std::end(kTexts)) {
+      ok = v.IsString();
+      if (ok) q.*(text->second) = std::string(v.GetString(), v.GetStringLength());
     } else if (key == "reason") {
-      if (v.IsInt()) {
-        q.reason = std::to_string(v.GetInt());
-      } else {
-        ok = text(v, q.reason);
-      }
+      ok = v.IsInt() || v.IsString();
+      if (ok) q.reason = v.IsInt() ? std::to_string(v.GetInt()) : std::string(v.GetString(), v.GetStringLength());
     } else if (key == "deal_value") {
       ok = v.IsNumber();
       if (ok) q.deal_value = v.GetDouble();

@@ -39,6 +39,16 @@ bool valid_lead_id(std::string_view id) {
   return true;
 }
 
+// Leads as a JSON array, each as GET shows it.
+std::string items_json(const std::vector<store::LeadRow>& rows, std::int64_t now_ms) {
+  std::string out = "[";
+  for (const auto& row : rows) {
+    if (out.size() > 1) out += ',';
+    out += lead_item_json(row, now_ms);
+  }
+  return out + "]";
+}
+
 std::string etag(std::int64_t version) { return "\"" + std::to_string(version) + "\""; }
 
 // If-Match: "*" (any), or one entity tag as ETag gave it ("4", W/"4" or 4). nullopt when absent or "*"; false in
@@ -113,7 +123,7 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
     int n = 0;
     for (const auto reason : model::kCloseReasons) {
       if (n > 0) body += ',';
-      body += R"({"number":)" + std::to_string(++n) + R"(,"label":)" + json_string(reason) + "}";
+      body += R"({"number":)" + std::to_string(++n) + R"(,"label":)" + util::json_quote(reason) + "}";
     }
     return json(200, body + "]}");
   }
@@ -130,16 +140,17 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   if (!valid_lead_id(id)) return error(400, "bad_request", "not a lead id", "id");
   if (verb.empty()) {
     if (read) return show(id);
-    if (req.method == "PATCH") return change(req, id, "update", *caller);
+    if (req.method == "PATCH") return change(req, id, Action::Update, *caller);
     return method_not_allowed("GET, PATCH");
   }
   if (verb == "favorite") {
     if (req.method != "PUT" && req.method != "DELETE") return method_not_allowed("PUT, DELETE");
-    return change(req, id, req.method == "PUT" ? "favorite" : "unfavorite", *caller);
+    return change(req, id, req.method == "PUT" ? Action::Favorite : Action::Unfavorite, *caller);
   }
-  if (verb == "accept" || verb == "decline" || verb == "win" || verb == "lose") {
+  for (const auto answer : {Action::Accept, Action::Decline, Action::Win, Action::Lose}) {
+    if (verb != lifecycle::to_string(answer)) continue;
     if (req.method != "POST") return method_not_allowed("POST");
-    return change(req, id, verb, *caller);
+    return change(req, id, answer, *caller);
   }
   return error(404, "not_found", "leads take accept, decline, win, lose and favorite");
 }
@@ -153,13 +164,8 @@ AdminResponse LeadsApi::list(const AdminRequest& req) {
   std::vector<store::LeadRow> rows;
   std::string problem;
   if (!store->leads(filter, rows, problem)) return store_unavailable(problem);
-  std::string body = R"({"leads":[)";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) body += ',';
-    body += lead_item_json(rows[i], filter.now_ms);
-  }
-  body += R"(],"next_cursor":)";
-  body += static_cast<int>(rows.size()) == filter.limit ? json_string(encode_cursor(rows.back().seq)) : "null";
+  std::string body = R"({"leads":)" + items_json(rows, filter.now_ms) + R"(,"next_cursor":)";
+  body += static_cast<int>(rows.size()) == filter.limit ? util::json_quote(encode_cursor(rows.back().seq)) : "null";
   return json(200, body + "}");
 }
 
@@ -168,7 +174,9 @@ AdminResponse LeadsApi::actions(const AdminRequest& req) {
   filter.limit = 100;
   const auto p = parse_lead_query(req.query, filter, kMaxListLimit);
   if (!p.message.empty()) return bad_query(p);
-  if (auto only_limit = store::LeadFilter{}; (only_limit.limit = filter.limit, !(only_limit == filter))) {
+  store::LeadFilter only_limit;
+  only_limit.limit = filter.limit;
+  if (!(only_limit == filter)) {
     return error(400, "bad_request", "actions takes no filters, only limit (soonest expiry first)", "query");
   }
   Lease store(*this);
@@ -178,13 +186,7 @@ AdminResponse LeadsApi::actions(const AdminRequest& req) {
   if (!store->waiting_leads(std::numeric_limits<std::int64_t>::max(), filter.limit, rows, problem)) {
     return store_unavailable(problem);
   }
-  const auto now = log::now_unix_ms();
-  std::string body = R"({"actions":[)";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) body += ',';
-    body += lead_item_json(rows[i], now);
-  }
-  return json(200, body + "]}");
+  return json(200, R"({"actions":)" + items_json(rows, log::now_unix_ms()) + "}");
 }
 
 AdminResponse LeadsApi::export_leads(const AdminRequest& req) {
@@ -217,7 +219,7 @@ AdminResponse LeadsApi::export_leads(const AdminRequest& req) {
   return r;
 }
 
-AdminResponse LeadsApi::show(std::string_view id, int status) {
+AdminResponse LeadsApi::show(std::string_view id) {
   Lease store(*this);
   if (!store) return store_unavailable(store.error);
   std::optional<store::LeadRow> row;
@@ -228,20 +230,12 @@ AdminResponse LeadsApi::show(std::string_view id, int status) {
     if (row) history = store->lead_history(row->seq);
   }
   if (!row) return not_found();
-  auto r = json(status, lead_detail_json(*row, history, log::now_unix_ms()));
+  auto r = json(200, lead_detail_json(*row, history, log::now_unix_ms()));
   r.headers.emplace_back("ETag", etag(row->lifecycle.version));
   return r;
 }
 
-AdminResponse LeadsApi::change(const AdminRequest& req, std::string_view id, std::string_view verb,
-                               const Caller& caller) {
-  const Action action = verb == "accept"      ? Action::Accept
-                        : verb == "decline"   ? Action::Decline
-                        : verb == "win"       ? Action::Win
-                        : verb == "lose"      ? Action::Lose
-                        : verb == "favorite"  ? Action::Favorite
-                        : verb == "unfavorite" ? Action::Unfavorite
-                                              : Action::Update;
+AdminResponse LeadsApi::change(const AdminRequest& req, std::string_view id, Action action, const Caller& caller) {
   if (!util::trim(req.body).empty() && req.content_type.rfind("application/json", 0) != 0) {
     return error(415, "unsupported_media_type", "send the body as application/json", "Content-Type");
   }
@@ -273,14 +267,14 @@ AdminResponse LeadsApi::change(const AdminRequest& req, std::string_view id, std
       std::string allowed = "[";
       for (auto a : lifecycle::allowed_actions(outcome.lifecycle.status)) {
         if (allowed.size() > 1) allowed += ',';
-        allowed += json_string(lifecycle::to_string(a));
+        allowed += util::json_quote(lifecycle::to_string(a));
       }
       allowed += "]";
       const bool overdue = lifecycle::overdue(outcome.lifecycle, log::now_unix_ms());
       return json(409, R"({"error":"conflict","message":)" +
-                           json_string("a lead in status " + std::string(status) + " cannot " + std::string(verb) +
+                           util::json_quote("a lead in status " + std::string(status) + " cannot " + std::string(lifecycle::to_string(action)) +
                                   (overdue ? " (its response window has passed: it is expiring)" : "")) +
-                           R"(,"status":)" + json_string(status) + R"(,"allowed_actions":)" +
+                           R"(,"status":)" + util::json_quote(status) + R"(,"allowed_actions":)" +
                            (overdue ? std::string("[]") : allowed) + "}");
     }
     case Kind::Applied:

@@ -34,8 +34,8 @@ class LeadsApi {
   http::AdminResponse list(const http::AdminRequest& request);
   http::AdminResponse actions(const http::AdminRequest& request);
   http::AdminResponse export_leads(const http::AdminRequest& request);
-  http::AdminResponse show(std::string_view id, int status = 200);
-  http::AdminResponse change(const http::AdminRequest& request, std::string_view id, std::string_view verb,
+  http::AdminResponse show(std::string_view id);
+  http::AdminResponse change(const http::AdminRequest& request, std::string_view id, lifecycle::Action action,
                              const Caller& caller);
 
   std::filesystem::path state_dir_;

@@ -4,11 +4,9 @@
 
 namespace leadrelay::api {
 
-std::string json_string(std::string_view text) { return util::json_quote(text); }
-
 http::AdminResponse error(int status, std::string_view code, std::string_view message, std::string_view field) {
-  std::string body = R"({"error":)" + json_string(code) + R"(,"message":)" + json_string(message);
-  if (!field.empty()) body += R"(,"field":)" + json_string(field);
+  std::string body = R"({"error":)" + util::json_quote(code) + R"(,"message":)" + util::json_quote(message);
+  if (!field.empty()) body += R"(,"field":)" + util::json_quote(field);
   return json(status, body + "}");
 }
 

@@ -10,7 +10,5 @@ namespace leadrelay::api {
 
 http::AdminResponse error(int status, std::string_view code, std::string_view message, std::string_view field = {});
 http::AdminResponse json(int status, std::string body);
-// A JSON string literal of `text` (quoted and escaped).
-std::string json_string(std::string_view text);
 
 }  // namespace leadrelay::api

@@ -87,6 +87,12 @@ struct AdminServer::Impl {
           ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
         co_return;
       }
+      // Counted from here until the answer is written, so that stop() lets it finish.
+      ++busy;
+      struct Done {
+        std::atomic<int>& busy;
+        ~Done() { --busy; }
+      } done{busy};
       AdminResponse answer;
       bool keep_alive = false;
       unsigned version = 11;
@@ -109,7 +115,6 @@ struct AdminServer::Impl {
         request.if_match = header(req, bhttp::field::if_match);
         request.content_type = header(req, bhttp::field::content_type);
         request.body = std::move(parser.release().body());
-        ++busy;
         try {
           answer = handler(request);
         } catch (const std::exception& e) {
@@ -117,13 +122,6 @@ struct AdminServer::Impl {
           answer = error_response(500, "internal_error", "the request failed; see leadrelay's log");
         }
       }
-      struct Done {
-        std::atomic<int>& busy;
-        bool counted;
-        ~Done() {
-          if (counted) --busy;
-        }
-      } done{busy, !ec};
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(answer.status), version};
       res.set(bhttp::field::server, "leadrelay");
       res.set(bhttp::field::content_type, answer.content_type);

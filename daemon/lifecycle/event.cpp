@@ -7,29 +7,20 @@
 #include <algorithm>
 
 #include "daemon/log/log.hpp"
+#include "daemon/util/json_write.hpp"
 
 namespace leadrelay::lifecycle {
 namespace {
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using util::json::Writer;
+using util::json::optional;
+using util::json::string;
 
-void text(Writer& w, const char* key, std::string_view value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-void text_or_null(Writer& w, const char* key, std::string_view value) {
-  if (value.empty()) {
-    w.Key(key);
-    w.Null();
-  } else {
-    text(w, key, value);
-  }
-}
 void time_or_null(Writer& w, const char* key, std::int64_t ms) {
   if (ms <= 0) {
     w.Key(key);
     w.Null();
   } else {
-    text(w, key, log::format_utc_ms(ms));
+    string(w, key, log::format_utc_ms(ms));
   }
 }
 void deal(Writer& w, const model::Deal& d) {
@@ -40,7 +31,7 @@ void deal(Writer& w, const model::Deal& d) {
 // The new value of one changed field.
 void field_value(Writer& w, std::string_view field, const model::Lifecycle& l) {
   const auto& d = l.deal;
-  if (field == "status") return text(w, "status", model::to_string(l.status));
+  if (field == "status") return string(w, "status", model::to_string(l.status));
   w.Key(field.data(), static_cast<rapidjson::SizeType>(field.size()));
   if (field == "deal_value") {
     d.value ? w.Double(*d.value) : w.Null();
@@ -68,20 +59,20 @@ std::string event_json(const EventFacts& f) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  text(w, "schema", kEventSchema);
-  text(w, "event_id", std::string(f.lead_id) + "/" + std::to_string(f.after->version));
-  text(w, "lead_id", f.lead_id);
+  string(w, "schema", kEventSchema);
+  string(w, "event_id", std::string(f.lead_id) + "/" + std::to_string(f.after->version));
+  string(w, "lead_id", f.lead_id);
   w.Key("version");
   w.Int64(f.after->version);
-  text(w, "action", to_string(f.action));
-  text(w, "from_status", model::to_string(f.before->status));
-  text(w, "to_status", model::to_string(f.after->status));
+  string(w, "action", to_string(f.action));
+  string(w, "from_status", model::to_string(f.before->status));
+  string(w, "to_status", model::to_string(f.after->status));
   w.Key("changed");
   w.StartObject();
   for (const auto& field : *f.changed) field_value(w, field, *f.after);
   w.EndObject();
-  text(w, "actor", f.actor);
-  text(w, "at", log::format_utc_ms(f.at_ms));
+  string(w, "actor", f.actor);
+  string(w, "at", log::format_utc_ms(f.at_ms));
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -90,7 +81,7 @@ std::string lifecycle_json(const model::Lifecycle& l, std::int64_t now_ms) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  text(w, "status", model::to_string(l.status));
+  string(w, "status", model::to_string(l.status));
   w.Key("hot");
   w.Bool(model::is_hot(l, now_ms));
   time_or_null(w, "hot_until", l.hot_until_ms);
@@ -99,8 +90,8 @@ std::string lifecycle_json(const model::Lifecycle& l, std::int64_t now_ms) {
   time_or_null(w, "closed_at", l.closed_at_ms);
   w.Key("deal");
   deal(w, l.deal);
-  text_or_null(w, "reason", l.reason);
-  text_or_null(w, "notes", l.notes);
+  optional(w, "reason", l.reason);
+  optional(w, "notes", l.notes);
   w.Key("favorite");
   w.Bool(l.favorite);
   w.Key("version");

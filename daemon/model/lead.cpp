@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include "daemon/log/log.hpp"
+#include "daemon/util/json_write.hpp"
 
 namespace leadrelay::model {
 
@@ -31,25 +32,10 @@ std::string_view to_string(CallToAction cta) {
 }
 
 namespace {
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void string(Writer& w, std::string_view key, std::string_view value) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-// Empty means "not sent": null, so consumers can tell it from a value.
-void optional(Writer& w, std::string_view key, std::string_view value) {
-  if (value.empty()) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.Null();
-  } else {
-    string(w, key, value);
-  }
-}
-void boolean(Writer& w, std::string_view key, bool value) {
-  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-  w.Bool(value);
-}
+using util::json::boolean;
+using util::json::optional;
+using util::json::string;
+using util::json::Writer;
 // The validation members, shared by lead.v1 and `leadrelay validate`.
 void write_verdicts(Writer& w, const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
                     const std::vector<std::string>& quality_reasons) {

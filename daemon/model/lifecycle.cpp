@@ -8,6 +8,8 @@
 #include <array>
 #include <cmath>
 
+#include "daemon/util/json_write.hpp"
+
 namespace leadrelay::model {
 namespace {
 
@@ -37,15 +39,7 @@ constexpr std::string_view kCurrencies[] = {
     "XPF", "YER", "ZAR", "ZMW", "ZWG", "ZWL",
 };
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-void text_or_null(Writer& w, const char* key, const std::string& value) {
-  w.Key(key);
-  if (value.empty()) {
-    w.Null();
-  } else {
-    w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
-  }
-}
+using util::json::Writer;
 std::string member_text(const rapidjson::Value& o, const char* key) {
   const auto it = o.FindMember(key);
   return it != o.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
@@ -102,17 +96,17 @@ std::string deal_to_json(const Deal& deal) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  text_or_null(w, "name", deal.name);
+  util::json::optional(w, "name", deal.name);
   w.Key("value");
   if (deal.value) {
     w.Double(*deal.value);
   } else {
     w.Null();
   }
-  text_or_null(w, "currency", deal.currency);
-  text_or_null(w, "close_date", deal.close_date);
-  text_or_null(w, "crm_id", deal.crm_id);
-  text_or_null(w, "campaign_id", deal.campaign_id);
+  util::json::optional(w, "currency", deal.currency);
+  util::json::optional(w, "close_date", deal.close_date);
+  util::json::optional(w, "crm_id", deal.crm_id);
+  util::json::optional(w, "campaign_id", deal.campaign_id);
   w.Key("team");
   w.StartArray();
   for (const auto& t : deal.team) w.String(t.c_str(), static_cast<rapidjson::SizeType>(t.size()));
