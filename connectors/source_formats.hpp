@@ -18,9 +18,17 @@ using MapFunction = bool (*)(const rapidjson::Value& body, model::Lead& lead, in
 struct SourceFormat {
   std::string_view name;
   MapFunction map;
+  // A thin notification (Partner Center's referral events): the pipeline queues a fetch of the resource it names
+  // instead of routing it.
+  bool notice = false;
+  // Only the journal names it (a fetched resource), never a source's `format:`.
+  bool journal_only = false;
+  std::string_view lead_format = {};  // the lead's source.format when it differs from `name`
 };
 
+// Any format a journal row may name (journal-only ones included).
 const SourceFormat* find_format(std::string_view name);
+// The formats a source may name.
 std::vector<std::string_view> format_names();
 
 }  // namespace leadrelay::connectors

@@ -34,6 +34,9 @@ struct DeliveryResult {
   Status status = Status::Ok;
   std::string message;                        // for logs and dead letters: the destination's own words
   std::chrono::milliseconds retry_after{0};   // the destination asked for at least this pause
+  // Done, with something the lead's history must say (Partner Center refused a write-back as a conflict): a
+  // lead-event.v1 document, stored with the acknowledgement and never published.
+  std::string history{};
 };
 
 class Sink {

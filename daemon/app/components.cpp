@@ -13,6 +13,9 @@
 
 #include "connectors/kafka/kafka_producer.hpp"
 #include "connectors/kafka/mock_cluster.hpp"
+#include "connectors/pc_referral/pc_referral_format.hpp"
+#include "connectors/pc_referral/pc_sink.hpp"
+#include "daemon/referrals/referral_worker.hpp"
 #include "connectors/sinks/sink_factory.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/app/services.hpp"
@@ -46,6 +49,7 @@ Services::~Services() = default;
 void Services::notify_delivery() const {
   if (kafka) kafka->notify();
   for (const auto& s : sinks) s->notify();
+  if (auto* r = referrals_running.load()) r->notify();
 }
 
 std::string Services::status_json() {
@@ -200,6 +204,25 @@ class SinksComponent final : public Component {
   std::string_view name() const override { return "sinks"; }
   bool start(Services& s, int& exit_code) override {
     std::string error;
+    const auto& pc = s.config.partner_center;
+    if (pc.configured) {
+      s.partner_center_tokens = std::make_shared<connectors::pc_referral::TokenSource>(pc);
+      if (pc.write_back) {
+        // Referral changes made in leadrelay go back to Partner Center through the outbox, as to any sink.
+        connectors::SinkConfig writer;
+        writer.name = std::string(connectors::pc_referral::kWriteBackSink);
+        writer.type = "partner-center";
+        writer.retry = pc.retry;
+        s.sinks.push_back(std::make_unique<outbox::DeliveryWorker>(
+            *s.journal, s.config.state_dir, *s.backlog, writer,
+            std::make_unique<connectors::pc_referral::PartnerCenterSink>(pc, s.partner_center_tokens)));
+        if (!s.sinks.back()->start(error)) {
+          log::error("store_open_failed", {{"message", error}});
+          exit_code = kExitCantCreate;
+          return false;
+        }
+      }
+    }
     for (const auto& sink : s.config.sinks) {
       s.sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*s.journal, s.config.state_dir, *s.backlog, sink,
                                                                  connectors::create_sink(sink)));
@@ -336,12 +359,45 @@ class LifecycleComponent final : public Component {
   static leads::ChangeDestinations destinations(const Config& c) {
     leads::ChangeDestinations d;
     if (c.kafka.configured) d.events = "kafka:" + c.lifecycle.events_topic;
+    if (c.partner_center.configured && c.partner_center.write_back) {
+      d.partner_center = "sink:" + std::string(connectors::pc_referral::kWriteBackSink);
+    }
     for (const auto& sink : c.sinks) {
       for (const auto& t : connectors::sink_types()) {
         if (t.type == sink.type && t.takes_events) d.crm_sinks.insert("sink:" + sink.name);
       }
     }
     return d;
+  }
+};
+
+// Partner Center referrals: the worker that fetches what webhook events name, polls for what they missed, and
+// applies Partner Center's statuses to the leads.
+class ReferralsComponent final : public Component {
+ public:
+  std::string_view name() const override { return "referrals"; }
+  bool start(Services& s, int& exit_code) override {
+    const auto& pc = s.config.partner_center;
+    if (!pc.configured) return true;
+    std::string poll_source;
+    for (const auto& source : s.config.sources) {
+      if (source.format == connectors::pc_referral::kFormatName && poll_source.empty()) poll_source = source.name;
+    }
+    if (poll_source.empty()) poll_source = "partner-center";
+    s.referrals = std::make_unique<referrals::ReferralWorker>(*s.journal, s.config.state_dir, *s.backlog, *s.changes,
+                                                              pc, s.partner_center_tokens, poll_source);
+    std::string error;
+    if (!s.referrals->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    s.referrals_running = s.referrals.get();
+    return true;
+  }
+  void stop(Services& s) override {
+    s.referrals_running = nullptr;
+    if (s.referrals) s.referrals->stop();
   }
 };
 
@@ -524,6 +580,7 @@ std::vector<std::unique_ptr<Component>> daemon_components() {
   list.push_back(std::make_unique<SinksComponent>());
   list.push_back(std::make_unique<PipelineComponent>());
   list.push_back(std::make_unique<LifecycleComponent>());
+  list.push_back(std::make_unique<ReferralsComponent>());
   list.push_back(std::make_unique<IntakeComponent>());
   list.push_back(std::make_unique<AdminComponent>());
   list.push_back(std::make_unique<ServiceComponent>());

@@ -1,5 +1,6 @@
 #include "daemon/app/config.hpp"
 
+#include "connectors/pc_referral/pc_referral_format.hpp"
 #include "daemon/config/schema.hpp"
 
 #include <algorithm>
@@ -30,6 +31,8 @@ constexpr KeySpec kTopKeys[] = {
     {"outbox", KeyType::Section, "", "limits on leads waiting for delivery"},
     {"dedup", KeyType::Section, "", "linking leads of the same person for the same offer"},
     {"lifecycle", KeyType::Section, "", "lead statuses: the response window, hot leads and the events topic"},
+    {"partner_center", KeyType::Section, "",
+     "the Referrals API that pc-referral sources fetch referrals from and write their statuses back to"},
     {"validation", KeyType::Section, "", "email, phone and spam-domain verdicts and lead quality"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
@@ -65,6 +68,7 @@ std::vector<KeyTable> key_tables() {
       {"outbox", outbox::outbox_keys()},
       {"dedup", outbox::dedup_keys()},
       {"lifecycle", lifecycle::lifecycle_keys()},
+      {"partner_center", connectors::pc_referral::partner_center_keys()},
       {"validation", validate::validation_keys()},
       {"validation.dns", validate::dns_keys()},
       {"validation.quality", validate::quality_keys()},
@@ -128,6 +132,21 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   c.dedup = outbox::parse_dedup_config(dedup);
   MapReader lifecycle(diagnostics, top.child("lifecycle"), "lifecycle", lifecycle::lifecycle_keys());
   c.lifecycle = lifecycle::parse_lifecycle_config(lifecycle);
+  if (top.has("partner_center")) {
+    MapReader pc(diagnostics, top.child("partner_center"), "partner_center",
+                 connectors::pc_referral::partner_center_keys());
+    c.partner_center = connectors::pc_referral::parse_partner_center_config(pc, base_dir);
+  }
+  if (!c.partner_center.configured) {
+    const auto node = top.child("sources");
+    for (std::size_t i = 0; i < c.sources.size(); ++i) {
+      if (c.sources[i].format != connectors::pc_referral::kFormatName) continue;
+      diagnostics.add(node.IsSequence() && i < node.size() ? node[i]["format"].Mark() : top.mark(),
+                      "sources[" + std::to_string(i) + "].format",
+                      "format pc-referral fetches each referral from Partner Center: add a 'partner_center:' section "
+                      "(client_id, tenant, refresh_token_file; README \"Partner Center referrals\")");
+    }
+  }
   MapReader validation(diagnostics, top.child("validation"), "validation", validate::validation_keys());
   c.validation = validate::parse_validation_config(validation, base_dir);
   {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "connectors/kafka/kafka_config.hpp"
+#include "connectors/pc_referral/pc_config.hpp"
 #include "connectors/sinks/sink_config.hpp"
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
@@ -42,6 +43,7 @@ struct Config {
   outbox::OutboxConfig outbox;
   outbox::DedupConfig dedup;
   lifecycle::LifecycleConfig lifecycle;
+  connectors::pc_referral::PartnerCenterConfig partner_center;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
   validate::ValidationConfig validation;
   std::shared_ptr<const validate::Validator> validator;  // lists loaded; swapped whole on reload

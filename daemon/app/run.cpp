@@ -38,6 +38,7 @@ std::vector<std::string> needs_restart(const Config& running, const Config& load
   if (!(running.dedup == loaded.dedup)) out.emplace_back("dedup");
   if (!(running.validation.dns == loaded.validation.dns)) out.emplace_back("validation.dns");
   if (!(running.sinks == loaded.sinks)) out.emplace_back("sinks");
+  if (!(running.partner_center == loaded.partner_center)) out.emplace_back("partner_center");
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // What the daemon's components share while it runs: each creates its own part here at start, later ones find the
 // earlier ones' (the pipeline finds the store and the destinations it notifies). Owned by run_daemon.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,12 @@ namespace leadrelay::leads {
 class Changes;
 class ExpiryWorker;
 }  // namespace leadrelay::leads
+namespace leadrelay::referrals {
+class ReferralWorker;
+}
+namespace leadrelay::connectors::pc_referral {
+class TokenSource;
+}
 namespace leadrelay::api {
 class Access;
 class LeadsApi;
@@ -72,6 +79,9 @@ struct Services {
   std::unique_ptr<outbox::PipelineWorker> pipeline;
   std::unique_ptr<leads::Changes> changes;
   std::unique_ptr<leads::ExpiryWorker> expiry;
+  std::shared_ptr<connectors::pc_referral::TokenSource> partner_center_tokens;  // fetches and write-backs share it
+  std::unique_ptr<referrals::ReferralWorker> referrals;
+  std::atomic<referrals::ReferralWorker*> referrals_running{nullptr};  // for notify_delivery, once started
   std::unique_ptr<api::LeadsApi> leads_api;
   std::mutex access_mutex;
   std::shared_ptr<const api::Access> access;  // swapped whole by a reload (under access_mutex)

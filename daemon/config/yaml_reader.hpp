@@ -79,6 +79,7 @@ class MapReader {
 
   bool has(std::string_view key) const;
   YAML::Node child(std::string_view key) const;
+  const YAML::Node& node() const { return node_; }
   std::string path_of(std::string_view key) const;
   // Where the key's value stands, or the map itself when the key is absent.
   YAML::Mark mark_of(std::string_view key) const;

@@ -26,7 +26,7 @@ bool map_body(const connectors::SourceFormat& format, std::string_view body, std
   lead.lead_id = std::string(lead_id);
   lead.received_at_ms = received_at_ms;
   lead.source_name = std::string(source);
-  lead.format = std::string(format.name);
+  lead.format = std::string(format.lead_format.empty() ? format.name : format.lead_format);
   return true;
 }
 }  // namespace

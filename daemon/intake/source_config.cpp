@@ -215,7 +215,8 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
     s.name = r.string("name");
     s.path = r.string("path");
     s.format = r.string("format");
-    if (r.has("format") && connectors::find_format(s.format) == nullptr) {
+    const auto* format = connectors::find_format(s.format);
+    if (r.has("format") && (format == nullptr || format->journal_only)) {
       const auto names = connectors::format_names();
       const auto suggestion = util::closest_match(s.format, names);
       r.error("format", "unknown format '" + s.format + "'" +
@@ -250,6 +251,9 @@ std::vector<SourceConfig> parse_sources(config::Diagnostics& diagnostics, const 
     }
     config::MapReader auth(diagnostics, r.child("auth"), r.path_of("auth"), kAuthKeys);
     if (r.has("auth")) s.auth = parse_auth(auth, base_dir);
+    if (format != nullptr && format->notice && s.auth.type != AuthType::PartnerCenter) {
+      r.error("auth", "format '" + s.format + "' takes Partner Center's signed events: use auth: {type: partner_center}");
+    }
     out.push_back(std::move(s));
   }
   return out;

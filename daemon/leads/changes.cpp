@@ -39,6 +39,14 @@ bool decide(store::Transaction& tx, std::string_view lead_id, const ChangeReques
   }
   std::vector<std::string> destinations;
   if (!targets.events.empty()) destinations.push_back(targets.events);
+  // A person's answer to a referral goes back to Partner Center; Partner Center's own word, the expiry (Partner
+  // Center expires its referrals itself) and favorites do not.
+  const bool answer = request.action == Action::Accept || request.action == Action::Decline ||
+                      request.action == Action::Win || request.action == Action::Lose ||
+                      request.action == Action::Update;
+  if (answer && !row->referral_id.empty() && !targets.partner_center.empty() && actor != kPartnerCenterActor) {
+    destinations.push_back(targets.partner_center);
+  }
   if (result.after.status != row->lifecycle.status && !targets.crm_sinks.empty()) {
     std::vector<std::string> had;
     if (!tx.lead_destinations(row->seq, had, error)) return false;
@@ -51,7 +59,7 @@ bool decide(store::Transaction& tx, std::string_view lead_id, const ChangeReques
   event.at_ms = now_ms;
   event.actor = std::string(actor);
   event.json = event_json({row->lead_id, request.action, &row->lifecycle, &result.after, &result.changed, actor,
-                           now_ms});
+                           now_ms, row->referral_id});
   if (!tx.record_change(row->seq, result.after, event, row->msg_key, destinations, error)) return false;
   from = std::string(model::to_string(row->lifecycle.status));
   outcome.kind = ChangeOutcome::Kind::Applied;

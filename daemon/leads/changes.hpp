@@ -39,6 +39,7 @@ struct ChangeOutcome {
 struct ChangeDestinations {
   std::string events;               // "kafka:leads.events", or empty without Kafka
   std::set<std::string> crm_sinks;  // "sink:<name>" of every CRM sink
+  std::string partner_center;       // "sink:partner-center" when referral changes are written back; else empty
 };
 
 class Changes {

@@ -73,6 +73,7 @@ std::string event_json(const EventFacts& f) {
   w.EndObject();
   string(w, "actor", f.actor);
   string(w, "at", log::format_utc_ms(f.at_ms));
+  if (!f.referral_id.empty()) string(w, "referral_id", f.referral_id);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -19,10 +19,14 @@ struct EventFacts {
   const std::vector<std::string>* changed = nullptr;  // field names (ChangeResult::changed)
   std::string_view actor;                             // the token's name, "leadrelay" (expiry), "partner-center"
   std::int64_t at_ms = 0;
+  std::string_view referral_id = {};  // the lead's Partner Center referral, when it is one
 };
 
+// The actor of changes Partner Center made (webhook events and the poll).
+inline constexpr std::string_view kPartnerCenterActor = "partner-center";
+
 // {"schema","event_id","lead_id","version","action","from_status","to_status","changed":{field: new value},
-//  "actor","at"}: no contact data.
+//  "actor","at"[,"referral_id"]}: no contact data.
 std::string event_json(const EventFacts& facts);
 
 // The lifecycle as the leads API and events show it: {status, hot, hot_until, expires_at, accepted_at,

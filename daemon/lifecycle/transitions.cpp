@@ -148,6 +148,7 @@ std::string_view to_string(Action a) {
     case Action::Expire: return "expire";
     case Action::Favorite: return "favorite";
     case Action::Unfavorite: return "unfavorite";
+    case Action::Sync: return "sync";
   }
   return "?";
 }
@@ -167,6 +168,20 @@ bool needs_action(const model::Lead& lead) {
          lead.classification != model::Classification::CustomerInquiry;
 }
 
+std::optional<Status> referral_status(std::string_view status, std::string_view substatus) {
+  const auto is = [](std::string_view a, std::string_view b) { return util::iequals(a, b); };
+  if (is(status, "New") && (is(substatus, "Pending") || is(substatus, "Received") || substatus.empty())) {
+    return Status::Received;
+  }
+  if (is(status, "Active") && (is(substatus, "Accepted") || substatus.empty())) return Status::Accepted;
+  if (is(status, "Closed")) {
+    for (auto s : {Status::Won, Status::Lost, Status::Declined, Status::Expired}) {
+      if (is(substatus, model::to_string(s))) return s;
+    }
+  }
+  return std::nullopt;
+}
+
 model::Lifecycle initial(const model::Lead& lead, const Windows& windows) {
   model::Lifecycle l;
   l.received_at_ms = lead.received_at_ms;
@@ -175,6 +190,24 @@ model::Lifecycle initial(const model::Lead& lead, const Windows& windows) {
     l.expires_at_ms = lead.received_at_ms + windows.response_window.count();
   }
   if (lead.customer_requested_contact) l.hot_until_ms = lead.received_at_ms + windows.hot_window.count();
+  if (!lead.referral.id.empty()) {
+    // A referral answered at Partner Center before leadrelay saw it starts where Partner Center has it.
+    const auto given = referral_status(lead.referral.status, lead.referral.substatus);
+    if (given && *given != Status::Received) {
+      l.status = *given;
+      l.expires_at_ms = 0;
+      if (*given == Status::Accepted) l.accepted_at_ms = lead.received_at_ms;
+      if (model::is_final(*given)) l.closed_at_ms = lead.received_at_ms;
+      l.deal.name = lead.referral.name;
+      l.deal.value = lead.referral.deal_value;
+      l.deal.currency = lead.referral.currency;
+      l.deal.close_date = lead.referral.closing_date;
+      l.deal.crm_id = lead.referral.external_reference_id;
+    } else if (given) {
+      l.status = Status::Received;
+      if (l.expires_at_ms == 0) l.expires_at_ms = lead.received_at_ms + windows.response_window.count();
+    }
+  }
   return l;
 }
 
@@ -195,6 +228,28 @@ std::string close_reason(std::string_view given) {
 ChangeResult apply(const model::Lifecycle& before, const ChangeRequest& q, std::int64_t now_ms) {
   model::Lifecycle after = before;
   switch (q.action) {
+    case Action::Sync: {
+      if (!q.to_status) return conflict(before);
+      const auto to = *q.to_status;
+      if (to != before.status && (model::is_final(before.status) || before.status == Status::Informational ||
+                                  to == Status::Received || to == Status::Informational)) {
+        return conflict(before);
+      }
+      if (to == before.status && model::is_final(before.status)) {
+        // Closed on both sides: nothing more may change.
+        break;
+      }
+      merge_deal(q, after.deal);
+      if (q.notes) after.notes = *q.notes;
+      if (q.reason) after.reason = *q.reason;
+      if (to != before.status) {
+        after.status = to;
+        after.expires_at_ms = 0;
+        if (to == Status::Accepted) after.accepted_at_ms = now_ms;
+        if (model::is_final(to)) after.closed_at_ms = now_ms;
+      }
+      break;
+    }
     case Action::Favorite:
     case Action::Unfavorite:
       after.favorite = q.action == Action::Favorite;

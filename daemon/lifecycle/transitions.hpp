@@ -26,8 +26,8 @@ struct Windows {
 };
 
 // What a person or tool asks for. Expire is the daemon's own (the response window passed); Favorite/Unfavorite
-// change no status.
-enum class Action { Accept, Decline, Win, Lose, Update, Expire, Favorite, Unfavorite };
+// change no status; Sync is Partner Center's word on a referral (its status and deal, applied as it says).
+enum class Action { Accept, Decline, Win, Lose, Update, Expire, Favorite, Unfavorite, Sync };
 std::string_view to_string(Action action);
 
 // The actions a person may take on a lead in `status` (Expire, Favorite and Unfavorite are not listed).
@@ -39,6 +39,7 @@ struct ChangeRequest {
   std::optional<std::string> deal_name, currency, close_date, crm_id, campaign_id, reason, notes;
   std::optional<double> deal_value;
   std::optional<std::vector<std::string>> team;
+  std::optional<model::Status> to_status;  // Sync: the status Partner Center gives the referral
 };
 
 struct ChangeResult {
@@ -60,9 +61,17 @@ bool needs_action(const model::Lead& lead);
 
 // A new lead's lifecycle: Received (expiring after the response window) or Informational; hot for the hot window
 // when the customer asked to be contacted.
+// A referral's lifecycle starts in the status Partner Center gives it (Accepted, Won, ... when it was answered
+// there first).
 model::Lifecycle initial(const model::Lead& lead, const Windows& windows);
 
-// Applies `request` at `now_ms`; the version goes up by one when applied.
+// Partner Center's status and substatus as a lead status (New/Pending|Received → Received, Active/Accepted →
+// Accepted, Closed/Won|Lost|Declined|Expired → the same); nullopt for values it does not know (kept, never fatal).
+std::optional<model::Status> referral_status(std::string_view status, std::string_view substatus);
+
+// Applies `request` at `now_ms`; the version goes up by one when applied. Sync sets the status and the deal fields
+// it carries without the field rules of a person's change (Partner Center has decided); it may skip steps (Received
+// to Won) but never leaves a final status nor returns to Received.
 ChangeResult apply(const model::Lifecycle& before, const ChangeRequest& request, std::int64_t now_ms);
 
 // True when `l` is Received and its response window has passed at `now_ms` (the deadline itself included).

@@ -123,6 +123,49 @@ std::string to_json(const Lead& lead) {
   for (const auto& a : lead.action_history) w.String(a.data(), static_cast<rapidjson::SizeType>(a.size()));
   w.EndArray();
   write_verdicts(w, lead.email_check, lead.phone_check, lead.quality, lead.quality_reasons);
+  w.Key("partner_center");
+  if (lead.referral.id.empty()) {
+    w.Null();
+  } else {
+    const auto& r = lead.referral;
+    const auto strings = [&w](const char* key, const std::vector<std::string>& items) {
+      w.Key(key);
+      w.StartArray();
+      for (const auto& s : items) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+      w.EndArray();
+    };
+    w.StartObject();
+    string(w, "referral_id", r.id);
+    optional(w, "engagement_id", r.engagement_id);
+    optional(w, "name", r.name);
+    optional(w, "etag", r.etag);
+    optional(w, "external_reference_id", r.external_reference_id);
+    optional(w, "status", r.status);
+    optional(w, "substatus", r.substatus);
+    optional(w, "qualification", r.qualification);
+    optional(w, "type", r.type);
+    optional(w, "company_size", r.company_size);
+    optional(w, "call_to_action", r.call_to_action);
+    optional(w, "updated_at", r.updated_at);
+    optional(w, "status_reason", r.status_reason);
+    optional(w, "closing_date", r.closing_date);
+    w.Key("deal_value");
+    if (r.deal_value) {
+      w.Double(*r.deal_value);
+    } else {
+      w.Null();
+    }
+    optional(w, "currency", r.currency);
+    w.Key("requirements");
+    w.StartObject();
+    strings("products", r.products);
+    strings("services", r.services);
+    strings("industries", r.industries);
+    w.EndObject();
+    boolean(w, "consent_to_contact", r.consent_to_contact);
+    boolean(w, "consent_to_share", r.consent_to_share);
+    w.EndObject();
+  }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

@@ -2,6 +2,7 @@
 // The one lead model every source format maps onto and every destination receives (published as lead.v1,
 // schemas/lead.v1.json). Strings that the sender left out or left empty stay empty here and are null in JSON.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,30 @@ struct PhoneCheck {
   std::vector<std::string> reasons;
 };
 
+// What a Partner Center referral (format pc-referral) adds: its identity at Partner Center, its status there as it
+// came (unknown values kept as sent), and what the customer and Microsoft said of the deal. Absent (id empty) for
+// marketplace leads.
+struct Referral {
+  std::string id;                     // Partner Center's referral id
+  std::string engagement_id;
+  std::string name;                   // the referral's (deal) name
+  std::string etag;                   // the version the lead was made from
+  std::string external_reference_id;  // the partner's CRM id, when one was written back
+  std::string status, substatus;      // New/Pending, Active/Accepted, Closed/Won, ... as sent
+  std::string qualification;          // Direct, MarketingQualified, SalesQualified, ... as sent
+  std::string type;                   // Independent, Shared, ... as sent
+  std::string company_size;           // customerProfile.size, as sent
+  std::string call_to_action;         // callToAction, as sent
+  std::string updated_at;             // updatedDateTime, as sent
+  std::string status_reason;          // statusReason, as sent
+  std::string closing_date;           // details.closingDateTime, YYYY-MM-DD
+  std::optional<double> deal_value;   // details.dealValue
+  std::string currency;               // details.currency
+  std::vector<std::string> products, services, industries;  // details.requirements
+  bool consent_to_contact = true;     // consent.consentToContact
+  bool consent_to_share = true;       // consent.consentToToShareInfoWithOthers (sic)
+};
+
 struct Lead {
   std::string lead_id;  // UUIDv7, assigned at intake
   std::int64_t received_at_ms = 0;
@@ -95,6 +120,7 @@ struct Lead {
   PhoneCheck phone_check;
   std::string quality = "High";  // High | Low (Low = likely spam or not worth a call)
   std::vector<std::string> quality_reasons;
+  Referral referral;  // pc-referral leads only
 };
 
 inline constexpr std::string_view kLeadSchema = "lead.v1";

@@ -132,6 +132,34 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
   }
   if (d.HasMember("quality")) lead.quality = get_string(d, "quality");
   get_strings(d, "quality_reasons", lead.quality_reasons);
+  if (const auto* p = get_object(d, "partner_center")) {
+    auto& r = lead.referral;
+    r.id = get_string(*p, "referral_id");
+    r.engagement_id = get_string(*p, "engagement_id");
+    r.name = get_string(*p, "name");
+    r.etag = get_string(*p, "etag");
+    r.external_reference_id = get_string(*p, "external_reference_id");
+    r.status = get_string(*p, "status");
+    r.substatus = get_string(*p, "substatus");
+    r.qualification = get_string(*p, "qualification");
+    r.type = get_string(*p, "type");
+    r.company_size = get_string(*p, "company_size");
+    r.call_to_action = get_string(*p, "call_to_action");
+    r.updated_at = get_string(*p, "updated_at");
+    r.status_reason = get_string(*p, "status_reason");
+    r.closing_date = get_string(*p, "closing_date");
+    if (const auto it = p->FindMember("deal_value"); it != p->MemberEnd() && it->value.IsNumber()) {
+      r.deal_value = it->value.GetDouble();
+    }
+    r.currency = get_string(*p, "currency");
+    if (const auto* q = get_object(*p, "requirements")) {
+      get_strings(*q, "products", r.products);
+      get_strings(*q, "services", r.services);
+      get_strings(*q, "industries", r.industries);
+    }
+    r.consent_to_contact = !p->HasMember("consent_to_contact") || get_bool(*p, "consent_to_contact");
+    r.consent_to_share = !p->HasMember("consent_to_share") || get_bool(*p, "consent_to_share");
+  }
   return true;
 }
 

@@ -94,7 +94,7 @@ bool DeliveryWorker::deliver(std::vector<connectors::DeliveryItem> items, std::v
       const auto& result = i < results.size() ? results[i] : results.back();
       if (result.status == Status::Ok) {
         metrics.delivery(destination_, true);
-        acks_.push_back({item.id, bytes[i], {}});
+        acks_.push_back({item.id, bytes[i], {}, result.history});
       } else if (result.status == Status::Permanent) {
         metrics.delivery(destination_, false);
         metrics.dead_lettered(destination_);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "connectors/pc_referral/pc_referral_format.hpp"
+#include "connectors/source_formats.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
@@ -147,6 +149,24 @@ bool PipelineWorker::process_batch() {
   for (const auto& row : rows) {
     model::Lead lead;
     std::string error;
+    const auto* format = row.stored_lead.empty() ? connectors::find_format(row.format) : nullptr;
+    if (format != nullptr && format->notice && read_lead(row, lead, error)) {
+      // A thin notification (a Partner Center referral event): the referral worker fetches what it names. The
+      // event itself is the delivery's value; it becomes no lead of its own.
+      Routed r;
+      auto& rec = r.record;
+      rec.seq = row.seq;
+      rec.state = store::RoutingState::Routed;
+      rec.outcome = "referral event: fetch queued";
+      rec.lead_json = row.raw;
+      rec.lead_id = row.lead_id;
+      rec.source = row.source;
+      rec.action = lead.lead_source_raw;
+      rec.msg_key = lead.referral.id;
+      rec.destinations.emplace_back(connectors::pc_referral::kFetchDestination);
+      batch.push_back(std::move(r));
+      continue;
+    }
     if (!read_lead(row, lead, error)) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
       log::error("lead_unreadable", {{"seq", row.seq}, {"message", error}});
@@ -211,7 +231,8 @@ bool PipelineWorker::process_batch() {
                                            std::string(model::to_string(lead.classification)),
                                            lead.quality,
                                            lead.email_check.verdict,
-                                           lead.phone_check.verdict};
+                                           lead.phone_check.verdict,
+                                           lead.referral.id};
     switch (outcome.kind) {
       case pipeline::Outcome::Kind::Routed:
         rec.state = store::RoutingState::Routed;

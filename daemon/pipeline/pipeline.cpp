@@ -11,7 +11,7 @@ StageResult normalize(model::Lead& lead, Context&) {
   // Mailbox names are case-insensitive in practice (RFC 5321 allows otherwise, no provider does it), and one
   // spelling per person is what de-duplication and the Kafka key need.
   c.email = util::to_lower(util::trim(c.email));
-  lead.contactable = !c.email.empty() || !c.phone.empty();
+  lead.contactable = (!c.email.empty() || !c.phone.empty()) && lead.referral.consent_to_contact;
   return StageResult::Continue;
 }
 

@@ -106,6 +106,27 @@ std::int64_t Reader::pipeline_cursor() {
   return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'pipeline'), 0)");
 }
 
+std::int64_t Reader::cursor(std::string_view name, std::int64_t fallback) {
+  std::string error;
+  auto* select = statements_->get("SELECT value FROM cursors WHERE name = ?1", error);
+  if (select == nullptr) return fallback;
+  bind(select, 1, name);
+  const auto value = sqlite3_step(select) == SQLITE_ROW ? sqlite3_column_int64(select, 0) : fallback;
+  sqlite3_reset(select);
+  return value;
+}
+
+std::string Reader::referral_lead(std::string_view referral_id) {
+  std::string error;
+  auto* select = statements_->get(
+      "SELECT lead_id FROM lifecycle WHERE referral_id = ?1 ORDER BY seq DESC LIMIT 1", error);
+  if (select == nullptr) return {};
+  bind(select, 1, referral_id);
+  std::string lead_id = sqlite3_step(select) == SQLITE_ROW ? column_string(select, 0) : std::string();
+  sqlite3_reset(select);
+  return lead_id;
+}
+
 std::int64_t Reader::company_index_cursor() {
   return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'company_index'), 0)");
 }
@@ -325,7 +346,8 @@ sqlite3_stmt* prepare_filtered(sqlite3* db, const std::string& sql, const Where&
 bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::string& error) {
   constexpr const char* kColumns =
       "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "
-      "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, r.lead ";
+      "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, r.lead, "
+      "lc.referral_id ";
   const auto limit = " LIMIT " + std::to_string(std::max(1, filter.limit));
   const auto driver = driver_of(filter);
   // One query (or one per value of the driver's filter), each newest first; their rows merged.

@@ -43,6 +43,11 @@ class Reader {
 
   // Where the pipeline stopped: the last lead seq it routed.
   std::int64_t pipeline_cursor();
+  // A named position set with Transaction::set_cursor; `fallback` when there is none.
+  std::int64_t cursor(std::string_view name, std::int64_t fallback = 0);
+  // The lead made of Partner Center's referral `referral_id` (the newest, should there be two); empty when none is
+  // routed yet.
+  std::string referral_lead(std::string_view referral_id);
   // The last lead seq whose company is in the customer filter's index.
   std::int64_t company_index_cursor();
   // Pending deliveries over all destinations, and their bytes.

@@ -178,6 +178,15 @@ INSERT OR REPLACE INTO cursors (name, value) VALUES ('company_index', COALESCE((
 
 bool to_version_3(sqlite3* db, std::string& error) { return exec(db, kSchema3, error); }
 
+// Partner Center referrals: a lead made of a referral knows its id (its updates find it, its changes are written
+// back to it). Leads before this version are marketplace leads.
+constexpr const char* kSchema4 = R"sql(
+ALTER TABLE lifecycle ADD COLUMN referral_id TEXT;
+CREATE INDEX lifecycle_referral ON lifecycle(referral_id) WHERE referral_id IS NOT NULL;
+)sql";
+
+bool to_version_4(sqlite3* db, std::string& error) { return exec(db, kSchema4, error); }
+
 struct Migration {
   int version;
   const char* what;
@@ -187,6 +196,7 @@ constexpr Migration kMigrations[] = {
     {1, "version the tables of release 0.1.0", to_version_1},
     {2, "index dead letters", to_version_2},
     {3, "lead lifecycles and their events", to_version_3},
+    {4, "Partner Center referral ids", to_version_4},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

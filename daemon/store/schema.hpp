@@ -13,7 +13,7 @@ namespace leadrelay::store {
 
 // 0: release 0.1.0, which kept no version (its tables are migration 1's); 1: the same tables, versioned;
 // 2: an index for dead letters.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 enum class MigrateResult { Ok, Failed, TooNew };
 

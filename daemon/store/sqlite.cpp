@@ -45,6 +45,7 @@ LeadRow lead_row(sqlite3_stmt* stmt) {
   l.notes = column_string(stmt, 12);
   l.favorite = sqlite3_column_int(stmt, 13) != 0;
   row.lead_json = column_string(stmt, 14);
+  row.referral_id = column_string(stmt, 15);
   return row;
 }
 

@@ -18,8 +18,8 @@
 // A stored lead with its lifecycle: the columns lead_row reads, in its order, and the join they come from.
 #define LEADRELAY_LEAD_COLUMNS                                                                                    \
   "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "           \
-  "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, r.lead "      \
-  "FROM lifecycle lc JOIN routed r ON r.seq = lc.seq "
+  "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, r.lead, "    \
+  "lc.referral_id FROM lifecycle lc JOIN routed r ON r.seq = lc.seq "
 
 namespace leadrelay::store::detail {
 

@@ -68,8 +68,9 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
   auto* lifecycle = s.get(
       "INSERT OR IGNORE INTO lifecycle (status, version, hot_until_ms, expires_at_ms, accepted_at_ms, closed_at_ms, "
       "deal, reason, notes, favorite, seq, lead_id, msg_key, received_at_ms, call_to_action, country, company, "
-      "lead_source, lead_type, classification, quality, email_validity, phone_validity, destinations) VALUES (?1, ?2, "
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+      "lead_source, lead_type, classification, quality, email_validity, phone_validity, destinations, referral_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+      "?23, ?24, ?25)",
       error);
   if (routed == nullptr || delivery == nullptr || person == nullptr || lifecycle == nullptr) return false;
   std::string deal;
@@ -117,6 +118,11 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       } else {
         bind(lifecycle, 24, destinations);
       }
+      if (lc.referral_id.empty()) {
+        sqlite3_bind_null(lifecycle, 25);
+      } else {
+        bind(lifecycle, 25, lc.referral_id);
+      }
       if (!step_once(db, lifecycle, error)) return false;
     }
     if (!r.person_key.empty() && r.person && r.person->expires_ms > 0) {
@@ -158,8 +164,29 @@ bool Transaction::ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t
     sqlite3_bind_int64(update, 3, now_ms);
     sqlite3_bind_int64(update, 4, a.id);
     if (!step_once(statements_->db(), update, error)) return false;
+    if (!a.history.empty()) {
+      auto* note = statements_->get(
+          "INSERT INTO lead_events (lead_seq, version, at_ms, actor, event) SELECT d.lead_seq, lc.version, ?1, "
+          "'partner-center', ?2 FROM deliveries d JOIN lifecycle lc ON lc.seq = d.lead_seq WHERE d.id = ?3",
+          error);
+      if (note == nullptr) return false;
+      sqlite3_bind_int64(note, 1, now_ms);
+      bind(note, 2, a.history);
+      sqlite3_bind_int64(note, 3, a.id);
+      if (!step_once(statements_->db(), note, error)) return false;
+    }
   }
   return true;
+}
+
+bool Transaction::set_cursor(std::string_view name, std::int64_t value, std::string& error) {
+  auto* put = statements_->get("INSERT INTO cursors (name, value) VALUES (?1, ?2) "
+                               "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                               error);
+  if (put == nullptr) return false;
+  bind(put, 1, name);
+  sqlite3_bind_int64(put, 2, value);
+  return step_once(statements_->db(), put, error);
 }
 
 bool Transaction::replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
@@ -208,8 +235,8 @@ bool Transaction::index_companies(std::int64_t seq, std::string& error) {
 std::optional<LeadRow> Transaction::lead(std::string_view lead_id, std::string& error) {
   auto* find = statements_->get(
       "SELECT lc.seq, lc.lead_id, lc.msg_key, lc.received_at_ms, lc.status, lc.version, lc.hot_until_ms, "
-      "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, NULL "
-      "FROM lifecycle lc WHERE lc.seq = (SELECT seq FROM leads WHERE lead_id = ?1)",
+      "lc.expires_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.deal, lc.reason, lc.notes, lc.favorite, NULL, "
+      "lc.referral_id FROM lifecycle lc WHERE lc.seq = (SELECT seq FROM leads WHERE lead_id = ?1)",
       error);
   if (find == nullptr) return std::nullopt;
   bind(find, 1, lead_id);

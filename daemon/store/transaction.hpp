@@ -37,6 +37,9 @@ class Transaction {
   bool replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
                            std::string& error);
 
+  // A named position (a poll's watermark), kept with the transaction's other writes.
+  bool set_cursor(std::string_view name, std::int64_t value, std::string& error);
+
   // Adds the companies of leads routed up to `seq` to the customer filter's index (those since the last call).
   bool index_companies(std::int64_t seq, std::string& error);
 
