@@ -282,7 +282,7 @@ std::optional<lifecycle::ChangeRequest> sync_request(const model::Lead& lead) {
   if (const auto code = util::to_upper(r.currency); model::is_currency_code(code)) q.currency = code;
   if (!r.closing_date.empty()) q.close_date = r.closing_date;
   if (!r.external_reference_id.empty()) q.crm_id = r.external_reference_id;
-  if (!lead.description.empty()) q.notes = lead.description;
+  if (!lead.description.empty() && *status != Status::Received) q.notes = lead.description;
   if (!r.status_reason.empty() && (*status == Status::Declined || *status == Status::Lost)) {
     const auto label = lifecycle::close_reason(r.status_reason);
     q.reason = label.empty() ? r.status_reason : label;

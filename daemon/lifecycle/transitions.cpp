@@ -192,17 +192,25 @@ model::Lifecycle initial(const model::Lead& lead, const Windows& windows) {
   if (lead.customer_requested_contact) l.hot_until_ms = lead.received_at_ms + windows.hot_window.count();
   if (!lead.referral.id.empty()) {
     // A referral answered at Partner Center before leadrelay saw it starts where Partner Center has it.
-    const auto given = referral_status(lead.referral.status, lead.referral.substatus);
+    // The deal as Partner Center has it (the customer's estimate while Received; the partner's deal once
+    // answered): the same fields a later Sync compares (pc_referral::sync_request).
+    const auto& r = lead.referral;
+    l.deal.value = r.deal_value;
+    if (const auto code = util::to_upper(r.currency); model::is_currency_code(code)) l.deal.currency = code;
+    l.deal.close_date = r.closing_date;
+    l.deal.crm_id = r.external_reference_id;
+    const auto given = referral_status(r.status, r.substatus);
     if (given && *given != Status::Received) {
       l.status = *given;
       l.expires_at_ms = 0;
       if (*given == Status::Accepted) l.accepted_at_ms = lead.received_at_ms;
       if (model::is_final(*given)) l.closed_at_ms = lead.received_at_ms;
-      l.deal.name = lead.referral.name;
-      l.deal.value = lead.referral.deal_value;
-      l.deal.currency = lead.referral.currency;
-      l.deal.close_date = lead.referral.closing_date;
-      l.deal.crm_id = lead.referral.external_reference_id;
+      l.deal.name = r.name;
+      l.notes = lead.description;
+      if ((*given == Status::Declined || *given == Status::Lost) && !r.status_reason.empty()) {
+        const auto label = close_reason(r.status_reason);
+        l.reason = label.empty() ? r.status_reason : label;
+      }
     } else if (given) {
       l.status = Status::Received;
       if (l.expires_at_ms == 0) l.expires_at_ms = lead.received_at_ms + windows.response_window.count();
