@@ -17,7 +17,7 @@ using config::KeyType;
 constexpr KeySpec kSourceKeys[] = {
     {"name", KeyType::String, "", "a short name for the source, used in logs, metrics and the stored lead", true},
     {"path", KeyType::String, "", "the URL path the sender posts to, such as /leads/marketplace", true},
-    {"format", KeyType::String, "", "the body's format, one of the registered source formats (ms-marketplace)", true},
+    {"format", KeyType::String, "", "the body's format, ms-marketplace (marketplace leads) or pc-referral (Partner Center referral events; needs the partner_center section)", true},
     {"auth", KeyType::Section, "", "how a sender proves it may post here", true},
     {"rate_limit", KeyType::Integer, "0",
      "requests per second this source takes at most on average (token bucket); more get 429 with Retry-After; 0: "

@@ -71,6 +71,45 @@ TEST(Transitions, EveryPair) {
   }
 }
 
+// Partner Center's word on a referral: any move forward from Received or Accepted, never out of a final status,
+// never back to Received; the same status again changes only the deal fields it carries.
+TEST(Transitions, SyncEveryPair) {
+  const Status statuses[] = {Status::Received, Status::Accepted,      Status::Declined, Status::Won,
+                             Status::Lost,     Status::Expired,       Status::Informational};
+  for (auto from : statuses) {
+    for (auto to : statuses) {
+      SCOPED_TRACE(std::string(model::to_string(from)) + " -> " + std::string(model::to_string(to)));
+      const auto before = in_status(from);
+      ChangeRequest q;
+      q.action = Action::Sync;
+      q.to_status = to;
+      const auto r = apply(before, q, kT0 + kDay);
+      const bool moves = from != to && (from == Status::Received || from == Status::Accepted) &&
+                         to != Status::Received && to != Status::Informational;
+      if (moves) {
+        ASSERT_EQ(r.kind, Kind::Applied);
+        EXPECT_EQ(r.after.status, to);
+        EXPECT_EQ(r.after.expires_at_ms, 0);
+        if (model::is_final(to)) {
+          EXPECT_EQ(r.after.closed_at_ms, kT0 + kDay);
+        }
+      } else if (from == to) {
+        EXPECT_EQ(r.kind, Kind::Unchanged);
+      } else {
+        EXPECT_EQ(r.kind, Kind::Conflict);
+        EXPECT_EQ(r.after, before);
+      }
+    }
+  }
+  ChangeRequest deal;
+  deal.action = Action::Sync;
+  deal.to_status = Status::Accepted;
+  deal.deal_value = 99;
+  const auto r = apply(in_status(Status::Accepted), deal, kT0 + kDay);
+  ASSERT_EQ(r.kind, Kind::Applied);
+  EXPECT_EQ(r.changed, std::vector<std::string>{"deal_value"});
+}
+
 TEST(Transitions, AllowedActionsMatchTheTable) {
   EXPECT_EQ(allowed_actions(Status::Received), (std::vector{Action::Accept, Action::Decline}));
   EXPECT_EQ(allowed_actions(Status::Accepted), (std::vector{Action::Update, Action::Win, Action::Lose}));
