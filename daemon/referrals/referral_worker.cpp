@@ -109,6 +109,7 @@ Clock::time_point ReferralWorker::fetch_due() {
     return Clock::now() + std::chrono::seconds(1);
   }
   std::vector<store::DeliveryAck> acks;
+  bool throttled = false;
   const auto dead = [&](const store::PendingDelivery& row, const std::string& why) {
     acks.push_back({row.id, row.bytes, why, {}});
     log::error("referral_dead_letter", {log::safe("event_lead_id", row.lead_id), log::safe("referral_id", row.msg_key),
@@ -161,6 +162,12 @@ Clock::time_point ReferralWorker::fetch_due() {
       soonest = std::min(soonest, retry.due);
       log::warn("referral_fetch_retry", {log::safe("referral_id", referral_id), {"attempt", retry.attempts},
                                          {"message", problem}, {"hint", "the event stays stored; fetched again later"}});
+      if (fetched.kind != Kind::Ok) {
+        // Partner Center is down, slow or throttling: the others wait for the next pass too, instead of each
+        // asking (or hanging) in turn.
+        throttled = true;
+        break;
+      }
     }
   }
   if (!acks.empty() && !outbox::record_acks(journal_, backlog_, std::move(acks)).get()) {
@@ -172,7 +179,7 @@ Clock::time_point ReferralWorker::fetch_due() {
     const bool pending = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.id == it->first; });
     it = pending ? std::next(it) : retries_.erase(it);
   }
-  return rows.size() == 200 ? Clock::now() : soonest;
+  return rows.size() == 200 && !throttled ? Clock::now() : soonest;
 }
 
 ReferralWorker::Taken ReferralWorker::take(const rapidjson::Value& resource, const std::string& raw,

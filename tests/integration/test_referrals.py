@@ -11,9 +11,14 @@ import tempfile
 import time
 import unittest
 
+import jsonschema
+
 from emulators import TestCA
-from harness import Daemon, DevBroker, consume, kafka_config, schema_errors
+from harness import SOURCE_DIR, Daemon, DevBroker, consume, kafka_config, schema_errors
 from partner_center import PartnerCenter, referral
+
+with open(os.path.join(SOURCE_DIR, "schemas", "lead-event.v1.json")) as f:
+    EVENT_SCHEMA = json.load(f)
 
 ACCEPT = {"deal_name": "Contoso rollout", "deal_value": 25000, "currency": "EUR", "close_date": "2027-03-31",
           "notes": "Call booked for Monday"}
@@ -180,6 +185,7 @@ class Flow(Referrals):
         events = consume(self.broker.bootstrap, "leads.events", count=1)
         self.assertEqual(len(events), 1)
         event = events[0][2]
+        jsonschema.Draft4Validator(EVENT_SCHEMA).validate(event)
         self.assertEqual((event["action"], event["actor"], event["from_status"], event["to_status"]),
                          ("sync", "partner-center", "Received", "Lost"))
         self.assertEqual(event["referral_id"], r["id"])
@@ -237,6 +243,7 @@ class Flow(Referrals):
             time.sleep(0.05)
         self.assertEqual(len(conflicts), 1, history)
         self.assertEqual(conflicts[0]["conflict"]["partner_center_status"], "Closed/Lost")
+        jsonschema.Draft4Validator(EVENT_SCHEMA).validate(conflicts[0])
         self.assertEqual(self.patches_of(b["id"]), [], "nothing is written to a Closed referral")
         statuses = [p[2] for p in self.pc.patches]
         self.assertFalse(any(s.startswith("Closed") for s in statuses))
