@@ -37,13 +37,17 @@ using util::json::optional;
 using util::json::string;
 using util::json::Writer;
 // The validation members, shared by lead.v1 and `leadrelay validate`.
+void write_strings(Writer& w, std::string_view key, const std::vector<std::string>& items) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  w.StartArray();
+  for (const auto& s : items) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+}
+
 void write_verdicts(Writer& w, const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
                     const std::vector<std::string>& quality_reasons) {
   const auto strings = [&w](std::string_view key, const std::vector<std::string>& items) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.StartArray();
-    for (const auto& s : items) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    w.EndArray();
+    write_strings(w, key, items);
   };
   w.Key("email_check");
   w.StartObject();
@@ -128,11 +132,8 @@ std::string to_json(const Lead& lead) {
     w.Null();
   } else {
     const auto& r = lead.referral;
-    const auto strings = [&w](const char* key, const std::vector<std::string>& items) {
-      w.Key(key);
-      w.StartArray();
-      for (const auto& s : items) w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-      w.EndArray();
+    const auto strings = [&w](std::string_view key, const std::vector<std::string>& items) {
+      write_strings(w, key, items);
     };
     w.StartObject();
     string(w, "referral_id", r.id);

@@ -123,6 +123,25 @@ class Receiver:
         self.server.server_close()
 
 
+class JsonHandler(http.server.BaseHTTPRequestHandler):
+    """A quiet HTTP/1.1 handler that answers JSON (or no body)."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body=None, headers=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 class CrmEmulator:
     """Dynamics 365 (Dataverse Web API), Salesforce (REST) or HubSpot (CRM v3) as far as leadrelay uses them,
     written from their public API contracts: an OAuth2 client-credentials token endpoint (not HubSpot), upsert by
@@ -149,23 +168,7 @@ class CrmEmulator:
         self.hung = []
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body=None, headers=None):
-                data = b"" if body is None else json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                if body is not None:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_POST(self):
                 self.handle_request("POST")
 

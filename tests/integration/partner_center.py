@@ -19,6 +19,8 @@ import subprocess
 import threading
 import urllib.parse
 
+from emulators import JsonHandler
+
 SIGNER_SUBJECT = "/CN=api.partnercenter.microsoft.com/O=Microsoft Corporation"
 
 
@@ -116,23 +118,7 @@ class PartnerCenter:
         self.garbage = set()      # ids whose GET answers a malformed referral
         outer = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, body=None, headers=None):
-                data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                if body is not None:
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(JsonHandler):
             def do_GET(self):
                 if self.path == "/cert/pc.cer":
                     der = subprocess.run(["openssl", "x509", "-in", outer.signer[0], "-outform", "DER"],
