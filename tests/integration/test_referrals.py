@@ -373,5 +373,24 @@ class Tokens(Referrals):
         self.assertEqual(len(self.wait_leads(3)), 3)
 
 
+class ClientCredentials(Referrals):
+    """The app-only option, where a tenant allows it: no refresh token is used or written."""
+    pc_extra = "  grant: client_credentials\n  client_secret_env: LEADRELAY_TEST_PC_SECRET\n"
+
+    def setUp(self):
+        os.environ["LEADRELAY_TEST_PC_SECRET"] = "pc-app-secret"
+        super().setUp()
+
+    def test_app_only_token(self):
+        r = self.pc.add(referral(30))
+        self.send("referral-created", r["id"])
+        self.lead_of(r["id"])
+        with self.pc.cond:
+            grants = {f.get("grant_type") for f in self.pc.token_requests}
+        self.assertEqual(grants, {"client_credentials"})
+        with open(self.rt_file) as f:
+            self.assertEqual(f.read().strip(), "rt-initial")
+
+
 if __name__ == "__main__":
     unittest.main()
