@@ -4,7 +4,6 @@
 #include <rapidjson/writer.h>
 
 #include <cmath>
-#include <ctime>
 
 #include "connectors/ms_marketplace/ms_marketplace_format.hpp"
 #include "daemon/intake/json_body.hpp"
@@ -98,10 +97,6 @@ bool names(const ObjectReader& r, std::string_view key, std::vector<std::string>
   return true;
 }
 
-bool object(const ObjectReader& r, std::string_view key, const rapidjson::Value*& out, Rejection& error) {
-  return r.object(key, out, error);
-}
-
 }  // namespace
 
 bool parse_event(const rapidjson::Value& body, ReferralEvent& out, Rejection& error) {
@@ -141,15 +136,6 @@ bool map_event(const rapidjson::Value& body, model::Lead& lead, Rejection& error
   return true;
 }
 
-std::string event_referral_id(std::string_view raw) {
-  rapidjson::Document d;
-  d.Parse(raw.data(), raw.size());
-  ReferralEvent event;
-  Rejection ignored;
-  if (d.HasParseError() || !d.IsObject() || !parse_event(d, event, ignored)) return {};
-  return event.referral_id;
-}
-
 bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& error) {
   const ObjectReader root(body, "");
   if (!root.check_unique_keys(error)) return false;
@@ -169,8 +155,8 @@ bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& er
     return false;
   }
   const rapidjson::Value *profile = nullptr, *details = nullptr, *consent = nullptr, *target = nullptr;
-  if (!object(root, "customerProfile", profile, error) || !object(root, "details", details, error) ||
-      !object(root, "consent", consent, error) || !object(root, "target", target, error)) {
+  if (!root.object("customerProfile", profile, error) || !root.object("details", details, error) ||
+      !root.object("consent", consent, error) || !root.object("target", target, error)) {
     return false;
   }
   auto& c = lead.contact;
@@ -178,7 +164,7 @@ bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& er
     const ObjectReader p(*profile, "customerProfile");
     const rapidjson::Value* address = nullptr;
     if (!text(p, "name", c.company, error) || !text(p, "size", r.company_size, error) ||
-        !object(p, "address", address, error)) {
+        !p.object("address", address, error)) {
       return false;
     }
     if (address != nullptr && !text(ObjectReader(*address, "customerProfile.address"), "country", c.country_raw, error)) {
@@ -206,7 +192,7 @@ bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& er
     if (!text(d, "notes", lead.description, error) || !text(d, "currency", r.currency, error) ||
         !text(d, "closingDateTime", closing, error) || !text(d, "dealValue", value, error) ||
         !boolean(d, "customerRequestedContact", false, requested, error) ||
-        !object(d, "requirements", requirements, error) || (program.empty() && !text(d, "program", program, error))) {
+        !d.object("requirements", requirements, error) || (program.empty() && !text(d, "program", program, error))) {
       return false;
     }
     if (closing.size() >= 10 && closing[4] == '-' && closing[7] == '-') r.closing_date = closing.substr(0, 10);
@@ -270,65 +256,6 @@ bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& er
   return true;
 }
 
-std::optional<lifecycle::ChangeRequest> sync_request(const model::Lead& lead) {
-  const auto& r = lead.referral;
-  const auto status = lifecycle::referral_status(r.status, r.substatus);
-  if (!status) return std::nullopt;
-  lifecycle::ChangeRequest q;
-  q.action = lifecycle::Action::Sync;
-  q.to_status = *status;
-  if (!r.name.empty() && *status != Status::Received) q.deal_name = r.name;
-  if (r.deal_value) q.deal_value = *r.deal_value;
-  if (const auto code = util::to_upper(r.currency); model::is_currency_code(code)) q.currency = code;
-  if (!r.closing_date.empty()) q.close_date = r.closing_date;
-  if (!r.external_reference_id.empty()) q.crm_id = r.external_reference_id;
-  if (!lead.description.empty() && *status != Status::Received) q.notes = lead.description;
-  if (!r.status_reason.empty() && (*status == Status::Declined || *status == Status::Lost)) {
-    const auto label = lifecycle::close_reason(r.status_reason);
-    q.reason = label.empty() ? r.status_reason : label;
-  }
-  return q;
-}
-
-bool parse_utc(std::string_view text, std::int64_t& ms) {
-  const auto digits = [&](std::size_t at, std::size_t n, int& out) {
-    if (at + n > text.size()) return false;
-    out = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-      out = out * 10 + (text[i] - '0');
-    }
-    return true;
-  };
-  std::tm tm{};
-  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') ||
-      text[13] != ':' || text[16] != ':' || !digits(0, 4, tm.tm_year) || !digits(5, 2, tm.tm_mon) ||
-      !digits(8, 2, tm.tm_mday) || !digits(11, 2, tm.tm_hour) || !digits(14, 2, tm.tm_min) ||
-      !digits(17, 2, tm.tm_sec)) {
-    return false;
-  }
-  std::size_t i = 19;
-  int millis = 0;
-  if (i < text.size() && text[i] == '.') {
-    std::size_t n = 0;
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++n) {
-      if (n < 3) millis = millis * 10 + (text[i] - '0');
-    }
-    if (n == 0) return false;
-    for (; n < 3; ++n) millis *= 10;
-  }
-  const auto zone = text.substr(i);
-  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return false;
-  if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
-    return false;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  ms = static_cast<std::int64_t>(timegm(&tm)) * 1000 + millis;
-  return true;
-}
-
 bool ReferralState::closed() const { return util::iequals(status, "Closed"); }
 
 bool read_state(const rapidjson::Value& resource, ReferralState& out) {
@@ -345,20 +272,6 @@ bool read_state(const rapidjson::Value& resource, ReferralState& out) {
 }
 
 namespace {
-// Partner Center's status and substatus for a lead status.
-std::pair<std::string_view, std::string_view> pc_status(Status s) {
-  switch (s) {
-    case Status::Received: return {"New", "Received"};
-    case Status::Accepted: return {"Active", "Accepted"};
-    case Status::Won: return {"Closed", "Won"};
-    case Status::Lost: return {"Closed", "Lost"};
-    case Status::Declined: return {"Closed", "Declined"};
-    case Status::Expired: return {"Closed", "Expired"};
-    case Status::Informational: return {"", ""};
-  }
-  return {"", ""};
-}
-
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 void op(Writer& w, const char* verb, const char* path, const rapidjson::Value& value) {
   w.StartObject();
@@ -409,7 +322,7 @@ bool read_write_back(std::string_view event_json, WriteBack& out, std::string& e
   w.StartArray();
   std::size_t ops = 0;
   if (changed.HasMember("status")) {
-    const auto [status, substatus] = pc_status(out.to_status);
+    const auto [status, substatus] = lifecycle::partner_center_status(out.to_status);
     op(w, "replace", "/status", status);
     op(w, "replace", "/substatus", substatus);
     ops += 2;
@@ -460,7 +373,7 @@ bool read_write_back(std::string_view event_json, WriteBack& out, std::string& e
 }
 
 bool write_allowed(const ReferralState& current, const WriteBack& change, bool& done) {
-  const auto [status, substatus] = pc_status(change.to_status);
+  const auto [status, substatus] = lifecycle::partner_center_status(change.to_status);
   done = change.action != lifecycle::Action::Update && util::iequals(current.status, status) &&
          util::iequals(current.substatus, substatus);
   if (done) return true;

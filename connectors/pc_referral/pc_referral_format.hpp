@@ -38,19 +38,12 @@ bool parse_event(const rapidjson::Value& body, ReferralEvent& out, intake::Rejec
 // Intake's mapping of a webhook body: checks the event and keeps the referral id in lead.referral.id.
 bool map_event(const rapidjson::Value& body, model::Lead& lead, intake::Rejection& error);
 
-// The referral id of a journaled event body; empty when `raw` is not one.
-std::string event_referral_id(std::string_view raw);
-
 // Maps a Referrals API resource onto the lead: contact from customerProfile.team[0], company, country, size,
 // lead type (profile when the target is a business profile location), classification from qualification,
 // program, call to action (customerRequestedContact or Contact me: hot), notes, requirements, consent, deal value
 // and currency, externalReferenceId, id, engagementId and eTag. Unknown enum values are kept as sent. False
 // (with a 400-style rejection naming the field) when the resource has no id or a field of the wrong type.
 bool map_resource(const rapidjson::Value& body, model::Lead& lead, intake::Rejection& error);
-
-// The change Partner Center's side of a mapped referral asks of its lead: Sync to the status its status/substatus
-// give, with its deal fields; nullopt when the status is one leadrelay does not know (kept, nothing applied).
-std::optional<lifecycle::ChangeRequest> sync_request(const model::Lead& referral);
 
 // What leadrelay writes back for one lead-event.v1 change of a referral lead.
 struct WriteBack {
@@ -61,10 +54,6 @@ struct WriteBack {
 };
 // Reads a lead-event.v1 document; false when it is not one, or names no referral.
 bool read_write_back(std::string_view event_json, WriteBack& out, std::string& error);
-
-// An ISO-8601 UTC time as Partner Center writes it ("2026-11-01T10:00:00Z", with 0-7 fraction digits, "Z" or
-// "+00:00") in Unix milliseconds; false when it is not one.
-bool parse_utc(std::string_view text, std::int64_t& ms);
 
 // The referral's side as the write-back needs it.
 struct ReferralState {

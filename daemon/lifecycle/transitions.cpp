@@ -168,18 +168,56 @@ bool needs_action(const model::Lead& lead) {
          lead.classification != model::Classification::CustomerInquiry;
 }
 
+namespace {
+// A lead status and Partner Center's status/substatus for it: one table for both directions.
+struct ReferralStatus {
+  Status status;
+  std::string_view pc_status, pc_substatus;
+};
+constexpr ReferralStatus kReferralStatuses[] = {
+    {Status::Received, "New", "Received"}, {Status::Accepted, "Active", "Accepted"},
+    {Status::Won, "Closed", "Won"},        {Status::Lost, "Closed", "Lost"},
+    {Status::Declined, "Closed", "Declined"}, {Status::Expired, "Closed", "Expired"},
+};
+}  // namespace
+
 std::optional<Status> referral_status(std::string_view status, std::string_view substatus) {
-  const auto is = [](std::string_view a, std::string_view b) { return util::iequals(a, b); };
-  if (is(status, "New") && (is(substatus, "Pending") || is(substatus, "Received") || substatus.empty())) {
+  // New/Pending is Received too; a status without its substatus is read as its usual one.
+  if (util::iequals(status, "New") && (util::iequals(substatus, "Pending") || substatus.empty())) {
     return Status::Received;
   }
-  if (is(status, "Active") && (is(substatus, "Accepted") || substatus.empty())) return Status::Accepted;
-  if (is(status, "Closed")) {
-    for (auto s : {Status::Won, Status::Lost, Status::Declined, Status::Expired}) {
-      if (is(substatus, model::to_string(s))) return s;
-    }
+  if (util::iequals(status, "Active") && substatus.empty()) return Status::Accepted;
+  for (const auto& s : kReferralStatuses) {
+    if (util::iequals(status, s.pc_status) && util::iequals(substatus, s.pc_substatus)) return s.status;
   }
   return std::nullopt;
+}
+
+std::pair<std::string_view, std::string_view> partner_center_status(Status status) {
+  for (const auto& s : kReferralStatuses) {
+    if (s.status == status) return {s.pc_status, s.pc_substatus};
+  }
+  return {};
+}
+
+ChangeRequest referral_sync(const model::Lead& lead) {
+  const auto& r = lead.referral;
+  ChangeRequest q;
+  q.action = Action::Sync;
+  q.to_status = referral_status(r.status, r.substatus);
+  // The partner's deal, notes and reason once answered; while Received only the customer's estimate.
+  const bool answered = q.to_status && *q.to_status != Status::Received;
+  if (!r.name.empty() && answered) q.deal_name = r.name;
+  if (r.deal_value) q.deal_value = *r.deal_value;
+  if (const auto code = util::to_upper(r.currency); model::is_currency_code(code)) q.currency = code;
+  if (!r.closing_date.empty()) q.close_date = r.closing_date;
+  if (!r.external_reference_id.empty()) q.crm_id = r.external_reference_id;
+  if (!lead.description.empty() && answered) q.notes = lead.description;
+  if (!r.status_reason.empty() && q.to_status && (*q.to_status == Status::Declined || *q.to_status == Status::Lost)) {
+    const auto label = close_reason(r.status_reason);
+    q.reason = label.empty() ? r.status_reason : label;
+  }
+  return q;
 }
 
 model::Lifecycle initial(const model::Lead& lead, const Windows& windows) {
@@ -191,29 +229,18 @@ model::Lifecycle initial(const model::Lead& lead, const Windows& windows) {
   }
   if (lead.customer_requested_contact) l.hot_until_ms = lead.received_at_ms + windows.hot_window.count();
   if (!lead.referral.id.empty()) {
-    // A referral answered at Partner Center before leadrelay saw it starts where Partner Center has it.
-    // The deal as Partner Center has it (the customer's estimate while Received; the partner's deal once
-    // answered): the same fields a later Sync compares (pc_referral::sync_request).
-    const auto& r = lead.referral;
-    l.deal.value = r.deal_value;
-    if (const auto code = util::to_upper(r.currency); model::is_currency_code(code)) l.deal.currency = code;
-    l.deal.close_date = r.closing_date;
-    l.deal.crm_id = r.external_reference_id;
-    const auto given = referral_status(r.status, r.substatus);
-    if (given && *given != Status::Received) {
-      l.status = *given;
-      l.expires_at_ms = 0;
-      if (*given == Status::Accepted) l.accepted_at_ms = lead.received_at_ms;
-      if (model::is_final(*given)) l.closed_at_ms = lead.received_at_ms;
-      l.deal.name = r.name;
-      l.notes = lead.description;
-      if ((*given == Status::Declined || *given == Status::Lost) && !r.status_reason.empty()) {
-        const auto label = close_reason(r.status_reason);
-        l.reason = label.empty() ? r.status_reason : label;
-      }
-    } else if (given) {
+    // A referral starts where Partner Center has it, with its deal: Partner Center's word (the Sync a later update
+    // brings) applied to the lead as it arrives. A status leadrelay does not know keeps the lead's own.
+    auto sync = referral_sync(lead);
+    if (sync.to_status) {
       l.status = Status::Received;
-      if (l.expires_at_ms == 0) l.expires_at_ms = lead.received_at_ms + windows.response_window.count();
+      l.expires_at_ms = lead.received_at_ms + windows.response_window.count();
+    } else {
+      sync.to_status = l.status;
+    }
+    if (auto r = apply(l, sync, lead.received_at_ms); r.kind == ChangeResult::Kind::Applied) {
+      l = std::move(r.after);
+      l.version = 1;
     }
   }
   return l;

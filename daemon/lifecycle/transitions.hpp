@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "daemon/model/lead.hpp"
@@ -68,6 +69,14 @@ model::Lifecycle initial(const model::Lead& lead, const Windows& windows);
 // Partner Center's status and substatus as a lead status (New/Pending|Received → Received, Active/Accepted →
 // Accepted, Closed/Won|Lost|Declined|Expired → the same); nullopt for values it does not know (kept, never fatal).
 std::optional<model::Status> referral_status(std::string_view status, std::string_view substatus);
+// The other way: Partner Center's status and substatus for a lead status (empty for Informational).
+std::pair<std::string_view, std::string_view> partner_center_status(model::Status status);
+
+// The change Partner Center's side of a referral lead asks for: Sync to the status its status/substatus give
+// (to_status empty when leadrelay does not know that status: nothing is applied), with its deal fields; while
+// Received only the customer's estimate (value, currency, close date), once answered also the deal name, notes and
+// the decline/lost reason.
+ChangeRequest referral_sync(const model::Lead& lead);
 
 // Applies `request` at `now_ms`; the version goes up by one when applied. Sync sets the status and the deal fields
 // it carries without the field rules of a person's change (Partner Center has decided); it may skip steps (Received

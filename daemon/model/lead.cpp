@@ -46,15 +46,12 @@ void write_strings(Writer& w, std::string_view key, const std::vector<std::strin
 
 void write_verdicts(Writer& w, const EmailCheck& email, const PhoneCheck& phone, std::string_view quality,
                     const std::vector<std::string>& quality_reasons) {
-  const auto strings = [&w](std::string_view key, const std::vector<std::string>& items) {
-    write_strings(w, key, items);
-  };
   w.Key("email_check");
   w.StartObject();
   string(w, "verdict", email.verdict);
   optional(w, "normalized", email.normalized);
   optional(w, "domain", email.domain);
-  strings("reasons", email.reasons);
+  write_strings(w, "reasons", email.reasons);
   boolean(w, "role_mailbox", email.role_mailbox);
   boolean(w, "free_mail", email.free_mail);
   w.EndObject();
@@ -65,10 +62,10 @@ void write_verdicts(Writer& w, const EmailCheck& email, const PhoneCheck& phone,
   optional(w, "extension", phone.extension);
   optional(w, "type", phone.type);
   optional(w, "region", phone.region);
-  strings("reasons", phone.reasons);
+  write_strings(w, "reasons", phone.reasons);
   w.EndObject();
   string(w, "quality", quality);
-  strings("quality_reasons", quality_reasons);
+  write_strings(w, "quality_reasons", quality_reasons);
 }
 
 }  // namespace
@@ -132,9 +129,6 @@ std::string to_json(const Lead& lead) {
     w.Null();
   } else {
     const auto& r = lead.referral;
-    const auto strings = [&w](std::string_view key, const std::vector<std::string>& items) {
-      write_strings(w, key, items);
-    };
     w.StartObject();
     string(w, "referral_id", r.id);
     optional(w, "engagement_id", r.engagement_id);
@@ -159,9 +153,9 @@ std::string to_json(const Lead& lead) {
     optional(w, "currency", r.currency);
     w.Key("requirements");
     w.StartObject();
-    strings("products", r.products);
-    strings("services", r.services);
-    strings("industries", r.industries);
+    write_strings(w, "products", r.products);
+    write_strings(w, "services", r.services);
+    write_strings(w, "industries", r.industries);
     w.EndObject();
     boolean(w, "consent_to_contact", r.consent_to_contact);
     boolean(w, "consent_to_share", r.consent_to_share);

@@ -1,8 +1,7 @@
 #include <rapidjson/document.h>
 
-#include <ctime>
-
 #include "daemon/model/lead.hpp"
+#include "daemon/util/strings.hpp"
 
 namespace leadrelay::model {
 namespace {
@@ -21,20 +20,6 @@ bool get_bool(const rapidjson::Value& obj, const char* key) {
 const rapidjson::Value* get_object(const rapidjson::Value& obj, const char* key) {
   const auto it = obj.FindMember(key);
   return it != obj.MemberEnd() && it->value.IsObject() ? &it->value : nullptr;
-}
-
-// "2026-11-23T01:02:03.456Z" to Unix milliseconds.
-bool parse_utc_ms(const std::string& text, std::int64_t& out) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    return false;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  out = static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
-  return true;
 }
 
 void get_strings(const rapidjson::Value& object, const char* key, std::vector<std::string>& out) {
@@ -77,7 +62,7 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
   }
   lead = Lead{};
   lead.lead_id = get_string(d, "lead_id");
-  if (!parse_utc_ms(get_string(d, "received_at"), lead.received_at_ms)) {
+  if (!util::parse_utc_ms(get_string(d, "received_at"), lead.received_at_ms)) {
     error = "lead.v1 document without a valid received_at";
     return false;
   }

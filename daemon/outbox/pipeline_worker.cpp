@@ -149,8 +149,9 @@ bool PipelineWorker::process_batch() {
   for (const auto& row : rows) {
     model::Lead lead;
     std::string error;
+    const bool readable = read_lead(row, lead, error);
     const auto* format = row.stored_lead.empty() ? connectors::find_format(row.format) : nullptr;
-    if (format != nullptr && format->notice && read_lead(row, lead, error)) {
+    if (readable && format != nullptr && format->notice) {
       // A thin notification (a Partner Center referral event): the referral worker fetches what it names. The
       // event itself is the delivery's value; it becomes no lead of its own.
       Routed r;
@@ -167,7 +168,7 @@ bool PipelineWorker::process_batch() {
       batch.push_back(std::move(r));
       continue;
     }
-    if (!read_lead(row, lead, error)) {
+    if (!readable) {
       // Cannot happen for rows this program wrote; keep the row, mark it, and move on rather than stall.
       log::error("lead_unreadable", {{"seq", row.seq}, {"message", error}});
       Routed r;

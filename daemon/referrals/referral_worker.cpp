@@ -11,6 +11,7 @@
 #include "daemon/log/log.hpp"
 #include "daemon/model/lead_id.hpp"
 #include "daemon/outbox/outbox_records.hpp"
+#include "daemon/util/strings.hpp"
 #include "daemon/util/thread.hpp"
 
 namespace leadrelay::referrals {
@@ -120,12 +121,13 @@ Clock::time_point ReferralWorker::fetch_due() {
   };
   for (const auto& row : rows) {
     if (stopping_.load()) break;
-    auto& retry = retries_[row.id];
+    auto& retry = retries_[row.id];  // erased below once done
     if (retry.due > Clock::now()) {
       soonest = std::min(soonest, retry.due);
       continue;
     }
-    const auto referral_id = pc::event_referral_id(row.lead_json);
+    // The pipeline keyed the fetch with the referral id its event named.
+    const auto& referral_id = row.msg_key;
     if (referral_id.empty()) {
       dead(row, "not a Partner Center referral event");
       continue;
@@ -174,11 +176,12 @@ Clock::time_point ReferralWorker::fetch_due() {
     log::warn("outbox_ack_not_stored", {log::safe("worker", "referrals"),
                                         {"hint", "those referrals are fetched again (they are one lead each)"}});
   }
-  // Forget retry state of fetches that are gone (replayed or acknowledged).
-  for (auto it = retries_.begin(); it != retries_.end();) {
-    const bool pending = std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.id == it->first; });
-    it = pending ? std::next(it) : retries_.erase(it);
+  // Keep retry state only for fetches still pending (a replayed dead letter is a new delivery).
+  std::map<std::int64_t, Retry> still;
+  for (const auto& row : rows) {
+    if (const auto it = retries_.find(row.id); it != retries_.end()) still.insert(*it);
   }
+  retries_ = std::move(still);
   return rows.size() == 200 && !throttled ? Clock::now() : soonest;
 }
 
@@ -194,14 +197,14 @@ ReferralWorker::Taken ReferralWorker::take(const rapidjson::Value& resource, con
   const auto lead_id = store_->referral_lead(lead.referral.id);
   if (!lead_id.empty()) {
     // Known: Partner Center's status and deal, applied as its change.
-    const auto request = pc::sync_request(lead);
-    if (!request) {
+    const auto request = lifecycle::referral_sync(lead);
+    if (!request.to_status) {
       log::info("referral_status_unknown", {log::safe("referral_id", lead.referral.id),
                                             log::safe("status", lead.referral.status),
                                             log::safe("substatus", lead.referral.substatus)});
       return Taken::Done;
     }
-    const auto outcome = changes_.change(lead_id, *request, std::nullopt, lifecycle::kPartnerCenterActor, now);
+    const auto outcome = changes_.change(lead_id, request, std::nullopt, lifecycle::kPartnerCenterActor, now);
     switch (outcome.kind) {
       case leads::ChangeOutcome::Kind::Applied:
       case leads::ChangeOutcome::Kind::Unchanged: return Taken::Done;
@@ -280,10 +283,9 @@ bool ReferralWorker::poll() {
         log::warn("referral_malformed", {{"message", problem.empty() ? "not a JSON object" : problem},
                                          {"hint", "Partner Center listed a referral leadrelay cannot read; skipped"}});
       }
-      std::string updated;
       if (item.IsObject() && item.HasMember("updatedDateTime") && item["updatedDateTime"].IsString()) {
         std::int64_t ms = 0;
-        if (pc::parse_utc(item["updatedDateTime"].GetString(), ms)) watermark = std::max(watermark, ms);
+        if (util::parse_utc_ms(item["updatedDateTime"].GetString(), ms)) watermark = std::max(watermark, ms);
       }
     }
     if (watermark > stored &&

@@ -102,9 +102,7 @@ Reader::Snapshot::~Snapshot() = default;
 Reader::Snapshot::Snapshot(Snapshot&&) noexcept = default;
 void Reader::Snapshot::end() { transaction_.reset(); }
 
-std::int64_t Reader::pipeline_cursor() {
-  return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'pipeline'), 0)");
-}
+std::int64_t Reader::pipeline_cursor() { return cursor("pipeline"); }
 
 std::int64_t Reader::cursor(std::string_view name, std::int64_t fallback) {
   std::string error;
@@ -127,9 +125,7 @@ std::string Reader::referral_lead(std::string_view referral_id) {
   return lead_id;
 }
 
-std::int64_t Reader::company_index_cursor() {
-  return detail::query_int(db_, "SELECT COALESCE((SELECT value FROM cursors WHERE name = 'company_index'), 0)");
-}
+std::int64_t Reader::company_index_cursor() { return cursor("company_index"); }
 
 std::pair<std::int64_t, std::int64_t> Reader::pending_totals() {
   auto snapshot = this->snapshot();

@@ -38,7 +38,7 @@ struct LifecycleRecord {
   model::Lifecycle lifecycle;
   std::string call_to_action, country, company, lead_source, lead_type, classification, quality, email_validity,
       phone_validity;
-  std::string referral_id;  // Partner Center's, for a referral lead
+  std::string referral_id{};  // Partner Center's, for a referral lead
 };
 
 // What the pipeline made of one lead: written with its deliveries (one per destination) and the cursor, in one
@@ -97,7 +97,7 @@ struct LeadRow {
   std::string msg_key;  // the destinations' message key, which its events are keyed with too
   model::Lifecycle lifecycle;
   std::string lead_json;  // lead.v1 as the pipeline left it
-  std::string referral_id;  // Partner Center's, for a referral lead
+  std::string referral_id{};  // Partner Center's, for a referral lead
 };
 
 // One change of a lead's lifecycle, as stored and published (lead-event.v1).

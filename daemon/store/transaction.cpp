@@ -135,12 +135,7 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       if (!step_once(db, person, error)) return false;
     }
   }
-  auto* position = s.get("INSERT INTO cursors (name, value) VALUES ('pipeline', ?1) "
-                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                         error);
-  if (position == nullptr) return false;
-  sqlite3_bind_int64(position, 1, cursor);
-  return step_once(db, position, error);
+  return set_cursor("pipeline", cursor, error);
 }
 
 bool Transaction::prune_person_keys(std::int64_t before_ms, std::string& error) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -161,6 +162,45 @@ std::string json_quote(std::string_view text) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+bool parse_utc_ms(std::string_view text, std::int64_t& ms) {
+  const auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > text.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      out = out * 10 + (text[i] - '0');
+    }
+    return true;
+  };
+  std::tm tm{};
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') ||
+      text[13] != ':' || text[16] != ':' || !digits(0, 4, tm.tm_year) || !digits(5, 2, tm.tm_mon) ||
+      !digits(8, 2, tm.tm_mday) || !digits(11, 2, tm.tm_hour) || !digits(14, 2, tm.tm_min) ||
+      !digits(17, 2, tm.tm_sec)) {
+    return false;
+  }
+  std::size_t i = 19;
+  int millis = 0;
+  if (i < text.size() && text[i] == '.') {
+    std::size_t n = 0;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++n) {
+      if (n < 3) millis = millis * 10 + (text[i] - '0');
+    }
+    if (n == 0) return false;
+    for (; n < 3; ++n) millis *= 10;
+  }
+  const auto zone = text.substr(i);
+  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return false;
+  if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    return false;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  ms = static_cast<std::int64_t>(timegm(&tm)) * 1000 + millis;
+  return true;
 }
 
 }  // namespace leadrelay::util

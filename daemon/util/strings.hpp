@@ -2,6 +2,7 @@
 // Small string helpers shared by config, intake and the format mappers. ASCII-only on purpose:
 // case-insensitive matching of JSON keys and enum words never needs Unicode case folding.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,5 +51,9 @@ std::string json_quote(std::string_view text);
 
 // Decodes %XX and '+' in a URL query component. Invalid escapes are kept as they are.
 std::string url_decode(std::string_view s);
+
+// An ISO-8601 UTC time ("2026-11-01T10:00:00Z", with 0-7 fraction digits, "Z" or "+00:00"; lead.v1 and Partner
+// Center write them so) in Unix milliseconds; false when it is not one.
+bool parse_utc_ms(std::string_view text, std::int64_t& ms);
 
 }  // namespace leadrelay::util

@@ -37,9 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   model::Lead back;
   if (!model::from_json(json, back, problem)) __builtin_trap();  // what we write we must read
   const auto start = lifecycle::initial(lead, {});
-  if (const auto sync = pc::sync_request(lead)) {
+  if (const auto sync = lifecycle::referral_sync(lead); sync.to_status) {
     // Partner Center telling a fresh lead what it already is changes nothing.
-    const auto again = lifecycle::apply(start, *sync, lead.received_at_ms);
+    const auto again = lifecycle::apply(start, sync, lead.received_at_ms);
     if (again.kind == lifecycle::ChangeResult::Kind::Applied && again.after.status != start.status) __builtin_trap();
   }
   return 0;

@@ -42,7 +42,24 @@ def _openssl(*args):
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
-class Receiver:
+class Served:
+    """A threading HTTP(S) server on a free loopback port (TLS with the test CA's server certificate when `ca` is
+    given), serving `handler` in the background; close() also cuts the connections kept hanging in `hung`."""
+
+    def __init__(self, handler, ca=None):
+        self.hung = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        if ca is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(ca.cert, ca.key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.base_url = f"{'https' if ca is not None else 'http'}://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+class Receiver(Served):
     """A webhook receiver. `script` is a list of answers used in turn, then `default`: each an int status, a
     (status, headers) pair, "hang" (read the request, never answer) or ("raw", bytes): those bytes as the answer,
     then the connection closes (malformed answers). Every request is recorded."""
@@ -52,7 +69,6 @@ class Receiver:
         self.default = default
         self.requests = []  # (headers dict, body bytes, answered status or None)
         self.cond = threading.Condition()
-        self.hung = []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -88,15 +104,8 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(text.encode())
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        if ca is not None:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(ca.cert, ca.key)
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{self.port}/hooks/leads"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        Served.__init__(self, Handler, ca)
+        self.url = self.base_url + "/hooks/leads"
 
     def delivered(self):
         """Bodies answered 2xx, by webhook-id (a repeat of an id would be a duplicate)."""
@@ -112,15 +121,6 @@ class Receiver:
     def set_default(self, answer):
         with self.cond:
             self.default = answer
-
-    def close(self):
-        for c in self.hung:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class JsonHandler(http.server.BaseHTTPRequestHandler):
@@ -142,7 +142,7 @@ class JsonHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class CrmEmulator:
+class CrmEmulator(Served):
     """Dynamics 365 (Dataverse Web API), Salesforce (REST) or HubSpot (CRM v3) as far as leadrelay uses them,
     written from their public API contracts: an OAuth2 client-credentials token endpoint (not HubSpot), upsert by
     key, and their error answers. `faults` is a list of answers for the next data requests, in turn:
@@ -165,7 +165,6 @@ class CrmEmulator:
         self.outage = False    # while True, data requests get 429 (Retry-After: 1) and 503 in turn
         self.outage_answers = 0
         self.cond = threading.Condition()
-        self.hung = []
         outer = self
 
         class Handler(JsonHandler):
@@ -190,13 +189,8 @@ class CrmEmulator:
                     outer.answers.append(status)
                     outer.cond.notify_all()
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(ca.cert, ca.key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        Served.__init__(self, Handler, ca)
+        self.url = self.base_url
 
     # --- token endpoint (Entra ID v2.0 / Salesforce client credentials) ---
     def token(self, h, body):

@@ -12,14 +12,12 @@ endpoint, signed webhook events), standard library only:
 import base64
 import copy
 import datetime
-import http.server
 import json
-import ssl
 import subprocess
 import threading
 import urllib.parse
 
-from emulators import JsonHandler
+from emulators import JsonHandler, Served
 
 SIGNER_SUBJECT = "/CN=api.partnercenter.microsoft.com/O=Microsoft Corporation"
 
@@ -91,7 +89,7 @@ def apply_patch(doc, ops):
         target[parts[-1]] = op["value"]
 
 
-class PartnerCenter:
+class PartnerCenter(Served):
     CLIENT_ID = "leadrelay-pc-app"
     TENANT = "contoso.onmicrosoft.com"
 
@@ -114,7 +112,6 @@ class PartnerCenter:
         self.requests = []        # (method, path, status)
         self.patches = []         # (id, ops, status at PATCH time)
         self.before_patch = {}    # id -> function(resource), run once just before a PATCH is judged
-        self.hung = []
         self.garbage = set()      # ids whose GET answers a malformed referral
         outer = self
 
@@ -140,23 +137,8 @@ class PartnerCenter:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.handle(self, "PATCH", body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(ca.cert, ca.key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.url = f"https://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        for c in self.hung:
-            try:
-                c.close()
-            except OSError:
-                pass
-        self.server.shutdown()
-        self.server.server_close()
+        Served.__init__(self, Handler, ca)
+        self.url = self.base_url
 
     # --- the referral store, as Partner Center's side changes it ---
     def _touch(self, r):

@@ -4,6 +4,7 @@
 
 #include "connectors/pc_referral/pc_sink.hpp"
 #include "connectors/source_formats.hpp"
+#include "daemon/util/strings.hpp"
 #include "daemon/intake/json_body.hpp"
 #include "tests/support/lead_schema.hpp"
 
@@ -75,9 +76,9 @@ TEST(PcReferral, MapsTheResource) {
   const auto start = lifecycle::initial(lead, {});
   EXPECT_EQ(start.status, Status::Received);
   EXPECT_EQ(start.deal.currency, "EUR");
-  const auto sync = sync_request(lead);
-  ASSERT_TRUE(sync.has_value());
-  EXPECT_EQ(lifecycle::apply(start, *sync, lead.received_at_ms + 1).kind, lifecycle::ChangeResult::Kind::Unchanged);
+  const auto sync = lifecycle::referral_sync(lead);
+  ASSERT_TRUE(sync.to_status.has_value());
+  EXPECT_EQ(lifecycle::apply(start, sync, lead.received_at_ms + 1).kind, lifecycle::ChangeResult::Kind::Unchanged);
 }
 
 TEST(PcReferral, KeepsUnknownValuesAndRefusesWrongTypes) {
@@ -93,7 +94,7 @@ TEST(PcReferral, KeepsUnknownValuesAndRefusesWrongTypes) {
   EXPECT_EQ(lead.classification, model::Classification::CustomerInquiry);
   EXPECT_EQ(lead.lead_type, model::LeadType::Profile);
   EXPECT_FALSE(lead.contactable);
-  EXPECT_FALSE(sync_request(lead).has_value());
+  EXPECT_FALSE(lifecycle::referral_sync(lead).to_status.has_value());
 
   for (const auto* bad : {R"({"status": "New"})", R"({"id": "r", "customerProfile": "Contoso"})",
                           R"({"id": "r", "customerProfile": {"team": {"email": "x"}}})",
@@ -120,7 +121,13 @@ TEST(PcReferral, Events) {
     ASSERT_TRUE(map_event(d, lead, error)) << name << ": " << error.message;
     EXPECT_EQ(lead.referral.id, "abc-123");
   }
-  EXPECT_EQ(event_referral_id(event("referral-updated", "https://x/referrals/r9?x=1")), "r9");
+  {
+    auto d = parse(event("referral-updated", "https://x/referrals/r9?x=1"));
+    model::Lead lead;
+    intake::Rejection error;
+    ASSERT_TRUE(map_event(d, lead, error));
+    EXPECT_EQ(lead.referral.id, "r9");
+  }
   const auto refused = [&](const std::string& body, std::string_view field) {
     auto d = parse(body);
     model::Lead lead;
@@ -152,6 +159,10 @@ TEST(PcReferral, StatusesBothWays) {
   }
   EXPECT_FALSE(referral_status("Closed", "Duplicate").has_value());
   EXPECT_FALSE(referral_status("None", "None").has_value());
+  for (auto s : {Status::Received, Status::Accepted, Status::Won, Status::Lost, Status::Declined, Status::Expired}) {
+    const auto [status, substatus] = lifecycle::partner_center_status(s);
+    EXPECT_EQ(referral_status(status, substatus), s);
+  }
 }
 
 TEST(PcReferral, WriteBackPatches) {
@@ -215,14 +226,14 @@ TEST(PcReferral, ConflictEntryIsALeadEvent) {
 
 TEST(PcReferral, Times) {
   std::int64_t ms = 0;
-  ASSERT_TRUE(parse_utc("2026-11-02T10:00:00.1234567Z", ms));
+  ASSERT_TRUE(util::parse_utc_ms("2026-11-02T10:00:00.1234567Z", ms));
   EXPECT_EQ(ms, 1793613600123);
-  ASSERT_TRUE(parse_utc("2026-11-02T10:00:00Z", ms));
+  ASSERT_TRUE(util::parse_utc_ms("2026-11-02T10:00:00Z", ms));
   EXPECT_EQ(ms, 1793613600000);
-  ASSERT_TRUE(parse_utc("2026-11-02T10:00:00.5+00:00", ms));
+  ASSERT_TRUE(util::parse_utc_ms("2026-11-02T10:00:00.5+00:00", ms));
   EXPECT_EQ(ms, 1793613600500);
   for (const auto* bad : {"2026-11-02", "2026-11-02T10:00:00+02:00", "2026-13-02T10:00:00Z", "2026-11-02T10:00:00."}) {
-    EXPECT_FALSE(parse_utc(bad, ms)) << bad;
+    EXPECT_FALSE(util::parse_utc_ms(bad, ms)) << bad;
   }
 }
 
