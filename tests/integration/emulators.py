@@ -58,6 +58,15 @@ class Served:
         self.base_url = f"{'https' if ca is not None else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close(self):
+        for c in self.hung:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server.shutdown()
+        self.server.server_close()
+
 
 class Receiver(Served):
     """A webhook receiver. `script` is a list of answers used in turn, then `default`: each an int status, a
@@ -368,11 +377,3 @@ class CrmEmulator(Served):
                 raise TimeoutError(f"{self.kind} emulator: condition not met; {len(self.records)} records, "
                                    f"answers {self.answers[-20:]}")
 
-    def close(self):
-        for c in self.hung:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.server.shutdown()
-        self.server.server_close()
