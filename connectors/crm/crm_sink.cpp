@@ -62,10 +62,17 @@ std::string crm_message(const http::Response& response) {
     if (d.IsArray() && !d.Empty()) v = &d[0];
     if (v->IsObject() && v->HasMember("error") && (*v)["error"].IsObject()) v = &(*v)["error"];
     if (v->IsObject()) {
-      for (const char* code : {"errorCode", "code", "category"}) {
+      // OAuth2 errors ({"error": "invalid_grant", "error_description"}) and Partner Center's ({"code": 429,
+      // "description"}) read the same way.
+      for (const char* code : {"errorCode", "code", "category", "error"}) {
         if (v->HasMember(code) && (*v)[code].IsString()) text += std::string((*v)[code].GetString()) + ": ";
       }
-      if (v->HasMember("message") && (*v)["message"].IsString()) text += (*v)["message"].GetString();
+      for (const char* message : {"message", "description", "error_description"}) {
+        if (v->HasMember(message) && (*v)[message].IsString()) {
+          text += (*v)[message].GetString();
+          break;
+        }
+      }
     }
   }
   if (text.empty()) text = response.body.substr(0, 300);
@@ -104,8 +111,7 @@ bool CrmSink::token(std::string& out, DeliveryResult& failure) {
   access_token_ = std::move(answer.access_token);
   if (!answer.instance_url.empty()) instance_url_ = std::move(answer.instance_url);
   const auto lifetime = answer.lifetime;
-  token_expires_ = std::chrono::steady_clock::now() + lifetime -
-                   std::min<std::chrono::seconds>(lifetime / 10, std::chrono::seconds(60));
+  token_expires_ = answer.renew_at();
   log::info("crm_token", {{"lifetime_s", static_cast<std::int64_t>(lifetime.count())}});
   out = access_token_;
   return true;

@@ -6,6 +6,7 @@
 // a bearer token, and the common reading of an answer (2xx done; 408/425/429/5xx retried with Retry-After;
 // the rest permanent, in the CRM's own words). Each CRM's own file says how it upserts, batches and answers:
 // dynamics.cpp (Dataverse Web API), salesforce.cpp (REST API, sObject collections), hubspot.cpp (CRM v3 batch).
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -22,6 +23,11 @@ struct TokenAnswer {
   std::string access_token;
   std::string instance_url;
   std::chrono::seconds lifetime{7200};  // expires_in, within [0, kMaxTokenLifetime]; Salesforce's: until a 401
+  // When to fetch the next one: a tenth of the lifetime (at most a minute) before it ends.
+  std::chrono::steady_clock::time_point renew_at() const {
+    return std::chrono::steady_clock::now() + lifetime -
+           std::min<std::chrono::seconds>(lifetime / 10, std::chrono::seconds(60));
+  }
 };
 inline constexpr std::chrono::seconds kMaxTokenLifetime{24 * 3600};
 
@@ -29,8 +35,9 @@ inline constexpr std::chrono::seconds kMaxTokenLifetime{24 * 3600};
 // configuration problem that leads must not be dropped for).
 bool read_token_answer(const http::Response& response, TokenAnswer& out, DeliveryResult& failure);
 
-// The CRM's own words from an error answer: Dataverse {"error":{"message"}}, Salesforce [{"message","errorCode"}],
-// HubSpot {"message"}; else the body's start.
+// The service's own words from an error answer: Dataverse {"error":{"message"}}, Salesforce [{"message","errorCode"}],
+// HubSpot {"message"}, OAuth2 {"error","error_description"}, Partner Center {"code","description"}; else the body's
+// start.
 std::string crm_message(const http::Response& response);
 
 class CrmSink : public Sink {

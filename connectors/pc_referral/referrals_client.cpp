@@ -27,25 +27,6 @@ std::string read_first_line(const std::filesystem::path& file) {
   return std::string(util::trim(line));
 }
 
-// Partner Center's own words from an error answer ({"error":{"code","message"}}, {"code","description"}, ...).
-std::string api_message(const http::Response& response) {
-  rapidjson::Document d;
-  d.Parse(response.body.data(), response.body.size());
-  std::string text;
-  if (!d.HasParseError() && d.IsObject()) {
-    const rapidjson::Value* v = &d;
-    if (d.HasMember("error") && d["error"].IsObject()) v = &d["error"];
-    for (const char* key : {"code", "error", "message", "description", "error_description"}) {
-      const auto it = v->FindMember(key);
-      if (it != v->MemberEnd() && it->value.IsString()) {
-        text += (text.empty() ? "" : ": ") + std::string(it->value.GetString(), it->value.GetStringLength());
-      }
-    }
-  }
-  if (text.empty()) text = response.body.substr(0, 300);
-  return "HTTP " + std::to_string(response.status) + (text.empty() ? "" : ": " + text.substr(0, 500));
-}
-
 ApiResult judge(const http::Response& response) {
   ApiResult r;
   r.status = response.status;
@@ -55,7 +36,7 @@ ApiResult judge(const http::Response& response) {
     r.body = response.body;
     return r;
   }
-  r.message = api_message(response);
+  r.message = crm::crm_message(response);
   r.retry_after = http::retry_after(response);
   if (s == 404) {
     r.kind = ApiResult::Kind::NotFound;
@@ -165,8 +146,7 @@ bool TokenSource::fetch(ApiResult& failure) {
   }
   access_token_ = std::move(answer.access_token);
   const auto lifetime = answer.lifetime;
-  expires_ = std::chrono::steady_clock::now() + lifetime -
-             std::min<std::chrono::seconds>(lifetime / 10, std::chrono::seconds(60));
+  expires_ = answer.renew_at();
   if (refresh) {
     rapidjson::Document d;
     d.Parse(response.body.data(), response.body.size());

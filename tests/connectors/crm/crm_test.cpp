@@ -198,6 +198,7 @@ TEST(CrmTokenAnswer, RefusalsAreRetriedWithTheServersWords) {
   EXPECT_FALSE(read_token_answer(r, answer, failure));
   EXPECT_EQ(failure.status, DeliveryResult::Status::Retry);
   EXPECT_EQ(failure.retry_after, std::chrono::seconds(30));
+  EXPECT_EQ(failure.message, "token endpoint: HTTP 400: invalid_client: bad secret");
   r.status = 200;
   r.body = R"({"access_token":7})";
   EXPECT_FALSE(read_token_answer(r, answer, failure));
