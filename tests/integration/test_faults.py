@@ -13,6 +13,7 @@ FAULT_SECONDS (default 60) is how long the outages of (b) and (c) and the storm 
 senders do: distinct leads from several connections, each lead retried until it is acknowledged (after a dropped
 connection or a 503/429, as the marketplace retries), so "lost" means answered 2xx and then missing.
 """
+import errno
 import collections
 import http.client
 import itertools
@@ -240,21 +241,28 @@ class Faults(unittest.TestCase):
             # No privilege to mount a small disk: the store's size budget fails writes the same way (SQLITE_FULL).
             return self.disk_budget_exhausted(r.stderr.decode().strip())
         try:
+            # A fast load can fill 8 MiB before the filler below takes the rest: 2 MiB held back from the start are
+            # space that surely returns.
+            reserve = os.path.join(mount, "reserve")
+            with open(reserve, "wb") as f:
+                f.write(b"\0" * (2 << 20))
+            filler = os.path.join(mount, "filler")
+            open(filler, "wb").close()
             self.d = Daemon(workdir=mount)
             self.d.start()
             load = Load(self.d, connections=4)
             load.wait_for(100)
-            filler = os.path.join(mount, "filler")
-            with open(filler, "wb") as f:  # take every free byte
+            with open(filler, "ab") as f:  # take every free byte
                 try:
                     while True:
                         f.write(b"\0" * 65536)
                         f.flush()
-                except OSError:
-                    pass
+                except OSError as e:
+                    self.assertEqual(e.errno, errno.ENOSPC, e)
             self.expect_full(load)
             full_at = load.count()
             os.remove(filler)  # space returns
+            os.remove(reserve)
             back = time.monotonic()
             load.wait_for(full_at + 200)
             self.report_recovery(load, back, "disk full (8 MiB tmpfs filled up)")
