@@ -9,7 +9,8 @@ seconds="${1:-60}"
 ./scripts/install-deps.sh
 dir=build/fuzz
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEADRELAY_FUZZ=ON >/dev/null
-targets=(http_request http_response marketplace config routes leads_api)
+# Every target the build declares (tests/fuzz/CMakeLists.txt), so a new one is fuzzed without a second list here.
+read -r -a targets <<<"$(sed -n 's/^set(LEADRELAY_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)"
 if [ $# -gt 1 ]; then targets=("${@:2}"); fi
 cmake --build "$dir" --target "${targets[@]/#/fuzz_}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
