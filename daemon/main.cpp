@@ -16,6 +16,7 @@
 #include "daemon/store/schema.hpp"
 #include "daemon/util/strings.hpp"
 #include "daemon/app/validate_command.hpp"
+#include "daemon/app/notify_command.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -46,6 +47,9 @@ commands:
                           the newest 5,000 leads matching the filters, as CSV or TSV
   CONNECTION: --admin HOST:PORT or --config FILE (its admin section; default /etc/leadrelay/config.yaml),
               and the token from --token-file FILE or LEADRELAY_TOKEN
+  notify test --config FILE [--to ADDR]
+                          send one sample message over each notification channel (mail, Teams, Slack) and
+                          print what each server answered
   store info [--config FILE | --state-dir DIR]
                           print the store's schema version, its size, free pages, WAL size and the rows and
                           bytes of each table (read-only: safe beside the running daemon)
@@ -205,5 +209,6 @@ int main(int argc, char** argv) {
   if (command == "validate") return app::validate_command(rest);
   if (command == "dlq") return app::dlq_command(rest);
   if (command == "store") return store_command(rest);
+  if (command == "notify") return app::notify_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -10,9 +10,13 @@ packages=(
   libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev prometheus-cpp-dev
   # contact validation: IDN (libidn2), the Public Suffix List (libpsl + publicsuffix), async DNS (c-ares), phones
   libidn2-dev libpsl-dev publicsuffix libc-ares-dev libphonenumber-dev
+  # notifications: mail over SMTP (libcurl), Mustache templates, time zones (ICU, which libphonenumber uses too)
+  libcurl4-openssl-dev libkainjow-mustache-dev libicu-dev
   # tests: GoogleTest, and Python for the integration tests that drive the real binary (YAML and JSON Schema to
   # check answers against schemas/admin-api.openapi.yaml)
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml python3-jsonschema sqlite3 curl
+  # a real SMTP server on loopback (STARTTLS, AUTH) for the notification tests
+  python3-aiosmtpd
   # a real DNS server on loopback for the validation tests
   dnsmasq-base
   # clang and its runtime (libFuzzer, sanitizers) for the fuzz targets (scripts/fuzz.sh)

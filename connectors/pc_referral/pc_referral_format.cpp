@@ -209,6 +209,7 @@ bool map_resource(const rapidjson::Value& body, model::Lead& lead, Rejection& er
       }
     }
     lead.customer_requested_contact = requested;
+    r.customer_requested_contact = requested;
   }
   if (consent != nullptr) {
     const ObjectReader k(*consent, "consent");

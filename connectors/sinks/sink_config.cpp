@@ -49,6 +49,16 @@ std::string fingerprint(const YAML::Node& node) {
 
 std::span<const SinkType> sink_types() { return kTypes; }
 std::span<const KeySpec> common_sink_keys() { return kCommonKeys; }
+std::span<const KeySpec> retry_keys() { return std::span<const KeySpec>(kCommonKeys).subspan(2); }
+
+RetryPolicy parse_retry(config::MapReader& r) {
+  RetryPolicy p;
+  p.initial_backoff = r.duration("initial_backoff");
+  p.max_backoff = r.duration("max_backoff");
+  p.breaker_failures = static_cast<int>(r.integer("breaker_failures"));
+  p.breaker_cooldown = r.duration("breaker_cooldown");
+  return p;
+}
 
 bool read_secrets(const std::string& file, const std::string& env, const std::filesystem::path& base_dir,
                   std::vector<std::string>& out, std::string& error) {
@@ -107,10 +117,7 @@ std::vector<SinkConfig> parse_sinks(config::Diagnostics& diagnostics, const YAML
       }
       continue;
     }
-    s.retry.initial_backoff = r.duration("initial_backoff");
-    s.retry.max_backoff = r.duration("max_backoff");
-    s.retry.breaker_failures = static_cast<int>(r.integer("breaker_failures"));
-    s.retry.breaker_cooldown = r.duration("breaker_cooldown");
+    s.retry = parse_retry(r);
     s.options = type->parse(r, base_dir);
     if (std::any_of(out.begin(), out.end(), [&](const SinkConfig& o) { return o.name == s.name; })) {
       r.error("name", "another sink is already named '" + s.name + "'");

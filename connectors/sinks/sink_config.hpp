@@ -44,6 +44,9 @@ struct SinkType {
 // Every registered type, in documentation order.
 std::span<const SinkType> sink_types();
 std::span<const config::KeySpec> common_sink_keys();
+// The retry and breaker keys alone (every sink has them; other destinations, such as notifications, reuse them).
+std::span<const config::KeySpec> retry_keys();
+RetryPolicy parse_retry(config::MapReader& r);
 
 std::vector<SinkConfig> parse_sinks(config::Diagnostics& diagnostics, const YAML::Node& node,
                                     const std::filesystem::path& base_dir);

@@ -16,6 +16,9 @@
 #include "connectors/pc_referral/pc_referral_format.hpp"
 #include "connectors/pc_referral/pc_sink.hpp"
 #include "daemon/referrals/referral_worker.hpp"
+#include "connectors/notify/chat_sink.hpp"
+#include "connectors/notify/smtp_sink.hpp"
+#include "daemon/notify/notify_worker.hpp"
 #include "connectors/sinks/sink_factory.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/app/services.hpp"
@@ -232,6 +235,32 @@ class SinksComponent final : public Component {
         return false;
       }
     }
+    // Notifications leave through the outbox like leads: one worker for the mail server, one per channel.
+    const auto& n = s.config.notifications;
+    if (n.configured) {
+      const auto add = [&](const std::string& destination, const std::string& type,
+                           std::unique_ptr<connectors::Sink> sender) {
+        connectors::SinkConfig c;
+        c.name = destination;
+        c.type = type;
+        c.retry = n.retry;
+        s.sinks.push_back(std::make_unique<outbox::DeliveryWorker>(*s.journal, s.config.state_dir, *s.backlog, c,
+                                                                   std::move(sender), destination));
+        return s.sinks.back()->start(error);
+      };
+      bool ok = !n.email.configured ||
+                add(std::string(connectors::notify::kEmailDestination), "smtp",
+                    std::make_unique<connectors::notify::SmtpSink>(n.email, n.templates));
+      for (const auto& channel : n.channels) {
+        ok = ok && add(channel.destination(), channel.type,
+                       std::make_unique<connectors::notify::ChatSink>(channel, n.templates));
+      }
+      if (!ok) {
+        log::error("store_open_failed", {{"message", error}});
+        exit_code = kExitCantCreate;
+        return false;
+      }
+    }
     return true;
   }
   void stop(Services& s) override {
@@ -248,6 +277,9 @@ class PipelineComponent final : public Component {
     s.pipeline = std::make_unique<outbox::PipelineWorker>(
         *s.journal, s.config.state_dir, *s.backlog, s.config.routes, s.config.dedup, [&s] { s.notify_delivery(); },
         s.config.validator, s.resolver.get());
+    if (s.config.notifications.configured) {
+      s.pipeline->set_notifications(std::make_shared<const notify::NotifyConfig>(s.config.notifications));
+    }
     if (!s.pipeline->start(error)) {
       log::error("store_open_failed", {{"message", error}});
       exit_code = kExitCantCreate;
@@ -262,6 +294,8 @@ class PipelineComponent final : public Component {
   void reload(Services& s, const Config& loaded) override {
     s.pipeline->set_routes(loaded.routes);
     s.pipeline->set_validator(loaded.validator);
+    s.pipeline->set_notifications(
+        loaded.notifications.configured ? std::make_shared<const notify::NotifyConfig>(loaded.notifications) : nullptr);
   }
   // Route what was journaled before intake stopped.
   void stop(Services& s) override { s.pipeline->stop(); }
@@ -368,6 +402,40 @@ class LifecycleComponent final : public Component {
       }
     }
     return d;
+  }
+};
+
+// Notifications that do not go out as a lead arrives: digests at digest_at, warnings before a lead expires.
+class NotificationsComponent final : public Component {
+ public:
+  std::string_view name() const override { return "notifications"; }
+  bool start(Services& s, int& exit_code) override {
+    if (!s.config.notifications.configured) return true;
+    s.notifications = std::make_unique<notify::NotifyWorker>(
+        *s.journal, s.config.state_dir, std::make_shared<const notify::NotifyConfig>(s.config.notifications),
+        [&s](const store::DeliveryTotals& added) {
+          s.backlog->add(added.count, added.bytes);
+          s.notify_delivery();
+        });
+    std::string error;
+    if (!s.notifications->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    const auto& n = s.config.notifications;
+    log::info("notifications", {log::safe("timezone", n.timezone), {"rules", static_cast<std::int64_t>(n.rules.size())},
+                                {"email", n.email.configured},
+                                {"channels", static_cast<std::int64_t>(n.channels.size())}});
+    return true;
+  }
+  void reload(Services& s, const Config& loaded) override {
+    if (s.notifications && loaded.notifications.configured) {
+      s.notifications->set_config(std::make_shared<const notify::NotifyConfig>(loaded.notifications));
+    }
+  }
+  void stop(Services& s) override {
+    if (s.notifications) s.notifications->stop();
   }
 };
 
@@ -581,6 +649,7 @@ std::vector<std::unique_ptr<Component>> daemon_components() {
   list.push_back(std::make_unique<PipelineComponent>());
   list.push_back(std::make_unique<LifecycleComponent>());
   list.push_back(std::make_unique<ReferralsComponent>());
+  list.push_back(std::make_unique<NotificationsComponent>());
   list.push_back(std::make_unique<IntakeComponent>());
   list.push_back(std::make_unique<AdminComponent>());
   list.push_back(std::make_unique<ServiceComponent>());

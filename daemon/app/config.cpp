@@ -34,8 +34,17 @@ constexpr KeySpec kTopKeys[] = {
     {"partner_center", KeyType::Section, "",
      "the Referrals API that pc-referral sources fetch referrals from and write their statuses back to"},
     {"validation", KeyType::Section, "", "email, phone and spam-domain verdicts and lead quality"},
+    {"notifications", KeyType::Section, "",
+     "mails, Teams and Slack messages about new leads, digests, expiring and hot leads"},
+    {"console", KeyType::Section, "", "where admins reach leadrelay's pages (links in notifications)"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
+};
+
+constexpr KeySpec kConsoleKeys[] = {
+    {"base_url", KeyType::String, "",
+     "the address admins open leadrelay's admin listener at, such as https://leads.example.com:9443; notifications "
+     "link each lead as <base_url>/console/leads/<id>"},
 };
 
 constexpr KeySpec kLoggingKeys[] = {
@@ -72,6 +81,12 @@ std::vector<KeyTable> key_tables() {
       {"validation", validate::validation_keys()},
       {"validation.dns", validate::dns_keys()},
       {"validation.quality", validate::quality_keys()},
+      {"notifications", notify::notification_keys()},
+      {"notifications.email", connectors::notify::email_keys()},
+      {"notifications.channels[]", connectors::notify::channel_keys()},
+      {"notifications.retry", connectors::retry_keys()},
+      {"notifications.rules[]", notify::notification_rule_keys()},
+      {"console", kConsoleKeys},
       {"routes[]", routing::rule_keys()},
       {"sinks[]", connectors::common_sink_keys()},
   };
@@ -163,6 +178,16 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   route_context.kafka_configured = c.kafka.configured;
   c.routes = std::make_shared<const routing::RouteTable>(
       routing::parse_routes(diagnostics, top.child("routes"), route_context));
+  MapReader console(diagnostics, top.child("console"), "console", kConsoleKeys);
+  c.console_base_url = console.string("base_url");
+  if (!c.console_base_url.empty() && c.console_base_url.rfind("https://", 0) != 0 &&
+      c.console_base_url.rfind("http://", 0) != 0) {
+    console.error("base_url", "expected an address such as https://leads.example.com:9443");
+  }
+  if (top.has("notifications")) {
+    MapReader notifications(diagnostics, top.child("notifications"), "notifications", notify::notification_keys());
+    c.notifications = notify::parse_notify_config(notifications, base_dir, route_context, c.console_base_url);
+  }
 
   result.errors = diagnostics.items();
   std::stable_sort(result.errors.begin(), result.errors.end(), by_position);

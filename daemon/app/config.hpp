@@ -15,6 +15,7 @@
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
 #include "daemon/lifecycle/lifecycle_config.hpp"
+#include "daemon/notify/notify_config.hpp"
 #include "daemon/store/journal.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/outbox/outbox_config.hpp"
@@ -44,6 +45,8 @@ struct Config {
   outbox::DedupConfig dedup;
   lifecycle::LifecycleConfig lifecycle;
   connectors::pc_referral::PartnerCenterConfig partner_center;
+  std::string console_base_url;  // console.base_url
+  notify::NotifyConfig notifications;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
   validate::ValidationConfig validation;
   std::shared_ptr<const validate::Validator> validator;  // lists loaded; swapped whole on reload

@@ -39,6 +39,11 @@ std::vector<std::string> needs_restart(const Config& running, const Config& load
   if (!(running.validation.dns == loaded.validation.dns)) out.emplace_back("validation.dns");
   if (!(running.sinks == loaded.sinks)) out.emplace_back("sinks");
   if (!(running.partner_center == loaded.partner_center)) out.emplace_back("partner_center");
+  // Rules, times and the console link apply at once; the senders (mail server, channels, retry, templates) do not.
+  if (running.notifications.configured != loaded.notifications.configured ||
+      running.notifications.delivery_fingerprint != loaded.notifications.delivery_fingerprint) {
+    out.emplace_back("notifications (email, channels, retry, templates_dir)");
+  }
   return out;
 }
 
@@ -82,6 +87,7 @@ void reload(Services& s, const std::vector<std::unique_ptr<Component>>& componen
   s.config.validator = loaded.validator;
   s.config.logging = loaded.logging;
   s.config.lifecycle = loaded.lifecycle;
+  s.config.notifications.rules = loaded.notifications.rules;
   s.config.admin.tokens = loaded.admin.tokens;
   std::string restart;
   for (const auto& section : s.reload.restart_needed) restart += (restart.empty() ? "" : ", ") + section;

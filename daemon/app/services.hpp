@@ -40,6 +40,9 @@ class ExpiryWorker;
 namespace leadrelay::referrals {
 class ReferralWorker;
 }
+namespace leadrelay::notify {
+class NotifyWorker;
+}
 namespace leadrelay::connectors::pc_referral {
 class TokenSource;
 }
@@ -81,6 +84,7 @@ struct Services {
   std::unique_ptr<leads::ExpiryWorker> expiry;
   std::shared_ptr<connectors::pc_referral::TokenSource> partner_center_tokens;  // fetches and write-backs share it
   std::unique_ptr<referrals::ReferralWorker> referrals;
+  std::unique_ptr<notify::NotifyWorker> notifications;
   std::atomic<referrals::ReferralWorker*> referrals_running{nullptr};  // for notify_delivery, once started
   std::unique_ptr<api::LeadsApi> leads_api;
   std::mutex access_mutex;

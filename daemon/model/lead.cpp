@@ -159,6 +159,7 @@ std::string to_json(const Lead& lead) {
     w.EndObject();
     boolean(w, "consent_to_contact", r.consent_to_contact);
     boolean(w, "consent_to_share", r.consent_to_share);
+    boolean(w, "customer_requested_contact", r.customer_requested_contact);
     w.EndObject();
   }
   w.EndObject();

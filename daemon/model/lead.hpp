@@ -86,6 +86,7 @@ struct Referral {
   std::vector<std::string> products, services, industries;  // details.requirements
   bool consent_to_contact = true;     // consent.consentToContact
   bool consent_to_share = true;       // consent.consentToToShareInfoWithOthers (sic)
+  bool customer_requested_contact = false;  // details.customerRequestedContact: call me (the notifications' `hot`)
 };
 
 struct Lead {

@@ -144,6 +144,7 @@ bool from_json(std::string_view json, Lead& lead, std::string& error) {
     }
     r.consent_to_contact = !p->HasMember("consent_to_contact") || get_bool(*p, "consent_to_contact");
     r.consent_to_share = !p->HasMember("consent_to_share") || get_bool(*p, "consent_to_share");
+    r.customer_requested_contact = get_bool(*p, "customer_requested_contact");
   }
   return true;
 }

@@ -8,12 +8,13 @@
 namespace leadrelay::outbox {
 
 DeliveryWorker::DeliveryWorker(store::Journal& journal, std::filesystem::path state_dir, Backlog& backlog,
-                               connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink)
+                               connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink,
+                               std::string destination)
     : journal_(journal),
       state_dir_(std::move(state_dir)),
       backlog_(backlog),
       config_(std::move(config)),
-      destination_("sink:" + config_.name),
+      destination_(destination.empty() ? "sink:" + config_.name : std::move(destination)),
       sink_(std::move(sink)) {}
 
 DeliveryWorker::~DeliveryWorker() { stop(); }

@@ -22,8 +22,9 @@ namespace leadrelay::outbox {
 
 class DeliveryWorker {
  public:
+  // `destination`: the outbox destination it delivers ("sink:<name>" unless given, e.g. "notify:email").
   DeliveryWorker(store::Journal& journal, std::filesystem::path state_dir, Backlog& backlog,
-                 connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink);
+                 connectors::SinkConfig config, std::unique_ptr<connectors::Sink> sink, std::string destination = {});
   ~DeliveryWorker();
 
   bool start(std::string& error);
@@ -44,7 +45,7 @@ class DeliveryWorker {
   std::filesystem::path state_dir_;
   Backlog& backlog_;
   connectors::SinkConfig config_;
-  std::string destination_;  // "sink:<name>"
+  std::string destination_;  // "sink:<name>", "notify:<channel>"
   std::unique_ptr<connectors::Sink> sink_;
   std::unique_ptr<store::Reader> store_;
   std::int64_t cursor_ = 0;

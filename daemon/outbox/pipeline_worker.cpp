@@ -9,6 +9,7 @@
 #include "daemon/intake/intake.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
+#include "daemon/notify/planner.hpp"
 #include "daemon/pipeline/pipeline.hpp"
 #include "daemon/util/thread.hpp"
 
@@ -83,6 +84,11 @@ void PipelineWorker::set_lifecycle(const lifecycle::Windows& windows) {
   windows_ = windows;
 }
 
+void PipelineWorker::set_notifications(std::shared_ptr<const notify::NotifyConfig> notifications) {
+  std::lock_guard lock(routes_mutex_);
+  notifications_ = std::move(notifications);
+}
+
 void PipelineWorker::run() {
   int failures = 0;
   while (!stopping_.load()) {
@@ -110,11 +116,13 @@ bool PipelineWorker::process_batch() {
   std::shared_ptr<const routing::RouteTable> routes;
   std::shared_ptr<const validate::Validator> validator;
   lifecycle::Windows windows;
+  std::shared_ptr<const notify::NotifyConfig> notifications;
   {
     std::lock_guard lock(routes_mutex_);
     routes = routes_;
     validator = validator_;
     windows = windows_;
+    notifications = notifications_;
   }
   const auto now_ms = log::now_unix_ms();
   std::vector<Routed> batch;
@@ -234,6 +242,10 @@ bool PipelineWorker::process_batch() {
                                            lead.email_check.verdict,
                                            lead.phone_check.verdict,
                                            lead.referral.id};
+    // Who is told of it (nobody of a lead a rule dropped); the store decides at once or in the digest.
+    if (notifications && outcome.kind != pipeline::Outcome::Kind::Dropped) {
+      rec.notifications = notify::plan(*notifications, lead, rec.lifecycle->lifecycle, now_ms);
+    }
     switch (outcome.kind) {
       case pipeline::Outcome::Kind::Routed:
         rec.state = store::RoutingState::Routed;
@@ -274,8 +286,10 @@ bool PipelineWorker::process_batch() {
   constexpr std::int64_t kCompanyChunk = 4096;
   const bool index = last_seq - companies_indexed_ >= kCompanyChunk ||
                      (last_seq > companies_indexed_ && now_ms - companies_indexed_at_ms_ >= 2000);
+  store::DeliveryTotals added;
   if (!journal_.write([&](store::Transaction& tx, std::string& error) {
-        return tx.record_routing(records, last_seq, error) &&
+        added = {};
+        return tx.record_routing(records, last_seq, error, &added) &&
                (prune_before == 0 || tx.prune_person_keys(prune_before, error)) &&
                (!index || tx.index_companies(last_seq, error));
       })) {
@@ -287,8 +301,6 @@ bool PipelineWorker::process_batch() {
   }
   // Counted once the outcome is durable, so a retried batch is not counted twice.
   auto& metrics = metrics::Metrics::get();
-  std::int64_t count = 0;
-  std::int64_t bytes = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& r = batch[i];
     const auto& rec = records[i];
@@ -297,10 +309,8 @@ bool PipelineWorker::process_batch() {
     if (rec.state == store::RoutingState::Unrouted) metrics.lead_unrouted();
     if (rec.person && rec.person->occurrences > 1) metrics.lead_linked();
     if (!r.quality.empty()) metrics.verdicts(r.email_verdict, r.phone_verdict, r.quality);
-    count += static_cast<std::int64_t>(rec.destinations.size());
-    bytes += static_cast<std::int64_t>(rec.destinations.size() * rec.lead_json.size());
   }
-  backlog_.add(count, bytes);
+  backlog_.add(added.count, added.bytes);
   cursor_ = last_seq;
   return true;
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "daemon/lifecycle/transitions.hpp"
+#include "daemon/notify/notify_config.hpp"
 #include "daemon/store/journal.hpp"
 #include "daemon/store/reader.hpp"
 #include "daemon/outbox/backlog.hpp"
@@ -36,6 +37,8 @@ class PipelineWorker {
   void set_validator(std::shared_ptr<const validate::Validator> validator);
   // Leads routed from now on start their lifecycle with these windows.
   void set_lifecycle(const lifecycle::Windows& windows);
+  // Leads routed from now on are notified by these rules (null: none).
+  void set_notifications(std::shared_ptr<const notify::NotifyConfig> notifications);
   // Leads journaled but not yet routed (thread-safe): how far routing runs behind intake.
   std::int64_t leads_to_route() const { return std::max<std::int64_t>(0, journal_.committed_seq() - cursor_.load()); }
 
@@ -52,6 +55,7 @@ class PipelineWorker {
   std::shared_ptr<const routing::RouteTable> routes_;
   std::shared_ptr<const validate::Validator> validator_;
   lifecycle::Windows windows_;
+  std::shared_ptr<const notify::NotifyConfig> notifications_;
   validate::MailDomainResolver* resolver_;  // null: DNS off
   std::unique_ptr<store::Reader> store_;
   std::atomic<std::int64_t> cursor_{0};

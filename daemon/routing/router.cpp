@@ -65,6 +65,9 @@ const FieldSpec kFields[] = {
      [](const model::Lead& l) { return l.action.partner_action_required; }, nullptr},
     {"hot", FieldKind::Bool, "the customer asked to be contacted, within lifecycle.hot_window of its arrival", nullptr,
      [](const model::Lead& l) { return l.hot; }, nullptr},
+    {"requested_contact", FieldKind::Bool,
+     "the customer asked to be called directly (a referral's customerRequestedContact), not only pressed Contact me",
+     nullptr, [](const model::Lead& l) { return l.referral.customer_requested_contact; }, nullptr},
     {"lead_type", FieldKind::Enum, "offer (a marketplace offer) or profile (the business profile)",
      [](const model::Lead& l) { return std::string(model::to_string(l.lead_type)); }, nullptr, &lead_types},
     {"classification", FieldKind::Enum, "customer_inquiry, marketing_qualified or sales_qualified",
@@ -232,14 +235,14 @@ class ConditionParser {
   const RouteContext& context_;
 };
 
-bool matches(const Condition& c, const model::Lead& lead) {
+bool holds(const Condition& c, const model::Lead& lead) {
   switch (c.op) {
     case Condition::Op::All:
-      return std::all_of(c.children.begin(), c.children.end(), [&](const Condition& x) { return matches(x, lead); });
+      return std::all_of(c.children.begin(), c.children.end(), [&](const Condition& x) { return holds(x, lead); });
     case Condition::Op::Any:
-      return std::any_of(c.children.begin(), c.children.end(), [&](const Condition& x) { return matches(x, lead); });
+      return std::any_of(c.children.begin(), c.children.end(), [&](const Condition& x) { return holds(x, lead); });
     case Condition::Op::Not:
-      return !matches(c.children.front(), lead);
+      return !holds(c.children.front(), lead);
     case Condition::Op::Field:
       break;
   }
@@ -256,6 +259,13 @@ bool matches(const Condition& c, const model::Lead& lead) {
 }
 
 }  // namespace
+
+bool matches(const Condition& condition, const model::Lead& lead) { return holds(condition, lead); }
+
+Condition parse_condition(config::Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
+                          const RouteContext& context) {
+  return ConditionParser(diagnostics, context).parse(node, path);
+}
 
 std::string Destination::id() const { return (kind == Kind::Kafka ? "kafka:" : "sink:") + name; }
 

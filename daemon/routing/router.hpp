@@ -68,6 +68,11 @@ struct Decision {
 
 Decision route(const RouteTable& table, const model::Lead& lead);
 
+// A `when:` map on its own, for other rules over leads (notifications), and whether a lead meets it.
+Condition parse_condition(config::Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
+                          const RouteContext& context);
+bool matches(const Condition& condition, const model::Lead& lead);
+
 // The names a `when:` may test, for messages and documentation.
 std::vector<std::string_view> field_names();
 std::span<const config::KeySpec> rule_keys();

@@ -42,9 +42,9 @@ PendingDelivery pending_row(sqlite3_stmt* row) {
 }
 // A lead delivery carries the lead; an event delivery its event (deliveries.event_id).
 #define LEADRELAY_PENDING_COLUMNS                                                                                \
-  "SELECT d.id, d.destination, d.msg_key, d.bytes, r.lead_id, COALESCE(e.event, r.lead), r.source, r.action, "  \
-  "r.test_lead, d.event_id IS NOT NULL FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "                  \
-  "LEFT JOIN lead_events e ON e.id = d.event_id "
+  "SELECT d.id, d.destination, d.msg_key, d.bytes, r.lead_id, COALESCE(n.document, e.event, r.lead), r.source, " \
+  "r.action, r.test_lead, d.event_id IS NOT NULL FROM deliveries d JOIN routed r ON r.seq = d.lead_seq "        \
+  "LEFT JOIN lead_events e ON e.id = d.event_id LEFT JOIN notifications n ON n.id = d.notification_id "
 
 // Every row of a bound statement, each made by `row`, appended to `out`; the statement is reset after.
 template <class Row, class MakeRow>
@@ -447,6 +447,65 @@ bool Reader::waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRo
   sqlite3_bind_int64(select, 1, due_by_ms);
   sqlite3_bind_int(select, 2, limit);
   return read_all(db_, select, detail::lead_row, out, error);
+}
+
+bool Reader::held_days(std::vector<HeldDay>& out, std::string& error) {
+  auto* select = statements_->get("SELECT DISTINCT rule, day FROM notifications WHERE kind = 'held' ORDER BY day, rule",
+                                  error);
+  if (select == nullptr) return false;
+  return read_all(
+      db_, select, [](sqlite3_stmt* row) { return HeldDay{column_string(row, 0), column_string(row, 1)}; }, out,
+      error);
+}
+
+bool Reader::held_leads(const HeldDay& day, std::vector<LeadRow>& out, std::string& error) {
+  auto* select = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.seq IN (SELECT lead_seq FROM notifications WHERE "
+                                  "rule = ?1 AND day = ?2 AND kind = 'held') ORDER BY lc.seq",
+                                  error);
+  if (select == nullptr) return false;
+  bind(select, 1, day.rule);
+  bind(select, 2, day.day);
+  return read_all(db_, select, detail::lead_row, out, error);
+}
+
+bool Reader::unanswered_leads(std::string_view rule, int limit, std::vector<LeadRow>& out, std::string& error) {
+  auto* select = statements_->get(LEADRELAY_LEAD_COLUMNS "WHERE lc.status = 'Received' AND lc.seq IN (SELECT lead_seq "
+                                  "FROM notifications WHERE rule = ?1 AND kind IN ('new_lead', 'hot', 'digested')) "
+                                  "ORDER BY lc.expires_at_ms LIMIT ?2",
+                                  error);
+  if (select == nullptr) return false;
+  bind(select, 1, rule);
+  sqlite3_bind_int(select, 2, limit);
+  return read_all(db_, select, detail::lead_row, out, error);
+}
+
+bool Reader::expiry_warnings_due(std::int64_t after_ms, std::int64_t until_ms, int limit,
+                                 std::vector<std::pair<LeadRow, std::vector<std::string>>>& out, std::string& error) {
+  auto* select = statements_->get(
+      LEADRELAY_LEAD_COLUMNS "WHERE lc.status = 'Received' AND lc.expires_at_ms > ?1 AND lc.expires_at_ms <= ?2 AND "
+      "EXISTS (SELECT 1 FROM notifications n WHERE n.lead_seq = lc.seq AND n.kind IN ('new_lead', 'hot', 'held', "
+      "'digested', 'noted') AND NOT EXISTS (SELECT 1 FROM notifications x WHERE x.key = 'expiring|' || n.rule || '|' || "
+      "lc.lead_id)) ORDER BY lc.expires_at_ms LIMIT ?3",
+      error);
+  auto* rules = statements_->get(
+      "SELECT DISTINCT n.rule FROM notifications n WHERE n.lead_seq = ?1 AND n.kind IN ('new_lead', 'hot', 'held', "
+      "'digested', 'noted') AND NOT EXISTS (SELECT 1 FROM notifications x WHERE x.key = 'expiring|' || n.rule || '|' || ?2) "
+      "ORDER BY n.rule",
+      error);
+  if (select == nullptr || rules == nullptr) return false;
+  sqlite3_bind_int64(select, 1, after_ms);
+  sqlite3_bind_int64(select, 2, until_ms);
+  sqlite3_bind_int(select, 3, limit);
+  std::vector<LeadRow> leads;
+  if (!read_all(db_, select, detail::lead_row, leads, error)) return false;
+  for (auto& lead : leads) {
+    std::vector<std::string> names;
+    sqlite3_bind_int64(rules, 1, lead.seq);
+    bind(rules, 2, lead.lead_id);
+    if (!read_all(db_, rules, [](sqlite3_stmt* row) { return column_string(row, 0); }, names, error)) return false;
+    if (!names.empty()) out.emplace_back(std::move(lead), std::move(names));
+  }
+  return true;
 }
 
 }  // namespace leadrelay::store

@@ -79,6 +79,17 @@ class Reader {
   // Received leads that expire by `due_by_ms`, soonest first, at most `limit` (INT64_MAX: all waiting ones).
   bool waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRow>& out, std::string& error);
 
+  // Notifications (daemon/notify/). The days of each rule with leads held for a digest not made yet, oldest first.
+  bool held_days(std::vector<HeldDay>& out, std::string& error);
+  // The leads of one rule's day held for its digest, in arrival order.
+  bool held_leads(const HeldDay& day, std::vector<LeadRow>& out, std::string& error);
+  // Leads a rule told of earlier (one by one or in a digest) that still wait for an answer, soonest expiry first.
+  bool unanswered_leads(std::string_view rule, int limit, std::vector<LeadRow>& out, std::string& error);
+  // Received leads expiring in (after_ms, until_ms] that some rule told of and has not decided a warning for yet
+  // (an 'expiring' row, sent or not), soonest first, with those rules' names.
+  bool expiry_warnings_due(std::int64_t after_ms, std::int64_t until_ms, int limit,
+                           std::vector<std::pair<LeadRow, std::vector<std::string>>>& out, std::string& error);
+
  private:
   explicit Reader(sqlite3* db);
   sqlite3* db_;

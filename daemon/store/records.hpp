@@ -41,6 +41,39 @@ struct LifecycleRecord {
   std::string referral_id{};  // Partner Center's, for a referral lead
 };
 
+// A notification the pipeline asks for as it routes a lead (daemon/notify/ says which rules want one). The store
+// decides, counting the rule's leads of that day, whether it goes out at once or waits for the rule's digest.
+struct NotificationRequest {
+  std::string rule;
+  std::string day;       // the lead's day in notifications.timezone, YYYY-MM-DD
+  bool hot = false;      // goes out at once, never held for the digest
+  bool single = true;    // the rule sends one message per lead (new_lead)
+  bool digest = false;   // the rule holds leads past `digest_after` in a day for its digest
+  int digest_after = 10;
+  std::string document;  // what the message says (notify::Document), the same whichever kind it becomes
+  std::vector<std::string> destinations;  // "notify:email", "notify:<channel>"
+};
+
+// A notification the notify worker makes (a digest, an expiry warning): one per key, ever.
+struct Notification {
+  std::string key;  // "<kind>|<rule>|<lead id>" or "digest|<rule>|<day>"
+  std::string kind, rule, day;
+  std::int64_t lead_seq = 0;  // the lead's; a digest's newest lead
+  std::string document;
+  std::vector<std::string> destinations;
+};
+
+// A day of a rule with leads held for its digest, not sent yet.
+struct HeldDay {
+  std::string rule, day;
+};
+
+// Deliveries a write added to the outbox (for the in-memory backlog).
+struct DeliveryTotals {
+  std::int64_t count = 0;
+  std::int64_t bytes = 0;
+};
+
 // What the pipeline made of one lead: written with its deliveries (one per destination) and the cursor, in one
 // transaction, so each lead is routed exactly once.
 struct RoutingRecord {
@@ -55,6 +88,7 @@ struct RoutingRecord {
   std::string person_key;                 // empty: nobody to recognise
   std::optional<PersonRecord> person;     // the person-and-offer state after this lead, when kept
   std::optional<LifecycleRecord> lifecycle;  // absent for an unreadable row
+  std::vector<NotificationRequest> notifications{};
 };
 
 // A delivery waiting for its destination, with what the destination needs to send it.

@@ -187,6 +187,28 @@ CREATE INDEX lifecycle_referral ON lifecycle(referral_id) WHERE referral_id IS N
 
 bool to_version_4(sqlite3* db, std::string& error) { return exec(db, kSchema4, error); }
 
+// Notifications (daemon/notify/): one row per message decided on, or per lead held for a digest (kind 'held',
+// without a document; 'digested' once its digest is made). The key makes each message at most once, ever (a digest
+// per rule and day, an expiry warning per rule and lead). Its deliveries are outbox rows naming it.
+constexpr const char* kSchema5 = R"sql(
+CREATE TABLE notifications (
+  id         INTEGER PRIMARY KEY,
+  key        TEXT NOT NULL UNIQUE,
+  kind       TEXT NOT NULL,
+  rule       TEXT NOT NULL,
+  day        TEXT NOT NULL,
+  lead_seq   INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  document   TEXT
+);
+CREATE INDEX notifications_day ON notifications(rule, day);
+CREATE INDEX notifications_lead ON notifications(lead_seq);
+CREATE INDEX notifications_held ON notifications(rule, day) WHERE kind = 'held';
+ALTER TABLE deliveries ADD COLUMN notification_id INTEGER;
+)sql";
+
+bool to_version_5(sqlite3* db, std::string& error) { return exec(db, kSchema5, error); }
+
 struct Migration {
   int version;
   const char* what;
@@ -197,6 +219,7 @@ constexpr Migration kMigrations[] = {
     {2, "index dead letters", to_version_2},
     {3, "lead lifecycles and their events", to_version_3},
     {4, "Partner Center referral ids", to_version_4},
+    {5, "notifications", to_version_5},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

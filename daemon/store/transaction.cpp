@@ -55,7 +55,9 @@ void bind_lifecycle(sqlite3_stmt* stmt, const model::Lifecycle& l, std::string& 
 }
 }  // namespace
 
-bool Transaction::record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error) {
+bool Transaction::record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error,
+                                 DeliveryTotals* added) {
+  DeliveryTotals totals;
   auto& s = *statements_;
   sqlite3* db = s.db();
   auto* routed = s.get("INSERT OR REPLACE INTO routed (state, lead, outcome, seq, lead_id, source, action, test_lead) "
@@ -94,6 +96,8 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       bind(delivery, 3, r.msg_key);
       sqlite3_bind_int64(delivery, 4, static_cast<std::int64_t>(r.lead_json.size()));
       if (!step_once(db, delivery, error)) return false;
+      ++totals.count;
+      totals.bytes += static_cast<std::int64_t>(r.lead_json.size());
     }
     if (r.lifecycle) {
       const auto& lc = *r.lifecycle;
@@ -134,8 +138,110 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       sqlite3_bind_int64(person, 5, r.person->expires_ms);
       if (!step_once(db, person, error)) return false;
     }
+    for (const auto& n : r.notifications) {
+      if (!request_notification(r.seq, r.lead_id, n, r.lifecycle ? r.lifecycle->lifecycle.received_at_ms : 0, totals,
+                                error)) {
+        return false;
+      }
+    }
+  }
+  if (added != nullptr) {
+    added->count += totals.count;
+    added->bytes += totals.bytes;
   }
   return set_cursor("pipeline", cursor, error);
+}
+
+bool Transaction::request_notification(std::int64_t seq, const std::string& lead_id, const NotificationRequest& r,
+                                       std::int64_t now_ms, DeliveryTotals& added, std::string& error) {
+  auto& s = *statements_;
+  // The rule's leads of that day so far, and whether that day's digest went out already (a lead routed late, after
+  // its day's digest, is sent on its own rather than held for a digest that will not come).
+  auto* count = s.get("SELECT COUNT(*), COALESCE(SUM(kind = 'digest'), 0) FROM notifications WHERE rule = ?1 AND "
+                      "day = ?2 AND kind IN ('new_lead', 'hot', 'held', 'digested', 'noted', 'digest')",
+                      error);
+  if (count == nullptr) return false;
+  bind(count, 1, r.rule);
+  bind(count, 2, r.day);
+  if (sqlite3_step(count) != SQLITE_ROW) {
+    error = sqlite3_errmsg(s.db());
+    sqlite3_reset(count);
+    return false;
+  }
+  const auto today = sqlite3_column_int64(count, 0) - sqlite3_column_int64(count, 1);
+  const bool digest_made = sqlite3_column_int64(count, 1) > 0;
+  sqlite3_reset(count);
+  Notification n;
+  if (r.hot) {
+    n.kind = "hot";
+  } else if (r.digest && !digest_made && (today >= r.digest_after || !r.single)) {
+    n.kind = "held";
+  } else if (r.single) {
+    n.kind = "new_lead";
+  } else {
+    n.kind = "noted";  // nothing to send now (an expiry-only rule, or a digest already gone): kept for the warning
+  }
+  n.key = n.kind + "|" + r.rule + "|" + lead_id;
+  n.rule = r.rule;
+  n.day = r.day;
+  n.lead_seq = seq;
+  if (n.kind != "held") {
+    n.document = r.document;
+    n.destinations = r.destinations;
+  }
+  bool created = false;
+  return insert_notification(n, now_ms, created, added, error);
+}
+
+bool Transaction::record_notification(const Notification& n, std::int64_t now_ms, bool& created,
+                                      DeliveryTotals& added, std::string& error) {
+  if (!insert_notification(n, now_ms, created, added, error)) return false;
+  if (!created || n.kind != "digest") return true;
+  auto* mark = statements_->get("UPDATE notifications SET kind = 'digested' WHERE rule = ?1 AND day = ?2 AND "
+                                "kind = 'held'",
+                                error);
+  if (mark == nullptr) return false;
+  bind(mark, 1, n.rule);
+  bind(mark, 2, n.day);
+  return step_once(statements_->db(), mark, error);
+}
+
+bool Transaction::insert_notification(const Notification& n, std::int64_t now_ms, bool& created,
+                                      DeliveryTotals& added, std::string& error) {
+  auto& s = *statements_;
+  auto* insert = s.get("INSERT OR IGNORE INTO notifications (key, kind, rule, day, lead_seq, created_ms, document) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       error);
+  auto* delivery = s.get("INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, notification_id) VALUES "
+                         "(?1, ?2, ?3, ?4, ?5)",
+                         error);
+  if (insert == nullptr || delivery == nullptr) return false;
+  bind(insert, 1, n.key);
+  bind(insert, 2, n.kind);
+  bind(insert, 3, n.rule);
+  bind(insert, 4, n.day);
+  sqlite3_bind_int64(insert, 5, n.lead_seq);
+  sqlite3_bind_int64(insert, 6, now_ms);
+  if (n.document.empty()) {
+    sqlite3_bind_null(insert, 7);
+  } else {
+    bind(insert, 7, n.document);
+  }
+  if (!step_once(s.db(), insert, error)) return false;
+  created = sqlite3_changes(s.db()) > 0;
+  if (!created) return true;
+  const auto id = sqlite3_last_insert_rowid(s.db());
+  for (const auto& d : n.destinations) {
+    sqlite3_bind_int64(delivery, 1, n.lead_seq);
+    bind(delivery, 2, d);
+    bind(delivery, 3, n.key);
+    sqlite3_bind_int64(delivery, 4, static_cast<std::int64_t>(n.document.size()));
+    sqlite3_bind_int64(delivery, 5, id);
+    if (!step_once(s.db(), delivery, error)) return false;
+    ++added.count;
+    added.bytes += static_cast<std::int64_t>(n.document.size());
+  }
+  return true;
 }
 
 bool Transaction::prune_person_keys(std::int64_t before_ms, std::string& error) {
@@ -199,8 +305,9 @@ bool Transaction::replay_dead_letters(const DeadLetterFilter& filter, std::int64
   count = sqlite3_column_int64(totals, 0);
   bytes = sqlite3_column_int64(totals, 1);
   sqlite3_reset(totals);
-  for (const char* sql : {"INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, event_id) SELECT d.lead_seq, "
-                          "d.destination, d.msg_key, d.bytes, d.event_id FROM deliveries d WHERE " LEADRELAY_DEAD_LETTER_MATCH
+  for (const char* sql : {"INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, event_id, notification_id) "
+                          "SELECT d.lead_seq, d.destination, d.msg_key, d.bytes, d.event_id, d.notification_id FROM "
+                          "deliveries d WHERE " LEADRELAY_DEAD_LETTER_MATCH
                           " ORDER BY d.id",
                           "UPDATE deliveries AS d SET state = 4 WHERE " LEADRELAY_DEAD_LETTER_MATCH}) {
     auto* stmt = s.get(sql, error);

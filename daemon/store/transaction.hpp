@@ -27,7 +27,13 @@ class Transaction {
 
   // The pipeline's outcome for a batch of leads: routed rows, one pending delivery per destination, the
   // person-and-offer states, and the pipeline's cursor (the last seq of the batch).
-  bool record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error);
+  // Adds the deliveries it made (the destinations' and the notifications') to `added`, when given.
+  bool record_routing(std::span<const RoutingRecord> records, std::int64_t cursor, std::string& error,
+                      DeliveryTotals* added = nullptr);
+  // A notification the notify worker made, with one delivery per destination; nothing when its key is stored
+  // already (`created` false). A digest marks the day's held leads as digested.
+  bool record_notification(const Notification& n, std::int64_t now_ms, bool& created, DeliveryTotals& added,
+                           std::string& error);
   // Expired person keys, at most 1000 (a slice, so no commit waits on a big delete).
   bool prune_person_keys(std::int64_t before_ms, std::string& error);
   // Delivered or dead-lettered.
@@ -54,6 +60,12 @@ class Transaction {
                      const std::vector<std::string>& destinations, std::string& error);
 
  private:
+  // One arriving lead's notification: sent at once, or held for the digest (record_routing).
+  bool request_notification(std::int64_t seq, const std::string& lead_id, const NotificationRequest& r,
+                            std::int64_t now_ms, DeliveryTotals& added, std::string& error);
+  bool insert_notification(const Notification& n, std::int64_t now_ms, bool& created, DeliveryTotals& added,
+                           std::string& error);
+
   std::unique_ptr<detail::Statements> statements_;
 };
 
