@@ -185,7 +185,7 @@ bool Transaction::request_notification(std::int64_t seq, const std::string& lead
   n.rule = r.rule;
   n.day = r.day;
   n.lead_seq = seq;
-  if (n.kind != "held") {
+  if (n.kind == "new_lead" || n.kind == "hot") {
     n.document = r.document;
     n.destinations = r.destinations;
   }

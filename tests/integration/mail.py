@@ -22,8 +22,9 @@ def free_port():
 
 
 class MailServer:
-    def __init__(self, ca, port=None):
+    def __init__(self, ca, port=None, implicit_tls=False):
         self.ca = ca
+        self.implicit_tls = implicit_tls  # TLS from the first byte (smtps://) instead of STARTTLS
         self.port = port or free_port()
         self.messages = []  # email.message.EmailMessage, in arrival order
         self.raw = []  # the same, as the bytes received
@@ -55,9 +56,15 @@ class MailServer:
     def start(self):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca.cert, self.ca.key)
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, tls_context=context,
-                                     require_starttls=True, authenticator=self._authenticate, auth_required=True,
-                                     auth_require_tls=True)
+        if self.implicit_tls:
+            # aiosmtpd does not count a TLS transport from the first byte as TLS for AUTH: it is, so allow AUTH.
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port, ssl_context=context,
+                                         authenticator=self._authenticate, auth_required=True,
+                                         auth_require_tls=False)
+        else:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port, tls_context=context,
+                                         require_starttls=True, authenticator=self._authenticate,
+                                         auth_required=True, auth_require_tls=True)
         self.controller.start()
         return self
 
@@ -67,7 +74,7 @@ class MailServer:
             self.controller = None
 
     def url(self):
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://127.0.0.1:{self.port}"
 
     def wait_for(self, predicate, timeout=30):
         with self.cond:

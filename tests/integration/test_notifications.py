@@ -310,6 +310,30 @@ class Notifications(unittest.TestCase):
         self.assertIn("sent", out.stdout)
         self.assertIn("250", out.stdout)
         self.assertEqual(self.smtp.envelopes[-1][1], ["ops@partner.example"])
+        d.close()
+        # Implicit TLS (smtps://), and a certificate the daemon does not trust.
+        self.smtp.stop()
+        self.smtp = mail.MailServer(self.ca, implicit_tls=True).start()
+        tls = self.make_daemon()
+        out = subprocess.run([BIN, "notify", "test", "--config", tls.config, "--to", "ops@partner.example"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("email (smtps://", out.stdout)
+        self.assertEqual(len(self.smtp.messages), 1)
+        untrusted = Daemon()
+        with open(tls.config) as f:
+            own = f.read()
+        untrusted.extra = own[own.index("console:"):].replace(f"    ca_file: {self.ca.ca_cert}\n", "")
+        with open(os.path.join(untrusted.dir, "smtp.password"), "w") as f:
+            f.write(mail.PASSWORD + "\n")
+        untrusted.write_config()
+        out = subprocess.run([BIN, "notify", "test", "--config", untrusted.config, "--to", "ops@partner.example"],
+                             capture_output=True, text=True, timeout=60)
+        untrusted.close()
+        self.assertEqual(out.returncode, 69, out.stdout + out.stderr)
+        self.assertIn("certificate", out.stdout.lower())
+        self.assertEqual(len(self.smtp.messages), 1)
+        tls.close()
         bad = self.make_daemon(password="wrong")
         out = subprocess.run([BIN, "notify", "test", "--config", bad.config], capture_output=True, text=True,
                              timeout=60)
