@@ -45,8 +45,9 @@ int on_debug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
   return 0;
 }
 
+// What one message needs beside the sink's handle, freed after the transfer.
 struct Handles {
-  CURL* curl = curl_easy_init();
+  CURL* curl = nullptr;
   curl_slist* headers = nullptr;
   curl_slist* recipients = nullptr;
   curl_mime* mime = nullptr;
@@ -54,7 +55,6 @@ struct Handles {
     if (mime != nullptr) curl_mime_free(mime);
     curl_slist_free_all(headers);
     curl_slist_free_all(recipients);
-    if (curl != nullptr) curl_easy_cleanup(curl);
   }
 };
 
@@ -112,9 +112,12 @@ std::string message_id(std::string_view key, std::string_view from_address) {
 SmtpSink::SmtpSink(EmailConfig config, std::shared_ptr<const Templates> templates)
     : config_(std::move(config)), templates_(std::move(templates)) {
   global_init();
+  curl_ = curl_easy_init();
 }
 
-SmtpSink::~SmtpSink() = default;
+SmtpSink::~SmtpSink() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
 
 DeliveryResult SmtpSink::deliver(const DeliveryItem& item) {
   Message message;
@@ -127,9 +130,11 @@ DeliveryResult SmtpSink::deliver(const DeliveryItem& item) {
 }
 
 DeliveryResult SmtpSink::send(const Message& message, const std::string& key, int attempt) {
+  if (curl_ == nullptr) return {DeliveryResult::Status::Retry, "libcurl could not start a transfer", {}};
   Handles h;
-  if (h.curl == nullptr) return {DeliveryResult::Status::Retry, "libcurl could not start a transfer", {}};
+  h.curl = static_cast<CURL*>(curl_);
   CURL* c = h.curl;
+  curl_easy_reset(c);  // every option set again below; the open connection stays in the handle's cache
   Transcript transcript;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, config_.url.c_str());

@@ -18,6 +18,9 @@ std::string encode_header_word(std::string_view text);
 // <kind.rule.lead-id@domain>: only letters, digits, '.', '-' and '_' from the key, the rest %-escaped.
 std::string message_id(std::string_view key, std::string_view from_address);
 
+// One worker thread uses a sink at a time (its DeliveryWorker); its libcurl handle keeps the connection to the
+// server open between messages (libcurl's connection cache), so a burst of mails is not a TLS handshake and a
+// login each.
 class SmtpSink final : public Sink {
  public:
   SmtpSink(EmailConfig config, std::shared_ptr<const Templates> templates);
@@ -29,6 +32,7 @@ class SmtpSink final : public Sink {
  private:
   EmailConfig config_;
   std::shared_ptr<const Templates> templates_;
+  void* curl_ = nullptr;  // CURL*
 };
 
 }  // namespace leadrelay::connectors::notify

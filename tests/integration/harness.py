@@ -276,6 +276,15 @@ class Daemon:
         return out
 
 
+def query(db_path, sql, args=()):
+    """Rows of one query on the store, read-only (safe beside the running daemon)."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
 class DevBroker:
     """`leadrelay dev-broker` as its own process: a mock Kafka cluster on loopback."""
 

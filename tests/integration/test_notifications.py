@@ -6,14 +6,13 @@ import datetime
 import email.header
 import json
 import os
-import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 
 from emulators import Receiver, TestCA
-from harness import BIN, Daemon, SAMPLE_LEAD
+from harness import BIN, Daemon, SAMPLE_LEAD, query
 import mail
 
 DAY_MS = 86400000
@@ -37,14 +36,6 @@ def contact_me(n, name=None, offer="contoso.analytics-pro", company="Contoso"):
     body["LeadSource"] = f"AzureMarketplace-PLT|{offer}"
     body["ActionCode"] = "PLT"
     return json.dumps(body).encode()
-
-
-def query(db_path, sql, args=()):
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def wait_for_rows(db_path, sql, expected, timeout=20):

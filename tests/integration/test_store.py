@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, SOURCE_DIR, Daemon, DevBroker, consume, kafka_config, lead
+from harness import BIN, SOURCE_DIR, Daemon, DevBroker, consume, kafka_config, lead, query
 
 FIXTURE = os.path.join(SOURCE_DIR, "tests", "integration", "fixtures", "store-0.1.0.sql")
 ROUTES = "  - name: all\n    to: [{kafka: leads.all}]\n"
@@ -28,14 +28,6 @@ def wait_for(predicate, what, timeout=60):
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
-
-
-def query(db_path, sql, args=()):
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
 
 
 def store_info(state_dir):
