@@ -17,6 +17,7 @@
 #include "daemon/util/strings.hpp"
 #include "daemon/app/validate_command.hpp"
 #include "daemon/app/notify_command.hpp"
+#include "daemon/app/privacy_command.hpp"
 
 namespace {
 using namespace leadrelay;
@@ -50,6 +51,12 @@ commands:
   notify test --config FILE [--to ADDR]
                           send one sample message over each notification channel (mail, Teams, Slack) and
                           print what each server answered
+  backup FILE [--config FILE | --state-dir DIR]
+                          a consistent copy of the running store (SQLite's online backup; intake goes on)
+  restore FILE [--config FILE | --state-dir DIR]
+                          a backup into an empty state_dir (with leadrelay stopped)
+  audit [--action A] [--actor NAME] [--lead-id ID] [--since 2026-12-01] [--config FILE | --state-dir DIR]
+                          the audit trail: who read, changed, exported or erased which leads, and backups
   store info [--config FILE | --state-dir DIR]
                           print the store's schema version, its size, free pages, WAL size and the rows and
                           bytes of each table (read-only: safe beside the running daemon)
@@ -210,5 +217,8 @@ int main(int argc, char** argv) {
   if (command == "dlq") return app::dlq_command(rest);
   if (command == "store") return store_command(rest);
   if (command == "notify") return app::notify_command(rest);
+  if (command == "backup") return app::backup_command(rest);
+  if (command == "restore") return app::restore_command(rest);
+  if (command == "audit") return app::audit_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

@@ -164,6 +164,16 @@ DeliveryResult CrmSink::send_judged(http::Request request, const std::string& ba
   return judge(response);
 }
 
+DeliveryResult CrmSink::send_delete(http::Request request, const std::string& base) {
+  request.headers.emplace_back("Accept", "application/json");
+  if (!request.body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  http::Response response;
+  DeliveryResult failure;
+  if (!send_authorized(std::move(request), base, response, failure)) return failure;
+  if ((response.status >= 200 && response.status < 300) || response.status == 404) return {};
+  return CrmSink::judge(response);
+}
+
 void CrmSink::pace() const {
   if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
 }
@@ -194,6 +204,8 @@ DeliveryResult CrmSink::deliver(const DeliveryItem& item) {
   std::string record;
   std::string error;
   if (item.event) {
+    // lead-event.v1 as leadrelay writes it (compact): an erasure deletes the record instead of updating it.
+    if (item.lead_json.find(R"("action":"erase")") != std::string::npos) return erase(item);
     if (!status_fields(item.lead_json, options_.statuses, record)) {
       return {Status::Permanent, "not a lead-event.v1 document", {}};
     }

@@ -53,6 +53,11 @@ class CrmSink : public Sink {
   // Sends a lifecycle change as an update of the record an upsert made (never a new record): `fields` is the
   // status map's entry as a JSON object.
   virtual DeliveryResult update_status(const DeliveryItem& item, const std::string& fields) = 0;
+  // The person asked to be erased (a lead-event.v1 with action erase): deletes the record an upsert made, or
+  // anonymises it where the CRM has no delete. A record that is not there (404) is gone already.
+  virtual DeliveryResult erase(const DeliveryItem& item) = 0;
+  // send_authorized for a delete: any 2xx, and 404, is done; anything else is judged as an upsert's answer.
+  DeliveryResult send_delete(http::Request request, const std::string& base);
   // A bearer token, from the cache or the token endpoint; false with a result to return.
   virtual bool token(std::string& out, DeliveryResult& failure);
   // A 401 with a renewable token gets one new token and one more try.

@@ -29,6 +29,14 @@ class DynamicsSink final : public CrmSink {
     request.body = fields;
     return send_judged(std::move(request), options_.url);
   }
+  // DELETE of the record by its alternate key.
+  DeliveryResult erase(const DeliveryItem& item) override {
+    http::Request request;
+    request.method = "DELETE";
+    request.target = "/api/data/v9.2/" + options_.entity + "(" + options_.key_field + "='" + item.lead_id + "')";
+    request.headers = {{"OData-Version", "4.0"}, {"OData-MaxVersion", "4.0"}};
+    return send_delete(std::move(request), options_.url);
+  }
 };
 
 }  // namespace

@@ -64,6 +64,20 @@ class HubSpotSink final : public CrmSink {
                    fields + "}]}";
     return send_judged(std::move(request), options_.url);
   }
+
+  // The GDPR delete endpoint (it also blocks the address from being re-created by forms), by email: the erasure's
+  // delivery to HubSpot is keyed with it (leads::Changes::erase), and the key is cleared once HubSpot has answered.
+  DeliveryResult erase(const DeliveryItem& item) override {
+    if (options_.key_field != "email" || item.key.find('@') == std::string::npos) {
+      return {Status::Permanent, "HubSpot erasures find the contact by email; this lead has none (delete it in HubSpot)",
+              {}};
+    }
+    http::Request request;
+    request.method = "POST";
+    request.target = "/crm/v3/objects/contacts/gdpr-delete";
+    request.body = R"({"objectId":)" + util::json_quote(item.key) + R"(,"idProperty":"email"})";
+    return send_delete(std::move(request), options_.url);
+  }
 };
 
 }  // namespace

@@ -57,6 +57,14 @@ class SalesforceSink final : public CrmSink {
   DeliveryResult update_status(const DeliveryItem& item, const std::string& fields) override {
     return upsert(item, fields);
   }
+  // DELETE of the Lead by its external ID.
+  DeliveryResult erase(const DeliveryItem& item) override {
+    http::Request request;
+    request.method = "DELETE";
+    request.target =
+        "/services/data/" + options_.api_version + "/sobjects/Lead/" + options_.key_field + "/" + item.lead_id;
+    return send_delete(std::move(request), options_.url);
+  }
 };
 
 std::vector<DeliveryResult> SalesforceSink::deliver_batch(std::span<const DeliveryItem> items) {

@@ -21,15 +21,7 @@ using lifecycle::ChangeRequest;
 constexpr int kMaxListLimit = 500;
 
 AdminResponse bad_query(const QueryProblem& p) { return error(400, "bad_request", p.message, p.field); }
-AdminResponse store_unavailable(const std::string& why) {
-  return error(503, "store_unavailable", "cannot read the store: " + why);
-}
 AdminResponse not_found() { return error(404, "not_found", "no lead with that id", "id"); }
-AdminResponse method_not_allowed(std::string_view allow) {
-  auto r = error(405, "method_not_allowed", "this path takes " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
 
 bool valid_lead_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -69,9 +61,26 @@ std::optional<std::int64_t> if_match_version(std::string_view header, bool& ok) 
 
 }  // namespace
 
-LeadsApi::LeadsApi(std::filesystem::path state_dir, leads::Changes& changes)
-    : state_dir_(std::move(state_dir)), changes_(changes) {}
+LeadsApi::LeadsApi(std::filesystem::path state_dir, leads::Changes& changes, audit::AuditLog* audit)
+    : state_dir_(std::move(state_dir)), changes_(changes), audit_(audit) {}
 LeadsApi::~LeadsApi() = default;
+
+AdminResponse LeadsApi::audited(AdminResponse answer, const Caller& caller, std::string_view action,
+                                const std::vector<store::LeadRow>& rows, std::string detail) {
+  if (audit_ == nullptr || answer.status >= 300) return answer;
+  audit::Entry e;
+  e.actor = caller.name;
+  e.action = std::string(action);
+  for (const auto& r : rows) e.lead_ids.push_back(r.lead_id);
+  e.detail = std::move(detail);
+  e.durable = action != "read" && action != "list" && action != "actions";
+  std::string problem;
+  if (!audit_->append(e, problem)) {
+    log::error("audit_write_failed", {{"message", problem}});
+    return error(503, "audit_unavailable", "the audit trail cannot be written, so contact data is not served: " + problem);
+  }
+  return answer;
+}
 
 std::unique_ptr<store::Reader> LeadsApi::acquire(std::string& error) {
   {
@@ -114,9 +123,10 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   const auto caller = access.authorize(req.authorization, read ? Role::Viewer : Role::ReferralsAdmin, refusal);
   if (!caller) return refusal;
 
-  if (path == "/leads") return read ? list(req) : method_not_allowed("GET");
-  if (path == "/leads/export") return read ? export_leads(req) : method_not_allowed("GET");
-  if (path == "/actions") return read ? actions(req) : method_not_allowed("GET");
+  if (path.rfind("/privacy/", 0) == 0) return privacy(req, path.substr(9), *caller);
+  if (path == "/leads") return read ? list(req, *caller) : method_not_allowed("GET");
+  if (path == "/leads/export") return read ? export_leads(req, *caller) : method_not_allowed("GET");
+  if (path == "/actions") return read ? actions(req, *caller) : method_not_allowed("GET");
   if (path == "/reasons") {
     if (!read) return method_not_allowed("GET");
     std::string body = R"({"reasons":[)";
@@ -139,7 +149,7 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   const auto verb = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
   if (!valid_lead_id(id)) return error(400, "bad_request", "not a lead id", "id");
   if (verb.empty()) {
-    if (read) return show(id);
+    if (read) return show(id, *caller);
     if (req.method == "PATCH") return change(req, id, Action::Update, *caller);
     return method_not_allowed("GET, PATCH");
   }
@@ -155,7 +165,7 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   return error(404, "not_found", "leads take accept, decline, win, lose and favorite");
 }
 
-AdminResponse LeadsApi::list(const AdminRequest& req) {
+AdminResponse LeadsApi::list(const AdminRequest& req, const Caller& caller) {
   store::LeadFilter filter;
   filter.now_ms = log::now_unix_ms();
   if (const auto p = parse_lead_query(req.query, filter, kMaxListLimit); !p.message.empty()) return bad_query(p);
@@ -166,10 +176,10 @@ AdminResponse LeadsApi::list(const AdminRequest& req) {
   if (!store->leads(filter, rows, problem)) return store_unavailable(problem);
   std::string body = R"({"leads":)" + items_json(rows, filter.now_ms) + R"(,"next_cursor":)";
   body += static_cast<int>(rows.size()) == filter.limit ? util::json_quote(encode_cursor(rows.back().seq)) : "null";
-  return json(200, body + "}");
+  return audited(json(200, body + "}"), caller, "list", rows, std::string(req.query));
 }
 
-AdminResponse LeadsApi::actions(const AdminRequest& req) {
+AdminResponse LeadsApi::actions(const AdminRequest& req, const Caller& caller) {
   store::LeadFilter filter;
   filter.limit = 100;
   const auto p = parse_lead_query(req.query, filter, kMaxListLimit);
@@ -186,10 +196,10 @@ AdminResponse LeadsApi::actions(const AdminRequest& req) {
   if (!store->waiting_leads(std::numeric_limits<std::int64_t>::max(), filter.limit, rows, problem)) {
     return store_unavailable(problem);
   }
-  return json(200, R"({"actions":)" + items_json(rows, log::now_unix_ms()) + "}");
+  return audited(json(200, R"({"actions":)" + items_json(rows, log::now_unix_ms()) + "}"), caller, "actions", rows);
 }
 
-AdminResponse LeadsApi::export_leads(const AdminRequest& req) {
+AdminResponse LeadsApi::export_leads(const AdminRequest& req, const Caller& caller) {
   store::LeadFilter filter;
   filter.now_ms = log::now_unix_ms();
   std::vector<std::string> extra;
@@ -216,10 +226,10 @@ AdminResponse LeadsApi::export_leads(const AdminRequest& req) {
   r.headers.emplace_back("X-Total-Count", std::to_string(total));
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"leads." + format + "\"");
   r.body = export_table(rows, format == "csv" ? ExportFormat::Csv : ExportFormat::Tsv, total);
-  return r;
+  return audited(std::move(r), caller, "export", rows, std::string(req.query));
 }
 
-AdminResponse LeadsApi::show(std::string_view id) {
+AdminResponse LeadsApi::show(std::string_view id, const Caller& caller, std::string_view action) {
   Lease store(*this);
   if (!store) return store_unavailable(store.error);
   std::optional<store::LeadRow> row;
@@ -232,7 +242,7 @@ AdminResponse LeadsApi::show(std::string_view id) {
   if (!row) return not_found();
   auto r = json(200, lead_detail_json(*row, history, log::now_unix_ms()));
   r.headers.emplace_back("ETag", etag(row->lifecycle.version));
-  return r;
+  return audited(std::move(r), caller, action, {*row});
 }
 
 AdminResponse LeadsApi::change(const AdminRequest& req, std::string_view id, Action action, const Caller& caller) {
@@ -280,7 +290,7 @@ AdminResponse LeadsApi::change(const AdminRequest& req, std::string_view id, Act
     case Kind::Applied:
     case Kind::Unchanged: break;
   }
-  return show(id);
+  return show(id, caller, lifecycle::to_string(action));
 }
 
 }  // namespace leadrelay::api

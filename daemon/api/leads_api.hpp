@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "daemon/api/access.hpp"
+#include "daemon/audit/audit_log.hpp"
 #include "daemon/http/admin_server.hpp"
 #include "daemon/leads/changes.hpp"
 #include "daemon/store/reader.hpp"
@@ -18,7 +19,8 @@ namespace leadrelay::api {
 
 class LeadsApi {
  public:
-  LeadsApi(std::filesystem::path state_dir, leads::Changes& changes);
+  // Every read of contact data and every change is written to `audit` (when given) before it is answered.
+  LeadsApi(std::filesystem::path state_dir, leads::Changes& changes, audit::AuditLog* audit = nullptr);
   ~LeadsApi();
 
   static bool handles(std::string_view path) { return path == "/api/v1" || path.rfind("/api/v1/", 0) == 0; }
@@ -31,15 +33,21 @@ class LeadsApi {
   std::unique_ptr<store::Reader> acquire(std::string& error);
   void release(std::unique_ptr<store::Reader> reader);
 
-  http::AdminResponse list(const http::AdminRequest& request);
-  http::AdminResponse actions(const http::AdminRequest& request);
-  http::AdminResponse export_leads(const http::AdminRequest& request);
-  http::AdminResponse show(std::string_view id);
+  http::AdminResponse list(const http::AdminRequest& request, const Caller& caller);
+  http::AdminResponse actions(const http::AdminRequest& request, const Caller& caller);
+  http::AdminResponse export_leads(const http::AdminRequest& request, const Caller& caller);
+  http::AdminResponse show(std::string_view id, const Caller& caller, std::string_view action = "read");
+  // /api/v1/privacy/erase and /api/v1/privacy/person (privacy_api.cpp).
+  http::AdminResponse privacy(const http::AdminRequest& request, std::string_view what, const Caller& caller);
+  // Writes the audit entry of an answer about `rows`; the answer, or 503 when the trail cannot be written.
+  http::AdminResponse audited(http::AdminResponse answer, const Caller& caller, std::string_view action,
+                              const std::vector<store::LeadRow>& rows, std::string detail = {});
   http::AdminResponse change(const http::AdminRequest& request, std::string_view id, lifecycle::Action action,
                              const Caller& caller);
 
   std::filesystem::path state_dir_;
   leads::Changes& changes_;
+  audit::AuditLog* audit_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<store::Reader>> readers_;
 };

@@ -17,4 +17,14 @@ http::AdminResponse json(int status, std::string body) {
   return r;
 }
 
+http::AdminResponse store_unavailable(const std::string& why) {
+  return error(503, "store_unavailable", "cannot read the store: " + why);
+}
+
+http::AdminResponse method_not_allowed(std::string_view allow) {
+  auto r = error(405, "method_not_allowed", "this path takes " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
 }  // namespace leadrelay::api

@@ -16,9 +16,11 @@
 #include "connectors/pc_referral/pc_referral_format.hpp"
 #include "connectors/pc_referral/pc_sink.hpp"
 #include "daemon/referrals/referral_worker.hpp"
+#include "connectors/crm/crm_config.hpp"
 #include "connectors/notify/chat_sink.hpp"
 #include "connectors/notify/smtp_sink.hpp"
 #include "daemon/notify/notify_worker.hpp"
+#include "daemon/audit/audit_log.hpp"
 #include "connectors/sinks/sink_factory.hpp"
 #include "daemon/app/run.hpp"
 #include "daemon/app/services.hpp"
@@ -400,6 +402,9 @@ class LifecycleComponent final : public Component {
       for (const auto& t : connectors::sink_types()) {
         if (t.type == sink.type && t.takes_events) d.crm_sinks.insert("sink:" + sink.name);
       }
+      if (sink.type == "hubspot" && sink.get<connectors::crm::CrmOptions>().key_field == "email") {
+        d.email_keyed_sinks.insert("sink:" + sink.name);
+      }
     }
     return d;
   }
@@ -516,7 +521,14 @@ class AdminComponent final : public Component {
     auto& metrics = metrics::Metrics::get();
     metrics.reload(true, s.reload.config_hash, static_cast<double>(s.started_ms) / 1000.0);
     s.access = std::make_shared<const api::Access>(s.config.admin.tokens);
-    s.leads_api = std::make_unique<api::LeadsApi>(s.config.state_dir, *s.changes);
+    std::string audit_error;
+    s.audit = audit::AuditLog::open(s.config.state_dir, audit_error);
+    if (!s.audit) {
+      log::error("audit_open_failed", {{"message", audit_error}, {"hint", "the service's user must be able to write state_dir"}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
+    s.leads_api = std::make_unique<api::LeadsApi>(s.config.state_dir, *s.changes, s.audit.get());
     if (s.config.admin.tokens.empty()) {
       log::warn("admin_without_tokens", {{"hint", "the leads API, /status and /dlq answer 401 until admin.tokens "
                                                   "names at least one token"}});

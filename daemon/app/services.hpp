@@ -43,6 +43,9 @@ class ReferralWorker;
 namespace leadrelay::notify {
 class NotifyWorker;
 }
+namespace leadrelay::audit {
+class AuditLog;
+}
 namespace leadrelay::connectors::pc_referral {
 class TokenSource;
 }
@@ -86,6 +89,7 @@ struct Services {
   std::unique_ptr<referrals::ReferralWorker> referrals;
   std::unique_ptr<notify::NotifyWorker> notifications;
   std::atomic<referrals::ReferralWorker*> referrals_running{nullptr};  // for notify_delivery, once started
+  std::unique_ptr<audit::AuditLog> audit;  // the audit trail (state_dir/audit.log); before the API that writes it
   std::unique_ptr<api::LeadsApi> leads_api;
   std::mutex access_mutex;
   std::shared_ptr<const api::Access> access;  // swapped whole by a reload (under access_mutex)

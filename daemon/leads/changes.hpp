@@ -40,6 +40,15 @@ struct ChangeDestinations {
   std::string events;               // "kafka:leads.events", or empty without Kafka
   std::set<std::string> crm_sinks;  // "sink:<name>" of every CRM sink
   std::string partner_center;       // "sink:partner-center" when referral changes are written back; else empty
+  std::set<std::string> email_keyed_sinks;  // CRM sinks that find a record only by the person's email (HubSpot)
+};
+
+// What an erasure did: the leads whose contact data left the store, and whether the WAL was folded away after.
+struct ErasureOutcome {
+  bool stored = false;  // false: the store refused the write; nothing was erased
+  std::vector<std::string> lead_ids;
+  std::int64_t events = 0;  // lead-erased deliveries queued (events topic, CRM deletes)
+  bool wal_truncated = false;
 };
 
 class Changes {
@@ -56,6 +65,11 @@ class Changes {
   std::vector<ChangeOutcome> change_all(const std::vector<std::string>& lead_ids, const ChangeRequest& request,
                                         std::optional<std::int64_t> if_match, std::string_view actor,
                                         std::int64_t now_ms);
+
+  // Erases the contact data of these leads (store::Transaction::remove_contact_data) and queues a lead-erased event
+  // for each (lead-event.v1, action erase: to the events topic, and to every CRM sink the lead went to, which
+  // deletes its record), in one transaction; then folds the WAL away. daemon/leads/erasure.cpp.
+  ErasureOutcome erase(const std::vector<store::LeadRow>& leads, std::string_view actor, std::int64_t now_ms);
 
   void set_destinations(ChangeDestinations destinations);
 

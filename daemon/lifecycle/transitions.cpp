@@ -149,6 +149,7 @@ std::string_view to_string(Action a) {
     case Action::Favorite: return "favorite";
     case Action::Unfavorite: return "unfavorite";
     case Action::Sync: return "sync";
+    case Action::Erase: return "erase";
   }
   return "?";
 }

@@ -28,7 +28,8 @@ struct Windows {
 
 // What a person or tool asks for. Expire is the daemon's own (the response window passed); Favorite/Unfavorite
 // change no status; Sync is Partner Center's word on a referral (its status and deal, applied as it says).
-enum class Action { Accept, Decline, Win, Lose, Update, Expire, Favorite, Unfavorite, Sync };
+// Erase: the person's contact data was removed on request (leads::Changes::erase; never through apply).
+enum class Action { Accept, Decline, Win, Lose, Update, Expire, Favorite, Unfavorite, Sync, Erase };
 std::string_view to_string(Action action);
 
 // The actions a person may take on a lead in `status` (Expire, Favorite and Unfavorite are not listed).

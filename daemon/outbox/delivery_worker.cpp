@@ -95,7 +95,11 @@ bool DeliveryWorker::deliver(std::vector<connectors::DeliveryItem> items, std::v
       const auto& result = i < results.size() ? results[i] : results.back();
       if (result.status == Status::Ok) {
         metrics.delivery(destination_, true);
-        acks_.push_back({item.id, bytes[i], {}, result.history});
+        // An erasure's delivery keyed with the person's email (HubSpot's delete): the key leaves the store now.
+        const bool clear_key = item.event && item.key != item.lead_id &&
+                               item.lead_json.find(R"("action":"erase")") != std::string::npos;
+        acks_.push_back({item.id, bytes[i], {}, result.history, clear_key});
+        if (clear_key) erased_keys_ = true;
       } else if (result.status == Status::Permanent) {
         metrics.delivery(destination_, false);
         metrics.dead_lettered(destination_);
@@ -155,6 +159,10 @@ void DeliveryWorker::flush_acks() {
                                         {"hint", "they will be delivered again after a restart"}});
   }
   acks_.clear();
+  if (erased_keys_) {
+    erased_keys_ = false;
+    journal_.truncate_wal([](bool) {});  // the old pages with the key fold away
+  }
 }
 
 }  // namespace leadrelay::outbox

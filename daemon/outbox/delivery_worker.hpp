@@ -51,6 +51,7 @@ class DeliveryWorker {
   std::int64_t cursor_ = 0;
   std::vector<store::DeliveryAck> acks_;
   int consecutive_failures_ = 0;
+  bool erased_keys_ = false;  // acknowledged erasures whose key was an email: truncate the WAL after they are stored
   std::mt19937_64 random_{std::random_device{}()};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -91,7 +91,9 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   // SQLite's default 4 KiB pages: 16 KiB ones cut the write(2) calls of a big group commit, but a commit of one
   // lead then writes ~128 KiB of WAL (each touched page whole), and at low rates that is every commit.
   const std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
-                              (config.synchronous_full ? "FULL" : "NORMAL") + "; PRAGMA cache_size=-32768;";
+                              (config.synchronous_full ? "FULL" : "NORMAL") +
+                              // Deleted and overwritten content is zeroed, so erased contact data leaves the file.
+                              "; PRAGMA cache_size=-32768; PRAGMA secure_delete=ON;";
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // The schema first: a store newer than this binary is refused before anything (journal mode included) is set.
   if (const auto migrated = migrate(db, error); migrated != MigrateResult::Ok) {
@@ -217,16 +219,36 @@ void Journal::run() {
   std::deque<Pending> batch;
   std::deque<WriteJob> jobs;
   for (;;) {
+    bool idle = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return !queue_.empty() || !jobs_.empty() || stop_requested_; });
-      if (queue_.empty() && jobs_.empty()) return;  // stop requested and everything queued is committed
+      const auto ready = [&] {
+        return !queue_.empty() || !jobs_.empty() || !truncations_waiting_.empty() || stop_requested_;
+      };
+      if (truncations_.empty() && truncations_waiting_.empty()) {
+        wake_.wait(lock, ready);
+      } else {
+        wake_.wait_for(lock, std::chrono::milliseconds(20), ready);  // retry a WAL truncation readers held up
+      }
+      for (auto& t : truncations_waiting_) truncations_.push_back(std::move(t));
+      truncations_waiting_.clear();
+      if (queue_.empty() && jobs_.empty()) {
+        if (stop_requested_) {  // everything queued is committed
+          for (auto& t : truncations_) t.done(false);
+          return;
+        }
+        idle = true;
+      }
       const auto n = std::min<std::size_t>(queue_.size(), config_.max_batch);
       for (std::size_t i = 0; i < n; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       jobs.swap(jobs_);
+    }
+    if (idle) {
+      truncate_wal_now();
+      continue;
     }
     const auto started = std::chrono::steady_clock::now();
     auto status = commit(batch, jobs);
@@ -258,7 +280,42 @@ void Journal::run() {
     }
     batch.clear();
     jobs.clear();
+    truncate_wal_now();
   }
+}
+
+void Journal::truncate_wal(util::UniqueFunction<void(bool)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stop_requested_) {
+      truncations_waiting_.push_back({std::move(done), std::chrono::steady_clock::now() + std::chrono::seconds(10)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  done(false);
+}
+
+void Journal::truncate_wal_now() {
+  if (truncations_.empty()) return;
+  // Never wait for readers here (intake waits on this thread): a reader in the way makes it try again soon.
+  sqlite3_busy_timeout(db_, 0);
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_busy_timeout(db_, detail::kBusyTimeoutMs);
+  const auto now = std::chrono::steady_clock::now();
+  std::deque<Truncation> left;
+  for (auto& t : truncations_) {
+    if (rc == SQLITE_OK) {
+      t.done(true);
+    } else if (now >= t.deadline) {
+      log::warn("wal_truncate_failed", {{"message", std::string(sqlite3_errstr(rc))},
+                                        {"hint", "a long read held the WAL; the next erasure or checkpoint folds it"}});
+      t.done(false);
+    } else {
+      left.push_back(std::move(t));
+    }
+  }
+  truncations_.swap(left);
 }
 
 AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs) {

@@ -102,6 +102,11 @@ class Journal {
   std::int64_t committed_seq() const { return committed_seq_.load(); }
   bool wait_committed_after(std::int64_t seq, std::chrono::milliseconds timeout);
 
+  // Folds the WAL into the database and truncates it to nothing once everything queued before is committed (so no
+  // old page of erased data stays in it); `done(true)` then, `done(false)` when readers kept it busy for 10 s or the
+  // journal stopped. Runs on the writer thread between transactions, never blocking intake on a reader.
+  void truncate_wal(util::UniqueFunction<void(bool)> done);
+
   // Commits everything already queued, completes it, and stops the writer. Later appends get Stopped.
   void stop();
 
@@ -119,6 +124,12 @@ class Journal {
   Journal(sqlite3* db, const JournalConfig& config);
   void run();
   AppendStatus commit(std::deque<Pending>& batch, std::deque<WriteJob>& jobs);
+  void truncate_wal_now();
+
+  struct Truncation {
+    util::UniqueFunction<void(bool)> done;
+    std::chrono::steady_clock::time_point deadline;
+  };
 
   sqlite3* db_;
   std::unique_ptr<Transaction> transaction_;  // what write jobs get: the writer's connection, typed
@@ -133,6 +144,8 @@ class Journal {
   std::condition_variable wake_;
   std::deque<Pending> queue_;
   std::deque<WriteJob> jobs_;
+  std::deque<Truncation> truncations_waiting_;  // under mutex_
+  std::deque<Truncation> truncations_;          // writer thread only
   std::condition_variable committed_;
   std::atomic<std::int64_t> committed_seq_{0};
   std::int64_t batch_last_seq_ = 0;  // writer thread only

@@ -449,6 +449,42 @@ bool Reader::waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRo
   return read_all(db_, select, detail::lead_row, out, error);
 }
 
+bool Reader::person_leads(std::string_view email, std::string_view phone, std::string_view lead_id,
+                          std::vector<LeadRow>& out, std::string& error) {
+  auto* select = statements_->get(
+      LEADRELAY_LEAD_COLUMNS
+      "WHERE lc.contact_removed_at_ms = 0 AND ("
+      "(?1 != '' AND (lc.msg_key = ?1 OR lower(json_extract(r.lead, '$.contact.email')) = ?1 OR "
+      "json_extract(r.lead, '$.email_check.normalized') = ?1)) OR "
+      "(?2 != '' AND (lc.msg_key = ?2 OR json_extract(r.lead, '$.phone_check.e164') = '+' || ltrim(?2, '+') OR "
+      "replace(replace(replace(replace(replace(replace(json_extract(r.lead, '$.contact.phone'), ' ', ''), '-', ''), "
+      "'(', ''), ')', ''), '.', ''), '+', '') = ltrim(?2, '+'))) OR "
+      "(?3 != '' AND lc.lead_id = ?3)) ORDER BY lc.seq",
+      error);
+  if (select == nullptr) return false;
+  bind(select, 1, email);
+  bind(select, 2, phone);
+  bind(select, 3, lead_id);
+  return read_all(db_, select, detail::lead_row, out, error);
+}
+
+bool Reader::lead_deliveries(std::int64_t seq, std::vector<DeliveryRecord>& out, std::string& error) {
+  auto* select = statements_->get(
+      "SELECT d.id, d.destination, d.state, CASE WHEN d.notification_id IS NOT NULL THEN COALESCE(n.kind, "
+      "'notification') WHEN d.event_id IS NOT NULL THEN 'event' ELSE 'lead' END, COALESCE(d.done_ms, 0) FROM "
+      "deliveries d LEFT JOIN notifications n ON n.id = d.notification_id WHERE d.lead_seq = ?1 ORDER BY d.id",
+      error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, seq);
+  return read_all(
+      db_, select,
+      [](sqlite3_stmt* row) {
+        return DeliveryRecord{sqlite3_column_int64(row, 0), column_string(row, 1), sqlite3_column_int(row, 2),
+                              column_string(row, 3), sqlite3_column_int64(row, 4)};
+      },
+      out, error);
+}
+
 bool Reader::held_days(std::vector<HeldDay>& out, std::string& error) {
   auto* select = statements_->get("SELECT DISTINCT rule, day FROM notifications WHERE kind = 'held' ORDER BY day, rule",
                                   error);

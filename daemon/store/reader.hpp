@@ -79,6 +79,15 @@ class Reader {
   // Received leads that expire by `due_by_ms`, soonest first, at most `limit` (INT64_MAX: all waiting ones).
   bool waiting_leads(std::int64_t due_by_ms, int limit, std::vector<LeadRow>& out, std::string& error);
 
+  // The leads of one person whose contact data is still stored: by email (any case), by phone (its digits, with a
+  // leading + when given: matched against the message key, the normalized E.164 number and the digits as sent), or
+  // one lead by id. Oldest first. A scan of every routed lead: for the rare erasure and subject-access requests.
+  bool person_leads(std::string_view email, std::string_view phone, std::string_view lead_id,
+                    std::vector<LeadRow>& out, std::string& error);
+
+  // Every delivery of lead `seq`: the lead itself, its events and its notifications.
+  bool lead_deliveries(std::int64_t seq, std::vector<DeliveryRecord>& out, std::string& error);
+
   // Notifications (daemon/notify/). The days of each rule with leads held for a digest not made yet, oldest first.
   bool held_days(std::vector<HeldDay>& out, std::string& error);
   // The leads of one rule's day held for its digest, in arrival order.

@@ -108,6 +108,7 @@ struct DeliveryAck {
   std::int64_t bytes = 0;
   std::string error;
   std::string history{};  // a lead-event.v1 document for the lead's history (a write-back conflict); not published
+  bool clear_key = false;  // an erasure's delivery keyed with the person's email: the key goes once it is done
 };
 
 // The leads API's filters (all given ones must hold; several values of one: any of them). Newest first.
@@ -153,6 +154,15 @@ struct DeadLetter {
   std::string destination, lead_id, error;
   std::int64_t failed_at_ms = 0;
   std::string lead_json;  // dead_letter(id) only
+};
+
+// Where a lead (or its events and notifications) went, for a subject-access export.
+struct DeliveryRecord {
+  std::int64_t id = 0;
+  std::string destination;
+  int state = 0;  // 0 pending, 1 delivered, 2 dead letter, 4 replayed, 5 cancelled
+  std::string what;  // lead, event, or the notification's kind
+  std::int64_t done_ms = 0;
 };
 
 struct DestinationBacklog {

@@ -209,6 +209,15 @@ ALTER TABLE deliveries ADD COLUMN notification_id INTEGER;
 
 bool to_version_5(sqlite3* db, std::string& error) { return exec(db, kSchema5, error); }
 
+// Personal data: when a lead's contact data was removed (retention or an erasure request); the lead itself stays,
+// anonymous, for the figures. The retention pass walks leads by arrival among those not yet cleared.
+constexpr const char* kSchema6 = R"sql(
+ALTER TABLE lifecycle ADD COLUMN contact_removed_at_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX lifecycle_retention ON lifecycle(received_at_ms) WHERE contact_removed_at_ms = 0;
+)sql";
+
+bool to_version_6(sqlite3* db, std::string& error) { return exec(db, kSchema6, error); }
+
 struct Migration {
   int version;
   const char* what;
@@ -220,6 +229,7 @@ constexpr Migration kMigrations[] = {
     {3, "lead lifecycles and their events", to_version_3},
     {4, "Partner Center referral ids", to_version_4},
     {5, "notifications", to_version_5},
+    {6, "contact data removal", to_version_6},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

@@ -12,8 +12,8 @@ struct sqlite3;
 namespace leadrelay::store {
 
 // 0: release 0.1.0, which kept no version (its tables are migration 1's); 1: the same tables, versioned;
-// 2: an index for dead letters; 3: lifecycles; 4: referral ids; 5: notifications.
-inline constexpr int kSchemaVersion = 5;
+// 2: an index for dead letters; 3: lifecycles; 4: referral ids; 5: notifications; 6: contact data removal.
+inline constexpr int kSchemaVersion = 6;
 
 enum class MigrateResult { Ok, Failed, TooNew };
 

@@ -265,6 +265,14 @@ bool Transaction::ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t
     sqlite3_bind_int64(update, 3, now_ms);
     sqlite3_bind_int64(update, 4, a.id);
     if (!step_once(statements_->db(), update, error)) return false;
+    if (a.clear_key) {
+      auto* clear = statements_->get("UPDATE deliveries SET msg_key = (SELECT lead_id FROM routed WHERE seq = "
+                                     "deliveries.lead_seq) WHERE id = ?1",
+                                     error);
+      if (clear == nullptr) return false;
+      sqlite3_bind_int64(clear, 1, a.id);
+      if (!step_once(statements_->db(), clear, error)) return false;
+    }
     if (!a.history.empty()) {
       auto* note = statements_->get(
           "INSERT INTO lead_events (lead_seq, version, at_ms, actor, event) SELECT d.lead_seq, lc.version, ?1, "
@@ -278,6 +286,74 @@ bool Transaction::ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t
     }
   }
   return true;
+}
+
+bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_id, const std::string& person_prefix,
+                                     std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error) {
+  auto& s = *statements_;
+  // What is cancelled leaves the backlog: counted before the rows change.
+  auto* pending = s.get("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM deliveries WHERE state = 0 AND event_id IS NULL "
+                        "AND (lead_seq = ?1 OR notification_id IN (SELECT id FROM notifications WHERE kind = 'digest' "
+                        "AND instr(document, ?2) > 0))",
+                        error);
+  if (pending == nullptr) return false;
+  sqlite3_bind_int64(pending, 1, seq);
+  bind(pending, 2, lead_id);
+  if (sqlite3_step(pending) == SQLITE_ROW) {
+    cancelled.count += sqlite3_column_int64(pending, 0);
+    cancelled.bytes += sqlite3_column_int64(pending, 1);
+  }
+  sqlite3_reset(pending);
+  struct Step {
+    const char* sql;
+    int binds;  // 1: ?1 seq; 2: + ?2 lead id; 3: + ?3 person prefix; 4: + ?4 now
+  };
+  static constexpr Step kSteps[] = {
+      {"UPDATE leads SET raw = X'', lead = '' WHERE seq = ?1", 1},
+      {"UPDATE routed SET lead = json_set(lead, '$.contact.first_name', NULL, '$.contact.last_name', NULL, "
+       "'$.contact.email', NULL, '$.contact.phone', NULL, '$.contact.title', NULL, '$.description', NULL, "
+       "'$.email_check.normalized', NULL, '$.phone_check.e164', NULL, '$.phone_check.extension', NULL) "
+       "WHERE seq = ?1 AND lead IS NOT NULL AND json_valid(lead)",
+       1},
+      {"UPDATE lifecycle SET msg_key = ?2, notes = NULL, contact_removed_at_ms = ?4 WHERE seq = ?1", 4},
+      {"DELETE FROM replay_keys WHERE lead_id = ?2", 2},
+      {"DELETE FROM person_keys WHERE first_lead_id = ?2 OR (?3 != '' AND substr(key, 1, length(?3)) = ?3)", 3},
+      // Digests that list the lead lose their document (and their unsent mails): a digest is many people's.
+      {"UPDATE deliveries SET state = 5, error = 'cancelled: a lead in it was erased' WHERE state = 0 AND "
+       "notification_id IN (SELECT id FROM notifications WHERE kind = 'digest' AND instr(document, ?2) > 0)",
+       2},
+      {"UPDATE notifications SET document = NULL WHERE lead_seq = ?1 OR (kind = 'digest' AND instr(document, ?2) > 0)",
+       2},
+      {"UPDATE deliveries SET state = CASE WHEN state = 0 AND event_id IS NULL THEN 5 ELSE state END, msg_key = ?2, "
+       "error = CASE WHEN error IS NULL THEN NULL ELSE 'contact data erased' END WHERE lead_seq = ?1",
+       2},
+      {"UPDATE lead_events SET event = json_set(event, '$.changed.notes', NULL) WHERE lead_seq = ?1 AND "
+       "json_valid(event) AND json_extract(event, '$.changed.notes') IS NOT NULL",
+       1},
+  };
+  for (const auto& step : kSteps) {
+    auto* stmt = s.get(step.sql, error);
+    if (stmt == nullptr) return false;
+    sqlite3_bind_int64(stmt, 1, seq);
+    if (step.binds >= 2) bind(stmt, 2, lead_id);
+    if (step.binds >= 3) bind(stmt, 3, person_prefix);
+    if (step.binds >= 4) sqlite3_bind_int64(stmt, 4, now_ms);
+    if (!step_once(s.db(), stmt, error)) return false;
+  }
+  return true;
+}
+
+bool Transaction::add_event_delivery(std::int64_t seq, std::int64_t event_id, std::string_view destination,
+                                     std::string_view msg_key, std::int64_t bytes, std::string& error) {
+  auto* insert = statements_->get(
+      "INSERT INTO deliveries (lead_seq, destination, msg_key, bytes, event_id) VALUES (?1, ?2, ?3, ?4, ?5)", error);
+  if (insert == nullptr) return false;
+  sqlite3_bind_int64(insert, 1, seq);
+  bind(insert, 2, destination);
+  bind(insert, 3, msg_key);
+  sqlite3_bind_int64(insert, 4, bytes);
+  sqlite3_bind_int64(insert, 5, event_id);
+  return step_once(statements_->db(), insert, error);
 }
 
 bool Transaction::set_cursor(std::string_view name, std::int64_t value, std::string& error) {

@@ -43,6 +43,19 @@ class Transaction {
   bool replay_dead_letters(const DeadLetterFilter& filter, std::int64_t& count, std::int64_t& bytes,
                            std::string& error);
 
+  // Removes the contact data of lead `seq` from every table (store/schema.cpp kSchema6): its raw body and lead.v1
+  // document (contact fields nulled; offer, country, verdicts and deal kept for the figures), its redelivery and
+  // person keys (`person_prefix`: "<email or phone>|"), the message keys and error texts of its deliveries, its
+  // notifications' documents (and those of digests that list it), and notes in its history. Pending deliveries of
+  // the lead and of those notifications are cancelled (state 5) and counted in `cancelled`. The next commit then
+  // folds the WAL away (Journal::truncate_wal_after_commit), so that no old page keeps the bytes.
+  bool remove_contact_data(std::int64_t seq, const std::string& lead_id, const std::string& person_prefix,
+                           std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error);
+
+  // One more delivery of a stored event (`event_id`) to `destination`, keyed with `msg_key`.
+  bool add_event_delivery(std::int64_t seq, std::int64_t event_id, std::string_view destination,
+                          std::string_view msg_key, std::int64_t bytes, std::string& error);
+
   // A named position (a poll's watermark), kept with the transaction's other writes.
   bool set_cursor(std::string_view name, std::int64_t value, std::string& error);
 
