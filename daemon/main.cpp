@@ -46,6 +46,11 @@ commands:
                           the leads API: list (filters as in GET /api/v1/leads), show, and change leads
   export [--format csv|tsv] [--FILTER V ...] [--output FILE] [CONNECTION]
                           the newest 5,000 leads matching the filters, as CSV or TSV
+  forget --email ADDR | --phone NUM | --lead-id ID [CONNECTION]
+                          erase that person's contact data from the store (every copy), tell Kafka consumers
+                          (a lead-erased event) and delete the CRM records (referrals_admin)
+  export-person --email ADDR | --phone NUM | --lead-id ID [CONNECTION]
+                          everything stored about that person, as JSON (subject access; referrals_admin)
   CONNECTION: --admin HOST:PORT or --config FILE (its admin section; default /etc/leadrelay/config.yaml),
               and the token from --token-file FILE or LEADRELAY_TOKEN
   notify test --config FILE [--to ADDR]
@@ -220,5 +225,7 @@ int main(int argc, char** argv) {
   if (command == "backup") return app::backup_command(rest);
   if (command == "restore") return app::restore_command(rest);
   if (command == "audit") return app::audit_command(rest);
+  if (command == "forget") return app::forget_command(rest);
+  if (command == "export-person") return app::export_person_command(rest);
   return usage_error("unknown command '" + std::string(command) + "'");
 }

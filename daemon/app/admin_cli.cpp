@@ -218,6 +218,48 @@ int leads_command(const Args& args) {
   return send(p, "leads");
 }
 
+namespace {
+// --email, --phone or --lead-id, exactly one, as {"email": ...} and ?email=...
+bool person_of(std::string_view command, Parsed& p, std::string& json, std::string& query) {
+  int n = 0;
+  for (const auto& [name, value] : p.options) {
+    if (name != "email" && name != "phone" && name != "lead-id") {
+      usage(command, "unknown option --" + name);
+      return false;
+    }
+    const auto key = name == "lead-id" ? std::string("lead_id") : name;
+    json = "{" + util::json_quote(key) + ":" + util::json_quote(value) + "}";
+    query = "?" + key + "=" + percent_encode(value);
+    ++n;
+  }
+  if (n != 1 || !p.positional.empty()) {
+    usage(command, "name the person with exactly one of --email, --phone or --lead-id");
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+int forget_command(const Args& args) {
+  auto p = parse(args, 0);
+  if (!p.problem.empty()) return usage("forget", p.problem);
+  std::string query;
+  if (!person_of("forget", p, p.call.body, query)) return kExitUsage;
+  p.call.method = "POST";
+  p.call.target = "/api/v1/privacy/erase";
+  return send(p, "forget");
+}
+
+int export_person_command(const Args& args) {
+  auto p = parse(args, 0);
+  if (!p.problem.empty()) return usage("export-person", p.problem);
+  std::string body;
+  std::string query;
+  if (!person_of("export-person", p, body, query)) return kExitUsage;
+  p.call.target = "/api/v1/privacy/person" + query;
+  return send(p, "export-person");
+}
+
 int export_command(const Args& args) {
   auto p = parse(args, 0);
   if (!p.problem.empty()) return usage("export", p.problem);

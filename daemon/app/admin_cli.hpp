@@ -14,5 +14,9 @@ int status_command(const Args& args);
 int dlq_command(const Args& args);
 int leads_command(const Args& args);
 int export_command(const Args& args);
+// `leadrelay forget --email A | --phone N | --lead-id ID` (POST /api/v1/privacy/erase) and
+// `leadrelay export-person --email A | --phone N | --lead-id ID` (GET /api/v1/privacy/person).
+int forget_command(const Args& args);
+int export_person_command(const Args& args);
 
 }  // namespace leadrelay::app

@@ -166,6 +166,7 @@ class CrmEmulator(Served):
         self.refuse = {}
         self.token_ttl = token_ttl
         self.records = {}      # upsert key -> fields
+        self.deleted = []      # keys of records deleted (an erasure), in order
         self.creates = 0
         self.updates = 0
         self.token_requests = 0
@@ -182,6 +183,9 @@ class CrmEmulator(Served):
 
             def do_PATCH(self):
                 self.handle_request("PATCH")
+
+            def do_DELETE(self):
+                self.handle_request("DELETE")
 
             def handle_request(self, method):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -200,6 +204,37 @@ class CrmEmulator(Served):
 
         Served.__init__(self, Handler, ca)
         self.url = self.base_url
+
+    def delete(self, h, method, body):
+        """Dataverse DELETE by alternate key, Salesforce DELETE by external ID, HubSpot's GDPR delete by email:
+        204, or 404 when there is no such record."""
+        key = None
+        if self.kind == "dynamics":
+            m = re.fullmatch(r"/api/data/v9\.2/leads\(leadrelay_leadid='([0-9a-f-]+)'\)", h.path)
+            key = m.group(1) if m and method == "DELETE" else None
+        elif self.kind == "salesforce":
+            m = re.fullmatch(r"/services/data/v59\.0/sobjects/Lead/LeadRelay_Id__c/([0-9a-f-]+)", h.path)
+            key = m.group(1) if m and method == "DELETE" else None
+        elif method == "POST":
+            try:
+                request = json.loads(body)
+            except ValueError:
+                h.reply(400, {"status": "error", "category": "VALIDATION_ERROR", "message": "malformed JSON"})
+                return 400
+            if request.get("idProperty") != "email" or not request.get("objectId"):
+                h.reply(400, {"status": "error", "category": "VALIDATION_ERROR", "message": "objectId and idProperty"})
+                return 400
+            key = request["objectId"]
+        with self.cond:
+            found = key is not None and self.records.pop(key, None) is not None
+            if found:
+                self.deleted.append(key)
+            self.cond.notify_all()
+        if not found:
+            h.reply(404, {"message": "no such record"})
+            return 404
+        h.reply(204, None)
+        return 204
 
     # --- token endpoint (Entra ID v2.0 / Salesforce client credentials) ---
     def token(self, h, body):
@@ -266,6 +301,8 @@ class CrmEmulator(Served):
             h.reply(fault, {"error": {"code": "0x80072322", "message": "throttled or failing"}},
                     {"Retry-After": "1"} if fault == 429 else None)
             return fault
+        if method == "DELETE" or h.path == "/crm/v3/objects/contacts/gdpr-delete":
+            return self.delete(h, method, body)
         try:
             record = json.loads(body)
         except ValueError:
