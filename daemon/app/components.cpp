@@ -30,6 +30,7 @@
 #include "daemon/http/admin_server.hpp"
 #include "daemon/leads/changes.hpp"
 #include "daemon/leads/expiry_worker.hpp"
+#include "daemon/leads/retention.hpp"
 #include "daemon/http/server.hpp"
 #include "daemon/intake/intake.hpp"
 #include "daemon/log/log.hpp"
@@ -378,6 +379,13 @@ class LifecycleComponent final : public Component {
       exit_code = kExitCantCreate;
       return false;
     }
+    s.retention = std::make_unique<leads::RetentionWorker>(*s.journal, *s.backlog, s.config.state_dir,
+                                                           s.config.retention);
+    if (!s.retention->start(error)) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
     return true;
   }
   void reload(Services& s, const Config& loaded) override {
@@ -385,8 +393,10 @@ class LifecycleComponent final : public Component {
     auto running = s.config;
     running.lifecycle = loaded.lifecycle;
     s.changes->set_destinations(destinations(running));
+    s.retention->set_config(loaded.retention);
   }
   void stop(Services& s) override {
+    if (s.retention) s.retention->stop();
     if (s.expiry) s.expiry->stop();
   }
 

@@ -37,6 +37,7 @@ constexpr KeySpec kTopKeys[] = {
     {"notifications", KeyType::Section, "",
      "mails, Teams and Slack messages about new leads, digests, expiring and hot leads"},
     {"console", KeyType::Section, "", "where admins reach leadrelay's pages (links in notifications)"},
+    {"retention", KeyType::Section, "", "how long contact data and leads are kept"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
 };
@@ -87,6 +88,7 @@ std::vector<KeyTable> key_tables() {
       {"notifications.retry", connectors::retry_keys()},
       {"notifications.rules[]", notify::notification_rule_keys()},
       {"console", kConsoleKeys},
+      {"retention", leads::retention_keys()},
       {"routes[]", routing::rule_keys()},
       {"sinks[]", connectors::common_sink_keys()},
   };
@@ -178,6 +180,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
   route_context.kafka_configured = c.kafka.configured;
   c.routes = std::make_shared<const routing::RouteTable>(
       routing::parse_routes(diagnostics, top.child("routes"), route_context));
+  MapReader retention(diagnostics, top.child("retention"), "retention", leads::retention_keys());
+  c.retention = leads::parse_retention_config(retention);
   MapReader console(diagnostics, top.child("console"), "console", kConsoleKeys);
   c.console_base_url = console.string("base_url");
   if (!c.console_base_url.empty() && c.console_base_url.rfind("https://", 0) != 0 &&

@@ -14,6 +14,7 @@
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
 #include "daemon/intake/source_config.hpp"
+#include "daemon/leads/retention.hpp"
 #include "daemon/lifecycle/lifecycle_config.hpp"
 #include "daemon/notify/notify_config.hpp"
 #include "daemon/store/journal.hpp"
@@ -45,6 +46,7 @@ struct Config {
   outbox::DedupConfig dedup;
   lifecycle::LifecycleConfig lifecycle;
   connectors::pc_referral::PartnerCenterConfig partner_center;
+  leads::RetentionConfig retention;
   std::string console_base_url;  // console.base_url
   notify::NotifyConfig notifications;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table

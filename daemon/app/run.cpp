@@ -88,6 +88,7 @@ void reload(Services& s, const std::vector<std::unique_ptr<Component>>& componen
   s.config.logging = loaded.logging;
   s.config.lifecycle = loaded.lifecycle;
   s.config.notifications.rules = loaded.notifications.rules;
+  s.config.retention = loaded.retention;
   s.config.admin.tokens = loaded.admin.tokens;
   std::string restart;
   for (const auto& section : s.reload.restart_needed) restart += (restart.empty() ? "" : ", ") + section;

@@ -36,6 +36,7 @@ class AresResolver;
 namespace leadrelay::leads {
 class Changes;
 class ExpiryWorker;
+class RetentionWorker;
 }  // namespace leadrelay::leads
 namespace leadrelay::referrals {
 class ReferralWorker;
@@ -85,6 +86,7 @@ struct Services {
   std::unique_ptr<outbox::PipelineWorker> pipeline;
   std::unique_ptr<leads::Changes> changes;
   std::unique_ptr<leads::ExpiryWorker> expiry;
+  std::unique_ptr<leads::RetentionWorker> retention;
   std::shared_ptr<connectors::pc_referral::TokenSource> partner_center_tokens;  // fetches and write-backs share it
   std::unique_ptr<referrals::ReferralWorker> referrals;
   std::unique_ptr<notify::NotifyWorker> notifications;

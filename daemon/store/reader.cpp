@@ -468,6 +468,47 @@ bool Reader::person_leads(std::string_view email, std::string_view phone, std::s
   return read_all(db_, select, detail::lead_row, out, error);
 }
 
+bool Reader::retention_due(std::int64_t answered_before, std::int64_t informational_before, int limit,
+                           std::vector<LeadRow>& out, std::string& error) {
+  auto* select = statements_->get(
+      LEADRELAY_LEAD_COLUMNS
+      "WHERE lc.contact_removed_at_ms = 0 AND lc.received_at_ms < max(?1, ?2) AND "
+      "((lc.status = 'Informational' AND lc.received_at_ms < ?2) OR "
+      "(lc.status NOT IN ('Informational', 'Received') AND lc.received_at_ms < ?1)) AND "
+      "NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_seq = lc.seq AND d.state = 0) "
+      "ORDER BY lc.received_at_ms LIMIT ?3",
+      error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, answered_before);
+  sqlite3_bind_int64(select, 2, informational_before);
+  sqlite3_bind_int(select, 3, limit);
+  return read_all(db_, select, detail::lead_row, out, error);
+}
+
+bool Reader::retention_waiting(std::int64_t before, std::int64_t& count, std::string& error) {
+  auto* select = statements_->get(
+      "SELECT COUNT(*) FROM lifecycle lc WHERE lc.contact_removed_at_ms = 0 AND lc.received_at_ms < ?1 AND "
+      "(lc.status = 'Received' OR EXISTS (SELECT 1 FROM deliveries d WHERE d.lead_seq = lc.seq AND d.state = 0))",
+      error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, before);
+  std::vector<std::int64_t> n;
+  if (!read_all(db_, select, [](sqlite3_stmt* row) { return sqlite3_column_int64(row, 0); }, n, error)) return false;
+  count = n.empty() ? 0 : n.front();
+  return true;
+}
+
+bool Reader::deletion_due(std::int64_t before, int limit, std::vector<std::int64_t>& out, std::string& error) {
+  auto* select = statements_->get(
+      "SELECT lc.seq FROM lifecycle lc WHERE lc.received_at_ms < ?1 AND lc.status != 'Received' AND NOT EXISTS "
+      "(SELECT 1 FROM deliveries d WHERE d.lead_seq = lc.seq AND d.state = 0) ORDER BY lc.seq LIMIT ?2",
+      error);
+  if (select == nullptr) return false;
+  sqlite3_bind_int64(select, 1, before);
+  sqlite3_bind_int(select, 2, limit);
+  return read_all(db_, select, [](sqlite3_stmt* row) { return sqlite3_column_int64(row, 0); }, out, error);
+}
+
 bool Reader::lead_deliveries(std::int64_t seq, std::vector<DeliveryRecord>& out, std::string& error) {
   auto* select = statements_->get(
       "SELECT d.id, d.destination, d.state, CASE WHEN d.notification_id IS NOT NULL THEN COALESCE(n.kind, "

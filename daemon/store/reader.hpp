@@ -85,6 +85,17 @@ class Reader {
   bool person_leads(std::string_view email, std::string_view phone, std::string_view lead_id,
                     std::vector<LeadRow>& out, std::string& error);
 
+  // Retention (leads/retention.hpp): leads whose contact data is due to go, oldest first: answered or closed leads
+  // that arrived before `answered_before`, informational ones before `informational_before` (0: none), none with
+  // a pending delivery.
+  bool retention_due(std::int64_t answered_before, std::int64_t informational_before, int limit,
+                     std::vector<LeadRow>& out, std::string& error);
+  // Leads that arrived before `before` and still keep their contact data because they wait (Received, or a pending
+  // delivery).
+  bool retention_waiting(std::int64_t before, std::int64_t& count, std::string& error);
+  // Leads (seq) that arrived before `before`, to be deleted whole, oldest first; none waiting as above.
+  bool deletion_due(std::int64_t before, int limit, std::vector<std::int64_t>& out, std::string& error);
+
   // Every delivery of lead `seq`: the lead itself, its events and its notifications.
   bool lead_deliveries(std::int64_t seq, std::vector<DeliveryRecord>& out, std::string& error);
 

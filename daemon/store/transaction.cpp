@@ -343,6 +343,26 @@ bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_
   return true;
 }
 
+bool Transaction::delete_lead(std::int64_t seq, std::string& error) {
+  static constexpr const char* kSteps[] = {
+      "DELETE FROM replay_keys WHERE lead_id = (SELECT lead_id FROM leads WHERE seq = ?1)",
+      "DELETE FROM person_keys WHERE first_lead_id = (SELECT lead_id FROM leads WHERE seq = ?1)",
+      "DELETE FROM deliveries WHERE lead_seq = ?1 AND state != 0",
+      "DELETE FROM lead_events WHERE lead_seq = ?1",
+      "DELETE FROM notifications WHERE lead_seq = ?1",
+      "DELETE FROM lifecycle WHERE seq = ?1",
+      "DELETE FROM routed WHERE seq = ?1",
+      "DELETE FROM leads WHERE seq = ?1",
+  };
+  for (const char* sql : kSteps) {
+    auto* stmt = statements_->get(sql, error);
+    if (stmt == nullptr) return false;
+    sqlite3_bind_int64(stmt, 1, seq);
+    if (!step_once(statements_->db(), stmt, error)) return false;
+  }
+  return true;
+}
+
 bool Transaction::add_event_delivery(std::int64_t seq, std::int64_t event_id, std::string_view destination,
                                      std::string_view msg_key, std::int64_t bytes, std::string& error) {
   auto* insert = statements_->get(

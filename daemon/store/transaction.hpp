@@ -52,6 +52,10 @@ class Transaction {
   bool remove_contact_data(std::int64_t seq, const std::string& lead_id, const std::string& person_prefix,
                            std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error);
 
+  // Deletes lead `seq` whole: its rows in every table (retention's `leads` period). Pending deliveries are left
+  // (the caller picks leads without any).
+  bool delete_lead(std::int64_t seq, std::string& error);
+
   // One more delivery of a stored event (`event_id`) to `destination`, keyed with `msg_key`.
   bool add_event_delivery(std::int64_t seq, std::int64_t event_id, std::string_view destination,
                           std::string_view msg_key, std::int64_t bytes, std::string& error);

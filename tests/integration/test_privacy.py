@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from emulators import CrmEmulator, TestCA
+from emulators import CrmEmulator, Receiver, TestCA
 from harness import BIN, Daemon, DevBroker, SAMPLE_LEAD, consume, kafka_config, query
 from test_crm import crm_sink
 import mail
@@ -185,6 +185,74 @@ class Erasure(unittest.TestCase):
         self.assertIn(("viewer-token", "list", [lead_id]), actions)
         with open(os.path.join(d.dir, "state", "audit.log"), "rb") as f:
             self.assertNotIn(EMAIL.encode(), f.read())
+
+
+class Retention(unittest.TestCase):
+    def test_contact_data_goes_after_its_time_waiting_leads_stay_and_the_figures_do_not_change(self):
+        hook = Receiver(default=503)  # a destination that is down: its lead waits
+        d = Daemon()
+        try:
+            d.extra = ("retention:\n  contact_data: 30d\n  informational_leads: 10d\n  check_every: 1s\n"
+                       f"sinks:\n  - {{name: hook, type: webhook, url: \"{hook.url}\", secret_file: hook.secret, "
+                       "initial_backoff: 1s, max_backoff: 2s}\n"
+                       "routes:\n  - name: deferred\n    when: {offer: contoso.deferred}\n    to: [{sink: hook}]\n")
+            with open(os.path.join(d.dir, "hook.secret"), "w") as f:
+                f.write("whsec_" + "a" * 32 + "\n")
+            d.write_config()
+            d.start()
+            ids = {}
+            for name, action, offer in (("answered", "PLT", "contoso.analytics-pro"), ("info", "INS", "contoso.trial"),
+                                        ("unanswered", "PLT", "contoso.analytics-pro"),
+                                        ("waiting", "PLT", "contoso.deferred")):
+                status, _, body = d.post(person_lead(1, email=f"{name}@fabrikam.example", action=action, offer=offer,
+                                                     name=(name.capitalize(), "Keepsake")))
+                self.assertEqual(status, 202, body)
+                ids[name] = json.loads(body)["lead_id"]
+            d.stored(routed=True)
+            d.admin_json("POST", f"/api/v1/leads/{ids['answered']}/decline", {"reason": 2, "notes": "no answer"},
+                         role="referrals_admin")
+
+            def figures():
+                out = {}
+                for name, lead_id in ids.items():
+                    lead = d.admin_json("GET", f"/api/v1/leads/{lead_id}", role="viewer")
+                    out[name] = (lead["offer"]["id"], lead["contact"]["country"], lead["action"]["call_to_action"],
+                                 lead["lead_type"], lead["received_at"])
+                return out
+
+            def email_of(name):
+                return d.admin_json("GET", f"/api/v1/leads/{ids[name]}", role="viewer")["contact"]["email"]
+
+            before = figures()
+            d.stop()
+            d.start(clock_offset="11d")  # informational leads' 10 days are over
+            d.wait_event("retention_pruned")
+            self.assertIsNone(email_of("info"))
+            self.assertEqual(email_of("answered"), "answered@fabrikam.example")
+            d.stop()
+            d.start(clock_offset="31d")  # everyone's 30 days, and the unanswered lead expired (14 days)
+            pruned = d.wait_event("retention_pruned")
+            self.assertEqual(pruned["contact_data_removed"], 2)
+            deferred = d.wait_event("retention_deferred")
+            self.assertEqual(deferred["leads"], 1)
+            self.assertIsNone(email_of("answered"))
+            self.assertIsNone(email_of("unanswered"))
+            # Its destination still waits: kept in the store (the API hides an expired lead's contact data anyway).
+            self.assertEqual(query(d.db_path, "SELECT json_extract(r.lead, '$.contact.email') FROM routed r JOIN "
+                                              "lifecycle lc ON lc.seq = r.seq WHERE lc.lead_id = ?",
+                                   (ids["waiting"],)), [("waiting@fabrikam.example",)])
+            self.assertEqual(figures(), before)
+            statuses = {n: d.admin_json("GET", f"/api/v1/leads/{i}", role="viewer")["lifecycle"]["status"]
+                        for n, i in ids.items()}
+            self.assertEqual(statuses, {"answered": "Declined", "info": "Informational", "unanswered": "Expired",
+                                        "waiting": "Expired"})
+            state = os.path.join(d.dir, "state")
+            gone = [f"{n}@fabrikam.example".encode() for n in ("answered", "info", "unanswered")]
+            wait_until(lambda: hits(state, gone) == {}, f"contact data still in {hits(state, gone)}")
+            self.assertTrue(hits(state, [b"waiting@fabrikam.example"]))
+        finally:
+            d.close()
+            hook.close()
 
 
 class Backup(unittest.TestCase):
