@@ -498,6 +498,11 @@ bool Reader::retention_waiting(std::int64_t before, std::int64_t& count, std::st
   return true;
 }
 
+void Reader::contact_counts(std::int64_t& kept, std::int64_t& removed) {
+  kept = detail::query_int(db_, "SELECT COUNT(*) FROM lifecycle WHERE contact_removed_at_ms = 0", -1);
+  removed = detail::query_int(db_, "SELECT COUNT(*) FROM lifecycle WHERE contact_removed_at_ms > 0", -1);
+}
+
 bool Reader::deletion_due(std::int64_t before, int limit, std::vector<std::int64_t>& out, std::string& error) {
   auto* select = statements_->get(
       "SELECT lc.seq FROM lifecycle lc WHERE lc.received_at_ms < ?1 AND lc.status != 'Received' AND NOT EXISTS "

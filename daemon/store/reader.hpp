@@ -93,6 +93,8 @@ class Reader {
   // Leads that arrived before `before` and still keep their contact data because they wait (Received, or a pending
   // delivery).
   bool retention_waiting(std::int64_t before, std::int64_t& count, std::string& error);
+  // How many leads keep their contact data, and how many had it removed.
+  void contact_counts(std::int64_t& kept, std::int64_t& removed);
   // Leads (seq) that arrived before `before`, to be deleted whole, oldest first; none waiting as above.
   bool deletion_due(std::int64_t before, int limit, std::vector<std::int64_t>& out, std::string& error);
 

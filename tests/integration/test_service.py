@@ -31,6 +31,20 @@ class UnitFile(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stderr.strip(), "", r.stderr)
 
+    def test_backup_timer_and_service_verify_clean(self):
+        with tempfile.TemporaryDirectory() as d:
+            paths = []
+            for name in ("leadrelay-backup.service", "leadrelay-backup.timer"):
+                with open(os.path.join(SOURCE_DIR, "deploy", name)) as f:
+                    text = f.read()
+                self.assertIn("enable --now leadrelay-backup.timer", text)  # shipped disabled; the unit says how
+                paths.append(os.path.join(d, name))
+                with open(paths[-1], "w") as f:
+                    f.write(text)
+            r = subprocess.run(["systemd-analyze", "verify", *paths], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr.strip(), "", r.stderr)
+
     def test_exposure_is_2_or_lower(self):
         with tempfile.TemporaryDirectory() as d:
             r = subprocess.run(["systemd-analyze", "security", "--offline=true", self.unit_copy(d)],
