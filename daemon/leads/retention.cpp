@@ -18,7 +18,7 @@ constexpr KeySpec kKeys[] = {
     {"informational_leads", KeyType::Duration, "180d",
      "the same for leads that need no answer (Get it now, free trial, test drive); 0: as contact_data", false, 0,
      100 * 365 * kDayMs},
-    {"leads", KeyType::Duration, "0", "whole leads are deleted this long after they arrived; 0 keeps them (anonymous)",
+    {"leads", KeyType::Duration, "0s", "whole leads are deleted this long after they arrived; 0 keeps them (anonymous)",
      false, 0, 100 * 365 * kDayMs},
     {"check_every", KeyType::Duration, "10m", "how often the background pass looks for leads past their time", false,
      1000, kDayMs},

@@ -36,7 +36,7 @@ constexpr KeySpec kRuleKeys[] = {
     {"when", KeyType::Section, "",
      "the leads this rule tells of, as a route's when: (default: leads that need the partner's answer: Contact me, "
      "profile and qualified leads)"},
-    {"notify", KeyType::StringList, "[new_lead, digest, expiring, hot]",
+    {"notify", KeyType::StringList, "new_lead, digest, expiring, hot",
      "what it sends: new_lead (one message per lead), digest, expiring (a warning before expiry), hot (at once)"},
     {"hot_when", KeyType::Section, "",
      "which of its leads are hot: sent at once, never held for the digest (default: {requested_contact: true})"},
