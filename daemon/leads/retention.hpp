@@ -5,7 +5,7 @@
 // the figures need stays with the lead until then: status, dates, offer, country, company, verdicts, deal values.
 // A lead still waiting for an answer (Received) or for a destination (a pending delivery) is never pruned early:
 // it waits, and the log says how many wait. The RetentionWorker prunes in the background, in small transactions
-// with pauses between them, so intake's commits are never held for long.
+// with pauses between them (four times as long as each took), so intake's commits are never held for long.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,7 +27,7 @@ struct RetentionConfig {
   std::chrono::milliseconds informational_leads{180LL * 86400000};
   std::chrono::milliseconds leads{0};  // 0: kept
   std::chrono::milliseconds check_every{600000};
-  int batch = 100;                     // leads per transaction
+  int batch = 5;                       // leads per transaction
   bool operator==(const RetentionConfig&) const = default;
 };
 

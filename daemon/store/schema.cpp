@@ -187,9 +187,10 @@ CREATE INDEX lifecycle_referral ON lifecycle(referral_id) WHERE referral_id IS N
 
 bool to_version_4(sqlite3* db, std::string& error) { return exec(db, kSchema4, error); }
 
-// Notifications (daemon/notify/): one row per message decided on, or per lead held for a digest (kind 'held',
-// without a document; 'digested' once its digest is made). The key makes each message at most once, ever (a digest
-// per rule and day, an expiry warning per rule and lead). Its deliveries are outbox rows naming it.
+// Notifications (daemon/notify/): one row per message decided on (new_lead, hot, expiring, digest), or per lead held
+// for a digest (kind 'held', without a document; 'digested' once its digest is made), kept for an expiry warning
+// only ('noted'), or erased with the person's data ('erased'). The key makes each message at most once, ever (a
+// digest per rule and day, an expiry warning per rule and lead). Its deliveries are outbox rows naming it.
 constexpr const char* kSchema5 = R"sql(
 CREATE TABLE notifications (
   id         INTEGER PRIMARY KEY,
@@ -210,10 +211,13 @@ ALTER TABLE deliveries ADD COLUMN notification_id INTEGER;
 bool to_version_5(sqlite3* db, std::string& error) { return exec(db, kSchema5, error); }
 
 // Personal data: when a lead's contact data was removed (retention or an erasure request); the lead itself stays,
-// anonymous, for the figures. The retention pass walks leads by arrival among those not yet cleared.
+// anonymous, for the figures. The retention pass walks leads by arrival among those not yet cleared; erasure and
+// retention find a lead's deliveries by lead.
 constexpr const char* kSchema6 = R"sql(
 ALTER TABLE lifecycle ADD COLUMN contact_removed_at_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX lifecycle_retention ON lifecycle(received_at_ms) WHERE contact_removed_at_ms = 0;
+-- A lead's deliveries (its own, its events', its notifications'), for erasure, retention and subject access.
+CREATE INDEX deliveries_lead ON deliveries(lead_seq);
 )sql";
 
 bool to_version_6(sqlite3* db, std::string& error) { return exec(db, kSchema6, error); }

@@ -158,7 +158,7 @@ bool Transaction::request_notification(std::int64_t seq, const std::string& lead
   // The rule's leads of that day so far, and whether that day's digest went out already (a lead routed late, after
   // its day's digest, is sent on its own rather than held for a digest that will not come).
   auto* count = s.get("SELECT COUNT(*), COALESCE(SUM(kind = 'digest'), 0) FROM notifications WHERE rule = ?1 AND "
-                      "day = ?2 AND kind IN ('new_lead', 'hot', 'held', 'digested', 'noted', 'digest')",
+                      "day = ?2 AND kind IN ('new_lead', 'hot', 'held', 'digested', 'noted', 'erased', 'digest')",
                       error);
   if (count == nullptr) return false;
   bind(count, 1, r.rule);
@@ -252,6 +252,14 @@ bool Transaction::prune_person_keys(std::int64_t before_ms, std::string& error) 
   return step_once(statements_->db(), prune, error);
 }
 
+bool Transaction::prune_replay_keys(std::int64_t before_ms, std::string& error) {
+  auto* prune = statements_->get(
+      "DELETE FROM replay_keys WHERE key IN (SELECT key FROM replay_keys WHERE expires_ms <= ?1 LIMIT 1000)", error);
+  if (prune == nullptr) return false;
+  sqlite3_bind_int64(prune, 1, before_ms);
+  return step_once(statements_->db(), prune, error);
+}
+
 bool Transaction::ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t now_ms, std::string& error) {
   for (const auto& a : acks) {
     auto* update = statements_->get("UPDATE deliveries SET state = ?1, error = ?2, done_ms = ?3 WHERE id = ?4", error);
@@ -289,7 +297,7 @@ bool Transaction::ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t
 }
 
 bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_id, const std::string& person_prefix,
-                                     std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error) {
+                                     std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error, bool keys) {
   auto& s = *statements_;
   // What is cancelled leaves the backlog: counted before the rows change.
   auto* pending = s.get("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM deliveries WHERE state = 0 AND event_id IS NULL "
@@ -307,6 +315,7 @@ bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_
   struct Step {
     const char* sql;
     int binds;  // 1: ?1 seq; 2: + ?2 lead id; 3: + ?3 person prefix; 4: + ?4 now
+    bool key_table = false;
   };
   static constexpr Step kSteps[] = {
       {"UPDATE leads SET raw = X'', lead = '' WHERE seq = ?1", 1},
@@ -316,14 +325,18 @@ bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_
        "WHERE seq = ?1 AND lead IS NOT NULL AND json_valid(lead)",
        1},
       {"UPDATE lifecycle SET msg_key = ?2, notes = NULL, contact_removed_at_ms = ?4 WHERE seq = ?1", 4},
-      {"DELETE FROM replay_keys WHERE lead_id = ?2", 2},
-      {"DELETE FROM person_keys WHERE first_lead_id = ?2 OR (?3 != '' AND substr(key, 1, length(?3)) = ?3)", 3},
+      {"DELETE FROM replay_keys WHERE lead_id = ?2", 2, true},
+      {"DELETE FROM person_keys WHERE first_lead_id = ?2 OR (?3 != '' AND substr(key, 1, length(?3)) = ?3)", 3, true},
       // Digests that list the lead lose their document (and their unsent mails): a digest is many people's.
       {"UPDATE deliveries SET state = 5, error = 'cancelled: a lead in it was erased' WHERE state = 0 AND "
        "notification_id IN (SELECT id FROM notifications WHERE kind = 'digest' AND instr(document, ?2) > 0)",
        2},
       {"UPDATE notifications SET document = NULL WHERE lead_seq = ?1 OR (kind = 'digest' AND instr(document, ?2) > 0)",
        2},
+      // Nobody is told of it again: no digest lists it, no expiry warning names it.
+      {"UPDATE notifications SET kind = 'erased' WHERE lead_seq = ?1 AND kind IN ('new_lead', 'hot', 'held', 'noted', "
+       "'digested')",
+       1},
       {"UPDATE deliveries SET state = CASE WHEN state = 0 AND event_id IS NULL THEN 5 ELSE state END, msg_key = ?2, "
        "error = CASE WHEN error IS NULL THEN NULL ELSE 'contact data erased' END WHERE lead_seq = ?1",
        2},
@@ -332,6 +345,7 @@ bool Transaction::remove_contact_data(std::int64_t seq, const std::string& lead_
        1},
   };
   for (const auto& step : kSteps) {
+    if (step.key_table && !keys) continue;
     auto* stmt = s.get(step.sql, error);
     if (stmt == nullptr) return false;
     sqlite3_bind_int64(stmt, 1, seq);

@@ -36,6 +36,8 @@ class Transaction {
                            std::string& error);
   // Expired person keys, at most 1000 (a slice, so no commit waits on a big delete).
   bool prune_person_keys(std::int64_t before_ms, std::string& error);
+  // The same for redelivery keys (intake prunes them as leads arrive; retention when none do).
+  bool prune_replay_keys(std::int64_t before_ms, std::string& error);
   // Delivered or dead-lettered.
   bool ack_deliveries(std::span<const DeliveryAck> acks, std::int64_t now_ms, std::string& error);
   // Queues the matching dead letters again as fresh deliveries (the old rows are kept, marked replayed); sets how
@@ -49,8 +51,10 @@ class Transaction {
   // notifications' documents (and those of digests that list it), and notes in its history. Pending deliveries of
   // the lead and of those notifications are cancelled (state 5) and counted in `cancelled`. The next commit then
   // folds the WAL away (Journal::truncate_wal_after_commit), so that no old page keeps the bytes.
+  // `keys`: also look through the redelivery and person keys (they hold the person's address only within their
+  // windows, and have no index by lead: an erasure looks, retention, long past the windows, need not).
   bool remove_contact_data(std::int64_t seq, const std::string& lead_id, const std::string& person_prefix,
-                           std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error);
+                           std::int64_t now_ms, DeliveryTotals& cancelled, std::string& error, bool keys = true);
 
   // Deletes lead `seq` whole: its rows in every table (retention's `leads` period). Pending deliveries are left
   // (the caller picks leads without any).

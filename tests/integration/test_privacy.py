@@ -58,6 +58,7 @@ class Erasure(unittest.TestCase):
         self.ca = TestCA(self.tmp.name)
         self.broker = DevBroker()
         self.dynamics = CrmEmulator("dynamics", self.ca)
+        self.salesforce = CrmEmulator("salesforce", self.ca)
         self.hubspot = CrmEmulator("hubspot", self.ca)
         self.smtp = mail.MailServer(self.ca).start()
         self.d = Daemon()
@@ -66,6 +67,7 @@ class Erasure(unittest.TestCase):
             with open(os.path.join(self.d.dir, name), "w") as f:
                 f.write(text + "\n")
         self.d.extra = ("sinks:\n" + crm_sink("dynamics", self.dynamics, self.ca) +
+                        crm_sink("salesforce", self.salesforce, self.ca) +
                         crm_sink("hubspot", self.hubspot, self.ca) +
                         "notifications:\n"
                         "  email:\n"
@@ -77,14 +79,15 @@ class Erasure(unittest.TestCase):
                         "  rules:\n"
                         "    - {name: admins, to: [admins@partner.example]}\n" +
                         kafka_config(self.broker.bootstrap,
-                                     "  - name: all\n    to: [{kafka: leads.all}, {sink: dynamics}, {sink: hubspot}]\n"))
+                                     "  - name: all\n    to: [{kafka: leads.all}, {sink: dynamics}, {sink: salesforce}, "
+                                     "{sink: hubspot}]\n"))
         self.d.write_config()
         self.d.start()
 
     def tearDown(self):
         self.d.close()
         self.smtp.stop()
-        for e in (self.dynamics, self.hubspot):
+        for e in (self.dynamics, self.salesforce, self.hubspot):
             e.close()
         self.broker.close()
         self.tmp.cleanup()
@@ -109,6 +112,7 @@ class Erasure(unittest.TestCase):
         d.wait_event("sink_dead_letter")
         self.smtp.wait_for(lambda s: len(s.messages) == 4)
         self.dynamics.wait_for(lambda e: len(e.records) == 3)
+        self.salesforce.wait_for(lambda e: len(e.records) == 4)
         self.hubspot.wait_for(lambda e: len(e.records) == 3)  # HubSpot keys contacts by email: leads 1 and 2 are one
 
         # The phone finds all three of Erin's leads (two addresses, one number).
@@ -122,8 +126,10 @@ class Erasure(unittest.TestCase):
         self.assertEqual(sorted(e["lead_id"] for e in events), sorted(answer["lead_ids"]))
         self.assertTrue(all(e["action"] == "erase" for e in events))
         self.assertNotIn("erasable", json.dumps(events).lower())
-        # Each CRM deletes the record it made (Dynamics by alternate key, HubSpot by its GDPR delete).
+        # Each CRM deletes the record it made (Dynamics by alternate key, Salesforce by external ID, HubSpot by its
+        # GDPR delete); Dynamics never had the third lead (it refused it: a dead letter).
         self.dynamics.wait_for(lambda e: sorted(e.deleted) == sorted([first_id, second_id]))
+        self.salesforce.wait_for(lambda e: sorted(e.deleted) == sorted([first_id, second_id, third_id]))
         self.hubspot.wait_for(lambda e: sorted(e.deleted) == sorted([EMAIL, EMAIL.replace("erin", "erin2")]))
 
         # No byte of the person's address or number is left in any file of the store (database, WAL, audit).
