@@ -484,8 +484,18 @@ class ReferralsComponent final : public Component {
   }
 };
 
-// The admin listener's /dlq paths: list, show and replay dead letters.
-http::AdminResponse dead_letters(Services& s, const http::AdminRequest& req) {
+// The admin listener's /dlq paths: list, show and replay dead letters. Showing one reveals its lead (contact data)
+// and replaying changes the outbox: both go to the audit trail with the operator's token name.
+http::AdminResponse dead_letters(Services& s, const http::AdminRequest& req, const std::string& actor) {
+  const auto audited = [&](http::AdminResponse answer, std::string action, std::vector<std::string> lead_ids,
+                           std::int64_t count, std::string detail) {
+    std::string problem;
+    if (!s.audit->append({actor, std::move(action), std::move(lead_ids), count, std::move(detail), true}, problem)) {
+      log::error("audit_write_failed", {{"message", problem}});
+      return api::error(503, "audit_unavailable", "the audit trail cannot be written: " + problem);
+    }
+    return answer;
+  };
   store::DeadLetterFilter filter;
   for (std::string_view rest = req.query; !rest.empty();) {
     const auto amp = rest.find('&');
@@ -506,19 +516,29 @@ http::AdminResponse dead_letters(Services& s, const http::AdminRequest& req) {
     if (count < 0) return api::error(503, "store_unavailable", problem);
     s.notify_delivery();
     log::info("dlq_replayed", {{"deliveries", count}, log::safe("sink", filter.sink)});
-    return api::json(200, R"({"replayed":)" + std::to_string(count) + "}");
+    return audited(api::json(200, R"({"replayed":)" + std::to_string(count) + "}"), "dlq-replay", {}, count,
+                   "sink=" + filter.sink + (filter.id > 0 ? " id=" + std::to_string(filter.id) : std::string()));
   }
   if (req.method != "GET") return api::error(405, "method_not_allowed", "POST /dlq/replay; GET the rest");
   std::string problem;
   auto store = store::Reader::open(s.config.state_dir, problem);
   if (!store) return api::error(503, "store_unavailable", "cannot read the store");
-  if (path == "/dlq") return api::json(200, outbox::dead_letters_json(*store, filter));
+  if (path == "/dlq") {
+    // Dead letters carry the destination's words, which may quote the lead's address: a read of contact data.
+    std::vector<std::string> ids;
+    for (const auto& letter : store->dead_letters(filter)) ids.push_back(letter.lead_id);
+    const auto count = static_cast<std::int64_t>(ids.size());
+    return audited(api::json(200, outbox::dead_letters_json(*store, filter)), "dlq-list", std::move(ids), count,
+                   filter.sink.empty() ? std::string() : "sink=" + filter.sink);
+  }
   unsigned long long id = 0;
   auto body = util::parse_u64(std::string_view(path).substr(5), id)
                   ? outbox::dead_letter_json(*store, static_cast<std::int64_t>(id))
                   : std::string();
   if (body.empty()) return api::error(404, "not_found", "no dead letter with that id");
-  return api::json(200, std::move(body));
+  const auto letter = store->dead_letter(static_cast<std::int64_t>(id));
+  return audited(api::json(200, std::move(body)), "dlq-show", {letter ? letter->lead_id : std::string()}, 1,
+                 "delivery " + std::to_string(id));
 }
 
 // The admin listener: /metrics, /healthz and /readyz for anyone who can reach it; /status and /dlq for operators;
@@ -553,8 +573,9 @@ class AdminComponent final : public Component {
       if (api::LeadsApi::handles(path)) return s.leads_api->handle(req, *access);
       if (path == "/status" || path == "/dlq" || path.rfind("/dlq/", 0) == 0) {
         http::AdminResponse refusal;
-        if (!access->authorize(req.authorization, api::Role::Operator, refusal)) return refusal;
-        if (path != "/status") return dead_letters(s, req);
+        const auto caller = access->authorize(req.authorization, api::Role::Operator, refusal);
+        if (!caller) return refusal;
+        if (path != "/status") return dead_letters(s, req, caller->name);
         if (req.method != "GET") return api::error(405, "method_not_allowed", "use GET");
         return api::json(200, s.status_json());
       }

@@ -219,6 +219,10 @@ class Notifications(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("notify:email", out.stdout)
         self.assertIn(lead_id, out.stdout)
+        # Dead letters may quote contact data: listing them is audited, by token and lead id.
+        with open(os.path.join(d.dir, "state", "audit.log")) as f:
+            trail = [json.loads(line) for line in f]
+        self.assertIn(("operator-token", "dlq-list", [lead_id]), [(e["actor"], e["action"], e["lead_ids"]) for e in trail])
         self.assertEqual(self.smtp.messages, [])
         # Contact data never reaches the log.
         self.assertNotIn("buyer1@fabrikam.example", "\n".join(d.lines))
