@@ -58,6 +58,19 @@ class Served:
         self.base_url = f"{'https' if ca is not None else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def transport_fault(self, h, fault):
+        """The faults every emulator can play on a request it read: "hang" (never answers; close() cuts it) and
+        "malformed" (an answer that is not HTTP). True when it played one (nothing more to send)."""
+        if fault == "hang":
+            self.hung.append(h.connection)
+            threading.Event().wait(30)
+            return True
+        if fault == "malformed":
+            h.wfile.write(b"HTTP/1.1 2OO NOT A STATUS\r\n\r\n{")
+            h.close_connection = True
+            return True
+        return False
+
     def close(self):
         for c in self.hung:
             try:
@@ -286,13 +299,7 @@ class CrmEmulator(Served):
             # The CRM wrote the record but the answer never comes: the retry must update it, not add another.
             self.data(h, method, body, "store_only")
             fault = "hang"
-        if fault == "hang":
-            self.hung.append(h.connection)
-            threading.Event().wait(30)
-            return None
-        if fault == "malformed":
-            h.wfile.write(b"HTTP/1.1 2OO NOT A STATUS\r\n\r\n{")
-            h.close_connection = True
+        if self.transport_fault(h, fault):
             return None
         if fault == "limit":
             h.reply(403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])

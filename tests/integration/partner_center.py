@@ -244,13 +244,7 @@ class PartnerCenter(Served):
                 with self.cond:
                     self.faults.insert(0, fault)  # meant for the PATCH
                 fault = None
-        if fault == "hang":
-            self.hung.append(h.connection)
-            threading.Event().wait(30)
-            return None
-        if fault == "malformed":
-            h.wfile.write(b"HTTP/1.1 2OO NOT A STATUS\r\n\r\n{")
-            h.close_connection = True
+        if self.transport_fault(h, fault):
             return None
         if fault == 429:
             h.reply(429, {"code": 429, "description": "Rate limit is exceeded"}, {"Retry-After": "1"})
