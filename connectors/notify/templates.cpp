@@ -105,14 +105,6 @@ std::string_view kind_of_key(std::string_view key) { return key.substr(0, key.fi
 Templates::Templates() = default;
 Templates::~Templates() = default;
 
-std::vector<std::string> Templates::file_names() {
-  std::vector<std::string> out;
-  for (const char* set : {"lead", "digest"}) {
-    for (const char* part : kParts) out.push_back(std::string(set) + "." + part + ".mustache");
-  }
-  return out;
-}
-
 std::shared_ptr<const Templates> Templates::load(const std::string& dir, std::string& error) {
   std::shared_ptr<Templates> t(new Templates());
   const auto make = [&](const char* set, const char* const defaults[3]) -> std::unique_ptr<Set> {

@@ -30,8 +30,6 @@ class Templates {
 
   // Renders `document` as a message of `kind`; false with a message when the document is not one.
   bool render(std::string_view kind, std::string_view document, Message& out, std::string& error) const;
-  // The file names an admin may put in templates_dir.
-  static std::vector<std::string> file_names();
 
  private:
   struct Set;

@@ -18,7 +18,8 @@ const NotifyRule* find_rule(const NotifyConfig& c, std::string_view name) {
   return nullptr;
 }
 
-bool to_states(const std::vector<store::LeadRow>& rows, std::vector<LeadState>& out) {
+// The stored leads as documents see them; one that cannot be read is left out (and logged).
+void to_states(const std::vector<store::LeadRow>& rows, std::vector<LeadState>& out) {
   for (const auto& row : rows) {
     LeadState s;
     std::string error;
@@ -29,7 +30,6 @@ bool to_states(const std::vector<store::LeadRow>& rows, std::vector<LeadState>& 
     s.lifecycle = row.lifecycle;
     out.push_back(std::move(s));
   }
-  return true;
 }
 
 }  // namespace
