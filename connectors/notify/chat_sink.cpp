@@ -5,10 +5,12 @@
 #include <rapidjson/writer.h>
 
 #include "connectors/webhook/webhook_sink.hpp"
+#include "daemon/util/json_write.hpp"
 
 namespace leadrelay::connectors::notify {
 namespace {
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using util::json::Writer;
+using util::json::string;
 
 std::string text_of(const rapidjson::Value& lead, const char* key) {
   const auto it = lead.FindMember(key);
@@ -21,11 +23,6 @@ bool flag_of(const rapidjson::Value& lead, const char* key) {
   return it != lead.MemberEnd() && it->value.IsBool() && it->value.GetBool();
 }
 
-void str(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
-void member(Writer& w, const char* key, std::string_view value) {
-  w.Key(key);
-  str(w, value);
-}
 
 // The facts of one lead, label and value, in the mail's order; empty values left out.
 std::vector<std::pair<std::string, std::string>> facts(const rapidjson::Value& lead) {
@@ -80,37 +77,37 @@ std::string teams_card(std::string_view kind, std::string_view document, const s
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  member(w, "type", "message");
+  string(w, "type", "message");
   w.Key("attachments");
   w.StartArray();
   w.StartObject();
-  member(w, "contentType", "application/vnd.microsoft.card.adaptive");
+  string(w, "contentType", "application/vnd.microsoft.card.adaptive");
   w.Key("content");
   w.StartObject();
-  member(w, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json");
-  member(w, "type", "AdaptiveCard");
-  member(w, "version", "1.4");
+  string(w, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json");
+  string(w, "type", "AdaptiveCard");
+  string(w, "version", "1.4");
   w.Key("body");
   w.StartArray();
   w.StartObject();
-  member(w, "type", "TextBlock");
-  member(w, "size", "Medium");
-  member(w, "weight", "Bolder");
-  member(w, "text", title);
+  string(w, "type", "TextBlock");
+  string(w, "size", "Medium");
+  string(w, "weight", "Bolder");
+  string(w, "text", title);
   w.Key("wrap");
   w.Bool(true);
-  if (kind == "hot") member(w, "color", "Attention");
+  if (kind == "hot") string(w, "color", "Attention");
   w.EndObject();
   std::vector<std::string> links;
   for (const auto& lead : doc["leads"].GetArray()) {
     w.StartObject();
-    member(w, "type", "FactSet");
+    string(w, "type", "FactSet");
     w.Key("facts");
     w.StartArray();
     for (const auto& [label, value] : facts(lead)) {
       w.StartObject();
-      member(w, "title", label);
-      member(w, "value", value);
+      string(w, "title", label);
+      string(w, "value", value);
       w.EndObject();
     }
     w.EndArray();
@@ -122,9 +119,9 @@ std::string teams_card(std::string_view kind, std::string_view document, const s
     w.Key("actions");
     w.StartArray();
     w.StartObject();
-    member(w, "type", "Action.OpenUrl");
-    member(w, "title", "Open the lead");
-    member(w, "url", links.front());
+    string(w, "type", "Action.OpenUrl");
+    string(w, "title", "Open the lead");
+    string(w, "url", links.front());
     w.EndObject();
     w.EndArray();
   }
@@ -141,47 +138,47 @@ std::string slack_message(std::string_view kind, std::string_view document, cons
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  member(w, "text", title);  // the notification's text where blocks are not shown
+  string(w, "text", title);  // the notification's text where blocks are not shown
   w.Key("blocks");
   w.StartArray();
   w.StartObject();
-  member(w, "type", "header");
+  string(w, "type", "header");
   w.Key("text");
   w.StartObject();
-  member(w, "type", "plain_text");
-  member(w, "text", title.substr(0, 150));
+  string(w, "type", "plain_text");
+  string(w, "text", title.substr(0, 150));
   w.EndObject();
   w.EndObject();
   int sections = 0;
   for (const auto& lead : doc["leads"].GetArray()) {
     if (++sections > 40) break;  // Slack takes 50 blocks a message
     w.StartObject();
-    member(w, "type", "section");
+    string(w, "type", "section");
     w.Key("fields");
     w.StartArray();
     int fields = 0;
     for (const auto& [label, value] : facts(lead)) {
       if (++fields > 10) break;  // and 10 fields a section
       w.StartObject();
-      member(w, "type", "mrkdwn");
-      member(w, "text", "*" + label + "*\n" + slack_escape(value));
+      string(w, "type", "mrkdwn");
+      string(w, "text", "*" + label + "*\n" + slack_escape(value));
       w.EndObject();
     }
     w.EndArray();
     w.EndObject();
     if (const auto link = text_of(lead, "link"); !link.empty() && kind != "digest") {
       w.StartObject();
-      member(w, "type", "actions");
+      string(w, "type", "actions");
       w.Key("elements");
       w.StartArray();
       w.StartObject();
-      member(w, "type", "button");
+      string(w, "type", "button");
       w.Key("text");
       w.StartObject();
-      member(w, "type", "plain_text");
-      member(w, "text", "Open the lead");
+      string(w, "type", "plain_text");
+      string(w, "text", "Open the lead");
       w.EndObject();
-      member(w, "url", link);
+      string(w, "url", link);
       w.EndObject();
       w.EndArray();
       w.EndObject();

@@ -99,21 +99,6 @@ void LeadsApi::release(std::unique_ptr<store::Reader> reader) {
   if (readers_.size() < 8) readers_.push_back(std::move(reader));
 }
 
-// A reader for one call, given back at the end of it.
-class LeadsApi::Lease {
- public:
-  explicit Lease(LeadsApi& api) : api_(api), reader_(api.acquire(error)) {}
-  ~Lease() {
-    if (reader_) api_.release(std::move(reader_));
-  }
-  store::Reader* operator->() { return reader_.get(); }
-  explicit operator bool() const { return reader_ != nullptr; }
-  std::string error;
-
- private:
-  LeadsApi& api_;
-  std::unique_ptr<store::Reader> reader_;
-};
 
 AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   std::string_view path = req.path;

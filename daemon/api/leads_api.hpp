@@ -52,4 +52,20 @@ class LeadsApi {
   std::vector<std::unique_ptr<store::Reader>> readers_;
 };
 
+// A reader for one call, given back at the end of it (leads_api.cpp and privacy_api.cpp).
+class LeadsApi::Lease {
+ public:
+  explicit Lease(LeadsApi& api) : api_(api), reader_(api.acquire(error)) {}
+  ~Lease() {
+    if (reader_) api_.release(std::move(reader_));
+  }
+  store::Reader* operator->() { return reader_.get(); }
+  explicit operator bool() const { return reader_ != nullptr; }
+  std::string error;
+
+ private:
+  LeadsApi& api_;
+  std::unique_ptr<store::Reader> reader_;
+};
+
 }  // namespace leadrelay::api

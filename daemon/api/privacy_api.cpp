@@ -111,14 +111,9 @@ AdminResponse LeadsApi::privacy(const http::AdminRequest& req, std::string_view 
   std::vector<std::vector<store::LeadEvent>> histories;
   std::vector<std::vector<store::DeliveryRecord>> deliveries;
   {
+    Lease store(*this);
+    if (!store) return store_unavailable(store.error);
     std::string problem;
-    auto store = acquire(problem);
-    if (!store) return store_unavailable(problem);
-    struct Release {
-      LeadsApi& api;
-      std::unique_ptr<store::Reader>& reader;
-      ~Release() { api.release(std::move(reader)); }
-    } release{*this, store};
     auto snapshot = store->snapshot();
     if (!store->person_leads(person.email, person.phone, person.lead_id, rows, problem)) {
       return store_unavailable(problem);

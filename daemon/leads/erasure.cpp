@@ -4,7 +4,6 @@
 #include "daemon/leads/changes.hpp"
 #include "daemon/lifecycle/event.hpp"
 #include "daemon/log/log.hpp"
-#include "daemon/pipeline/pipeline.hpp"
 
 namespace leadrelay::leads {
 
@@ -13,16 +12,6 @@ ErasureOutcome Changes::erase(const std::vector<store::LeadRow>& leads, std::str
   {
     std::lock_guard lock(mutex_);
     targets = destinations_;
-  }
-  // The person key and the message key are the person's email (else phone): read them before they go.
-  struct Person {
-    std::string key;  // pipeline::message_key: the email, else the phone, else the lead id
-  };
-  std::vector<Person> people;
-  for (const auto& row : leads) {
-    model::Lead lead;
-    std::string error;
-    people.push_back({model::from_json(row.lead_json, lead, error) ? pipeline::message_key(lead) : row.lead_id});
   }
   ErasureOutcome outcome;
   store::DeliveryTotals cancelled;
@@ -38,7 +27,9 @@ ErasureOutcome Changes::erase(const std::vector<store::LeadRow>& leads, std::str
         if (!error.empty()) return false;
         continue;  // gone meanwhile
       }
-      const auto& key = people[i].key;
+      // The stored message key (pipeline::message_key): the email, else the phone, else the lead id; the person
+      // keys start with it. Read before it goes.
+      const std::string key = row->msg_key;
       const auto prefix = key == row->lead_id ? std::string() : key + "|";
       if (!tx.remove_contact_data(row->seq, row->lead_id, prefix, now_ms, cancelled, error)) return false;
       auto after = row->lifecycle;
