@@ -74,14 +74,7 @@ bool parse_time(std::string_view text, std::int64_t& ms) {
 QueryProblem parse_lead_query(std::string_view query, store::LeadFilter& f, int max_limit,
                               const std::vector<std::string_view>& extra, std::vector<std::string>* extra_values) {
   if (extra_values != nullptr) extra_values->assign(extra.size(), std::string());
-  for (std::string_view rest = query; !rest.empty();) {
-    const auto amp = rest.find('&');
-    const auto pair = rest.substr(0, amp);
-    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const auto key = util::url_decode(pair.substr(0, eq));
-    const auto value = eq == std::string_view::npos ? std::string() : util::url_decode(pair.substr(eq + 1));
+  for (const auto& [key, value] : util::query_params(query)) {
     const auto problem = [&](std::string message) { return QueryProblem{key, std::move(message)}; };
     if (const auto it = std::find(extra.begin(), extra.end(), key); it != extra.end()) {
       (*extra_values)[static_cast<std::size_t>(it - extra.begin())] = value;

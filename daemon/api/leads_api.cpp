@@ -109,6 +109,7 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   if (!caller) return refusal;
 
   if (path.rfind("/privacy/", 0) == 0) return privacy(req, path.substr(9), *caller);
+  if (path.rfind("/insights/", 0) == 0) return read ? insights(req, path.substr(10)) : method_not_allowed("GET");
   if (path == "/leads") return read ? list(req, *caller) : method_not_allowed("GET");
   if (path == "/leads/export") return read ? export_leads(req, *caller) : method_not_allowed("GET");
   if (path == "/actions") return read ? actions(req, *caller) : method_not_allowed("GET");
@@ -125,8 +126,8 @@ AdminResponse LeadsApi::handle(const AdminRequest& req, const Access& access) {
   constexpr std::string_view kLeads = "/leads/";
   if (path.rfind(kLeads, 0) != 0) {
     return error(404, "not_found",
-                 "the leads API serves /api/v1/leads, /api/v1/leads/{id}, /api/v1/leads/export, /api/v1/actions and "
-                 "/api/v1/reasons");
+                 "the leads API serves /api/v1/leads, /api/v1/leads/{id}, /api/v1/leads/export, /api/v1/actions, "
+                 "/api/v1/reasons, /api/v1/insights/{widget} and /api/v1/privacy/{erase,person}");
   }
   path.remove_prefix(kLeads.size());
   const auto slash = path.find('/');

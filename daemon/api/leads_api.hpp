@@ -12,6 +12,7 @@
 #include "daemon/api/access.hpp"
 #include "daemon/audit/audit_log.hpp"
 #include "daemon/http/admin_server.hpp"
+#include "daemon/insights/widgets.hpp"
 #include "daemon/leads/changes.hpp"
 #include "daemon/store/reader.hpp"
 
@@ -26,6 +27,8 @@ class LeadsApi {
   static bool handles(std::string_view path) { return path == "/api/v1" || path.rfind("/api/v1/", 0) == 0; }
   // `access` decides who may; the caller's token name is the actor of changes.
   http::AdminResponse handle(const http::AdminRequest& request, const Access& access);
+  // insights.usd_rates, replaced on reload.
+  void set_usd_rates(insights::UsdRates rates);
 
  private:
   // A store reader for this call, from a small pool (one per admin thread at most).
@@ -39,6 +42,8 @@ class LeadsApi {
   http::AdminResponse show(std::string_view id, const Caller& caller, std::string_view action = "read");
   // /api/v1/privacy/erase and /api/v1/privacy/person (privacy_api.cpp).
   http::AdminResponse privacy(const http::AdminRequest& request, std::string_view what, const Caller& caller);
+  // /api/v1/insights/<widget> (insights_api.cpp).
+  http::AdminResponse insights(const http::AdminRequest& request, std::string_view widget);
   // Writes the audit entry of an answer about `rows`; the answer, or 503 when the trail cannot be written.
   http::AdminResponse audited(http::AdminResponse answer, const Caller& caller, std::string_view action,
                               const std::vector<store::LeadRow>& rows, std::string detail = {});
@@ -50,6 +55,7 @@ class LeadsApi {
   audit::AuditLog* audit_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<store::Reader>> readers_;
+  insights::UsdRates usd_rates_;  // under mutex_
 };
 
 // A reader for one call, given back at the end of it (leads_api.cpp and privacy_api.cpp).

@@ -559,6 +559,7 @@ class AdminComponent final : public Component {
       return false;
     }
     s.leads_api = std::make_unique<api::LeadsApi>(s.config.state_dir, *s.changes, s.audit.get());
+    s.leads_api->set_usd_rates(s.config.insights.usd_rates);
     if (s.config.admin.tokens.empty()) {
       log::warn("admin_without_tokens", {{"hint", "the leads API, /status and /dlq answer 401 until admin.tokens "
                                                   "names at least one token"}});
@@ -607,6 +608,7 @@ class AdminComponent final : public Component {
   }
   void reload(Services& s, const Config& loaded) override {
     auto access = std::make_shared<const api::Access>(loaded.admin.tokens);
+    s.leads_api->set_usd_rates(loaded.insights.usd_rates);
     std::lock_guard lock(s.access_mutex);
     s.access = std::move(access);
   }

@@ -37,6 +37,7 @@ constexpr KeySpec kTopKeys[] = {
     {"notifications", KeyType::Section, "",
      "mails, Teams and Slack messages about new leads, digests, expiring and hot leads"},
     {"console", KeyType::Section, "", "where admins reach leadrelay's pages (links in notifications)"},
+    {"insights", KeyType::Section, "", "lead insights: the USD rates won values are converted with"},
     {"retention", KeyType::Section, "", "how long contact data and leads are kept"},
     {"routes", KeyType::SectionList, "",
      "ordered rules that send each lead to destinations or drop it; a lead no rule matches is kept and logged"},
@@ -88,6 +89,7 @@ std::vector<KeyTable> key_tables() {
       {"notifications.retry", connectors::retry_keys()},
       {"notifications.rules[]", notify::notification_rule_keys()},
       {"console", kConsoleKeys},
+      {"insights", insights::insights_keys()},
       {"retention", leads::retention_keys()},
       {"routes[]", routing::rule_keys()},
       {"sinks[]", connectors::common_sink_keys()},
@@ -188,6 +190,8 @@ LoadResult load_config_text(const std::string& text, const std::string& file, co
       c.console_base_url.rfind("http://", 0) != 0) {
     console.error("base_url", "expected an address such as https://leads.example.com:9443");
   }
+  MapReader insights(diagnostics, top.child("insights"), "insights", insights::insights_keys());
+  c.insights = insights::parse_insights_config(insights);
   if (top.has("notifications")) {
     MapReader notifications(diagnostics, top.child("notifications"), "notifications", notify::notification_keys());
     c.notifications = notify::parse_notify_config(notifications, base_dir, route_context, c.console_base_url);

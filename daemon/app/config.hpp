@@ -13,6 +13,7 @@
 #include "connectors/sinks/sink_config.hpp"
 #include "daemon/config/yaml_reader.hpp"
 #include "daemon/http/server_config.hpp"
+#include "daemon/insights/insights_config.hpp"
 #include "daemon/intake/source_config.hpp"
 #include "daemon/leads/retention.hpp"
 #include "daemon/lifecycle/lifecycle_config.hpp"
@@ -48,6 +49,7 @@ struct Config {
   connectors::pc_referral::PartnerCenterConfig partner_center;
   leads::RetentionConfig retention;
   std::string console_base_url;  // console.base_url
+  insights::InsightsConfig insights;
   notify::NotifyConfig notifications;
   std::shared_ptr<const routing::RouteTable> routes;  // shared: a reload swaps the whole table
   validate::ValidationConfig validation;

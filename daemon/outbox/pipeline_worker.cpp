@@ -241,7 +241,9 @@ bool PipelineWorker::process_batch() {
                                            lead.quality,
                                            lead.email_check.verdict,
                                            lead.phone_check.verdict,
-                                           lead.referral.id};
+                                           lead.referral.id,
+                                           lead.offer.id,
+                                           lead.program};
     // Who is told of it (nobody of a lead a rule dropped); the store decides at once or in the digest.
     if (notifications && outcome.kind != pipeline::Outcome::Kind::Dropped) {
       rec.notifications = notify::plan(*notifications, lead, rec.lifecycle->lifecycle, now_ms);

@@ -233,42 +233,7 @@ std::optional<DeadLetter> Reader::dead_letter(std::int64_t id) {
 }
 
 namespace {
-// The WHERE clause of a lead filter and its values, bound in order.
-struct Where {
-  std::string sql;
-  std::vector<std::string> texts;  // bound as ?1.. in order, texts then ints (each tagged by `kinds`)
-  std::vector<std::int64_t> ints;
-  std::string kinds;               // 't' or 'i' per placeholder
-
-  void add(const std::string& clause) { sql += (sql.empty() ? "WHERE " : " AND ") + clause; }
-  void any_of(const char* column, const std::vector<std::string>& values) {
-    if (values.empty()) return;
-    std::string clause = std::string(column) + " IN (";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      clause += i == 0 ? "?" : ", ?";
-      texts.push_back(values[i]);
-      kinds += 't';
-    }
-    add(clause + ")");
-  }
-  void compare(const std::string& clause, std::int64_t value) {
-    add(clause);
-    ints.push_back(value);
-    kinds += 'i';
-  }
-  void bind(sqlite3_stmt* stmt) const {
-    std::size_t t = 0, n = 0;
-    for (std::size_t i = 0; i < kinds.size(); ++i) {
-      if (kinds[i] == 't') {
-        sqlite3_bind_text(stmt, static_cast<int>(i + 1), texts[t].data(), static_cast<int>(texts[t].size()),
-                          SQLITE_STATIC);
-        ++t;
-      } else {
-        sqlite3_bind_int64(stmt, static_cast<int>(i + 1), ints[n++]);
-      }
-    }
-  }
-};
+using detail::Where;
 
 // Which index a list walks, newest first, so that it stops after `limit` matches instead of sorting every row that
 // matches one filter (SQLite's own choice, e.g. country's index then a sort of a tenth of the store, took 85 ms with
@@ -299,14 +264,7 @@ Where where_of(const LeadFilter& f, bool with_cursor, Driver skip = Driver::Rows
   w.any_of("lc.email_validity", f.email_validity);
   w.any_of("lc.phone_validity", f.phone_validity);
   if (!f.customer.empty() && skip != Driver::Customer) {
-    std::string pattern = "%";
-    for (char c : f.customer) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += c;
-    }
-    w.add("lc.company LIKE ? ESCAPE '\\'");
-    w.texts.push_back(pattern + "%");
-    w.kinds += 't';
+    w.contains("lc.company", f.customer);
   }
   if (f.favorite) w.add(*f.favorite ? "lc.favorite = 1" : "lc.favorite = 0");
   if (f.hot) w.compare(*f.hot ? "lc.hot_until_ms > ?" : "lc.hot_until_ms <= ?", f.now_ms);
@@ -316,27 +274,6 @@ Where where_of(const LeadFilter& f, bool with_cursor, Driver skip = Driver::Rows
   return w;
 }
 
-// An FTS5 phrase that matches `text` as a substring (trigram tokenizer): quoted, quotes doubled.
-std::string phrase(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// Prepares `sql` (built per query, so not from the statement cache), binds the filter; null with `error`.
-sqlite3_stmt* prepare_filtered(sqlite3* db, const std::string& sql, const Where& where, std::string& error) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
-    error = sqlite3_errmsg(db);
-    sqlite3_finalize(stmt);
-    return nullptr;
-  }
-  where.bind(stmt);
-  return stmt;
-}
 }  // namespace
 
 bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::string& error) {
@@ -349,7 +286,7 @@ bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::str
   // One query (or one per value of the driver's filter), each newest first; their rows merged.
   const auto run = [&](const std::string& from, Where where, const std::string& order) {
     const auto sql = std::string(kColumns) + from + where.sql + order + limit;
-    auto* stmt = prepare_filtered(db_, sql, where, error);
+    auto* stmt = detail::prepare_filtered(db_, sql, where, error);
     if (stmt == nullptr) return false;
     const bool ok = read_all(db_, stmt, detail::lead_row, out, error);
     sqlite3_finalize(stmt);
@@ -366,7 +303,7 @@ bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::str
       ok = run("FROM lifecycle lc NOT INDEXED" + join, std::move(tail), " ORDER BY lc.seq DESC");
       auto where = where_of(filter, true, Driver::Customer);
       where.add("lifecycle_company MATCH ?");
-      where.texts.push_back(phrase(filter.customer));
+      where.texts.push_back(detail::fts_phrase(filter.customer));
       where.kinds += 't';
       ok = ok && run("FROM lifecycle_company f JOIN lifecycle lc ON lc.seq = f.rowid" + join, std::move(where),
                      " ORDER BY f.rowid DESC");
@@ -403,7 +340,7 @@ bool Reader::leads(const LeadFilter& filter, std::vector<LeadRow>& out, std::str
 std::int64_t Reader::count_leads(const LeadFilter& filter) {
   const auto where = where_of(filter, false);
   std::string error;
-  auto* stmt = prepare_filtered(db_, "SELECT COUNT(*) FROM lifecycle lc " + where.sql, where, error);
+  auto* stmt = detail::prepare_filtered(db_, "SELECT COUNT(*) FROM lifecycle lc " + where.sql, where, error);
   if (stmt == nullptr) return -1;
   const auto count = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
   sqlite3_finalize(stmt);

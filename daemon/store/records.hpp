@@ -39,6 +39,8 @@ struct LifecycleRecord {
   std::string call_to_action, country, company, lead_source, lead_type, classification, quality, email_validity,
       phone_validity;
   std::string referral_id{};  // Partner Center's, for a referral lead
+  std::string offer{};        // publisherid.offerid as sent
+  std::string program{};      // a qualified lead's referral program
 };
 
 // A notification the pipeline asks for as it routes a lead (daemon/notify/ says which rules want one). The store
@@ -123,6 +125,33 @@ struct LeadFilter {
   std::int64_t before_seq = 0;    // the cursor: leads older than this one; 0: from the newest
   int limit = 50;
   bool operator==(const LeadFilter&) const = default;
+};
+
+// What the insights read (daemon/insights/): leads received in whole months, of one tab's classifications,
+// filtered as the console's query string says (several values of one: any of them).
+struct InsightFilter {
+  std::string from_month, to_month;  // YYYY-MM, both included
+  std::vector<std::string> classification, country, lead_type, offer, program;
+  std::vector<std::string> customer;  // substrings of the company name, any case (any of them)
+};
+
+// One cell of the insight roll-up: `n` leads that share every key value, with the sums of their measures.
+struct InsightCell {
+  std::string month;  // YYYY-MM (UTC) the leads were received in
+  std::string classification, lead_type, call_to_action, country, offer, program, lead_source, status;
+  std::string currency;   // of the deal value; empty when there is none
+  std::string reason;     // decline or lost reason
+  int accept_bucket = -1;  // days to accept: 0-1, 2-3, 4-5, 6-7, 8-9, 10-11, 12-14, 14+ as 0..7; -1 not accepted
+  int win_bucket = -1;     // days to win: 0-30, 31-60, ..., 151-180, 180+ as 0..6; -1 not won
+  std::int64_t n = 0;
+  double value = 0;           // the deal values, in `currency`
+  std::int64_t accept_ms = 0;  // the acceptance times, summed
+  std::int64_t win_ms = 0;     // the times to win, summed
+};
+
+// Leads received before a range and answered in it (Partner Center's "past leads").
+struct PastLeads {
+  std::int64_t accepted = 0, declined = 0, won = 0, lost = 0;
 };
 
 // A stored lead with its lifecycle.

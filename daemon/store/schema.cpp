@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "daemon/store/insight_sql.hpp"
 #include "daemon/store/sqlite.hpp"
 
 namespace leadrelay::store {
@@ -222,6 +223,9 @@ CREATE INDEX deliveries_lead ON deliveries(lead_seq);
 
 bool to_version_6(sqlite3* db, std::string& error) { return exec(db, kSchema6, error); }
 
+// Lead insights (daemon/insights/): the offer and program of each lead, and the roll-up (insight_sql.hpp).
+bool to_version_7(sqlite3* db, std::string& error) { return exec(db, detail::insight_schema_sql().c_str(), error); }
+
 struct Migration {
   int version;
   const char* what;
@@ -234,6 +238,7 @@ constexpr Migration kMigrations[] = {
     {4, "Partner Center referral ids", to_version_4},
     {5, "notifications", to_version_5},
     {6, "contact data removal", to_version_6},
+    {7, "the insight roll-up", to_version_7},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

@@ -87,4 +87,15 @@ sqlite3_stmt* Statements::get(const char* sql, std::string& error) {
   return stmt;
 }
 
+sqlite3_stmt* prepare_filtered(sqlite3* db, const std::string& sql, const Where& where, std::string& error) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    error = sqlite3_errmsg(db);
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  where.bind(stmt);
+  return stmt;
+}
+
 }  // namespace leadrelay::store::detail

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/store/records.hpp"
 
@@ -65,6 +66,67 @@ class Statements {
   sqlite3* db_;
   std::map<const char*, sqlite3_stmt*> prepared_;
 };
+
+// A WHERE clause built of filters and its values, bound in order (the leads list, insights).
+struct Where {
+  std::string sql;
+  std::vector<std::string> texts;  // bound as ?1.. in order, texts then ints (each tagged by `kinds`)
+  std::vector<std::int64_t> ints;
+  std::string kinds;               // 't' or 'i' per placeholder
+
+  void add(const std::string& clause) { sql += (sql.empty() ? "WHERE " : " AND ") + clause; }
+  void any_of(const char* column, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    std::string clause = std::string(column) + " IN (";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      clause += i == 0 ? "?" : ", ?";
+      texts.push_back(values[i]);
+      kinds += 't';
+    }
+    add(clause + ")");
+  }
+  void compare(const std::string& clause, std::int64_t value) {
+    add(clause);
+    ints.push_back(value);
+    kinds += 'i';
+  }
+  // `column` holds `text` as a substring, any case (LIKE, its wildcards escaped).
+  void contains(const char* column, std::string_view text) {
+    std::string pattern = "%";
+    for (char c : text) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    add(std::string(column) + " LIKE ? ESCAPE '\\'");
+    texts.push_back(pattern + "%");
+    kinds += 't';
+  }
+  void bind(sqlite3_stmt* stmt) const {
+    std::size_t t = 0, n = 0;
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      if (kinds[i] == 't') {
+        sqlite3_bind_text(stmt, static_cast<int>(i + 1), texts[t].data(), static_cast<int>(texts[t].size()),
+                          SQLITE_STATIC);
+        ++t;
+      } else {
+        sqlite3_bind_int64(stmt, static_cast<int>(i + 1), ints[n++]);
+      }
+    }
+  }
+};
+
+// Prepares `sql` (built per query, so not from the statement cache) and binds `where`; null with `error`.
+sqlite3_stmt* prepare_filtered(sqlite3* db, const std::string& sql, const Where& where, std::string& error);
+
+// An FTS5 phrase that matches `text` as a substring (trigram tokenizer): quoted, quotes doubled.
+inline std::string fts_phrase(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
 
 // A read transaction from construction until end() or destruction: the reads in it share one snapshot and one
 // pair of WAL read-lock system calls.

@@ -70,9 +70,9 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
   auto* lifecycle = s.get(
       "INSERT OR IGNORE INTO lifecycle (status, version, hot_until_ms, expires_at_ms, accepted_at_ms, closed_at_ms, "
       "deal, reason, notes, favorite, seq, lead_id, msg_key, received_at_ms, call_to_action, country, company, "
-      "lead_source, lead_type, classification, quality, email_validity, phone_validity, destinations, referral_id) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-      "?23, ?24, ?25)",
+      "lead_source, lead_type, classification, quality, email_validity, phone_validity, destinations, referral_id, offer, "
+      "program) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+      "?21, ?22, ?23, ?24, ?25, ?26, ?27)",
       error);
   if (routed == nullptr || delivery == nullptr || person == nullptr || lifecycle == nullptr) return false;
   std::string deal;
@@ -122,10 +122,13 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       } else {
         bind(lifecycle, 24, destinations);
       }
-      if (lc.referral_id.empty()) {
-        sqlite3_bind_null(lifecycle, 25);
-      } else {
-        bind(lifecycle, 25, lc.referral_id);
+      i = 25;
+      for (const auto* v : {&lc.referral_id, &lc.offer, &lc.program}) {
+        if (v->empty()) {
+          sqlite3_bind_null(lifecycle, i++);
+        } else {
+          bind(lifecycle, i++, *v);
+        }
       }
       if (!step_once(db, lifecycle, error)) return false;
     }

@@ -113,6 +113,20 @@ int hex_value(char c) noexcept {
 }
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::string_view rest = query; !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    out.emplace_back(url_decode(pair.substr(0, eq)),
+                     eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1)));
+  }
+  return out;
+}
+
 std::string url_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace leadrelay::util {
@@ -51,6 +52,9 @@ std::string json_quote(std::string_view text);
 
 // Decodes %XX and '+' in a URL query component. Invalid escapes are kept as they are.
 std::string url_decode(std::string_view s);
+
+// The name=value pairs of a query string, decoded, in order; empty pairs left out, a name alone has value "".
+std::vector<std::pair<std::string, std::string>> query_params(std::string_view query);
 
 // An ISO-8601 UTC time ("2026-11-01T10:00:00Z", with 0-7 fraction digits, "Z" or "+00:00"; lead.v1 and Partner
 // Center write them so) in Unix milliseconds; false when it is not one.

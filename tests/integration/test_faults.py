@@ -252,13 +252,15 @@ class Faults(unittest.TestCase):
             self.d.start()
             load = Load(self.d, connections=4)
             load.wait_for(100)
-            with open(filler, "ab") as f:  # take every free byte
-                try:
-                    while True:
-                        f.write(b"\0" * 65536)
-                        f.flush()
-                except OSError as e:
-                    self.assertEqual(e.errno, errno.ENOSPC, e)
+            # Take every free byte, unbuffered: a buffered file keeps what did not fit and fails again on close.
+            fd = os.open(filler, os.O_WRONLY | os.O_APPEND)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 65536)
+            except OSError as e:
+                self.assertEqual(e.errno, errno.ENOSPC, e)
+            finally:
+                os.close(fd)
             self.expect_full(load)
             full_at = load.count()
             os.remove(filler)  # space returns

@@ -147,7 +147,7 @@ class MigrationFrom010(unittest.TestCase):
                                 self.counts_before["replay_keys"] - 100)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM person_keys")[0][0],
                          self.counts_before["person_keys"])
-        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 6)
+        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 7)
         # Every lead routed before the upgrade got the lifecycle its lead.v1 says (Get it now leads are
         # informational; Contact me leads past their 14 days are Expired, without events), and so did the ones
         # routed after it.
@@ -158,6 +158,10 @@ class MigrationFrom010(unittest.TestCase):
         self.assertEqual({i for (i,) in query(self.db_path, "SELECT lead_id FROM lifecycle WHERE status = 'Received'")},
                          self.contact_me_waiting)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lead_events")[0][0], 0)
+        # The insight roll-up (schema 7) holds every lifecycle, by status, and each lead's offer was copied in.
+        self.assertEqual(query(self.db_path, "SELECT status, SUM(n) FROM insight_cells GROUP BY status ORDER BY 1"),
+                         [("Expired", 3), ("Informational", LEADS - 5), ("Received", 2)])
+        self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle WHERE offer IS NULL")[0][0], 0)
         # Where each lead went, for the CRM updates of later changes: from the old deliveries, and the new routing.
         self.assertEqual(query(self.db_path, "SELECT destinations, COUNT(*) FROM lifecycle GROUP BY 1"),
                          [("kafka:leads.all", LEADS)])
@@ -187,7 +191,7 @@ class MigrationFrom010(unittest.TestCase):
     def test_5_store_info_on_the_running_daemon(self):
         code, text = store_info(os.path.join(self.workdir, "state"))
         self.assertEqual(code, 0, text)
-        self.assertIn("schema version: 6 (current)", text)
+        self.assertIn("schema version: 7 (current)", text)
         for table in ("leads", "routed", "deliveries", "replay_keys", "person_keys", "cursors"):
             self.assertRegex(text, rf"\n{table} +\d+ +(\d+|-)\n")
         self.assertRegex(text, r"WAL: +\d+ bytes")
