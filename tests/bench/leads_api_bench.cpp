@@ -1,6 +1,8 @@
 // The leads API at scale, against the real daemon: seeds a store with N leads (default 1,000,000) in every status,
 // starts `leadrelay run` on it, and measures over HTTP on the admin listener
 //   1. GET /api/v1/leads with three filters (six mixes, rotated): p50 / p99 / max
+//   1b. GET /api/v1/insights/<widget> for each of the seven widgets, with six of the console's query mixes: p50 / p95
+//      / p99 / max
 //   2. GET /api/v1/leads/export?format=csv of 5,000 rows: p50 / p99 / max
 //   3. intake at 1,000 leads/s alone, then with status changes at 200/s beside it: intake's p50 / p99 each time,
 //      and the changes' own p50 / p99. Latency is measured from each request's scheduled time (no coordinated
@@ -102,7 +104,21 @@ model::Lead make_lead(std::int64_t i, std::mt19937_64& rng, std::int64_t now_ms)
   l.action.call_to_action = contact_me ? model::CallToAction::ContactMe : model::CallToAction::GetItNowOrFreeTrial;
   l.action.partner_action_required = contact_me;
   l.customer_requested_contact = contact_me;
-  l.offer = {"contoso.analytics-pro", "contoso", "analytics-pro", "Contoso Analytics Pro"};
+  // Offers, profile and qualified leads as a partner with a few listings sees them (the insights group by them).
+  static const char* kOffers[] = {"analytics-pro", "backup", "crm-sync", "iot-hub", "sec-suite", "dev-box",
+                                  "data-lake", "ml-studio"};
+  const auto offer = kOffers[rng() % 8];
+  l.offer = {std::string("contoso.") + offer, "contoso", offer, std::string("Contoso ") + offer};
+  const auto kind = rng() % 100;
+  if (kind < 15) {
+    l.lead_type = model::LeadType::Profile;
+    l.offer = {};
+  } else if (kind < 25) {
+    static const char* kPrograms[] = {"Contact request", "Digital sales opportunity", "Customer lifecycle management",
+                                      "Co-sell deployment services"};
+    l.classification = kind < 20 ? model::Classification::MarketingQualified : model::Classification::SalesQualified;
+    l.program = kPrograms[rng() % 4];
+  }
   l.contact.first_name = "Person" + std::to_string(i);
   l.contact.last_name = "Doe";
   l.contact.email = "person" + std::to_string(i) + "@company" + std::to_string(i % 5000) + ".com";
@@ -139,7 +155,9 @@ model::Lifecycle lifecycle_of(const model::Lead& lead, std::mt19937_64& rng, std
   l.expires_at_ms = 0;
   l.version = l.status == model::Status::Accepted ? 2 : 3;
   if (l.status != model::Status::Declined) {
-    l.deal = {"Rollout", 25000.0, "USD", "2027-03-31", "", "", {}};
+    const auto currency = rng() % 100;
+    l.deal = {"Rollout", static_cast<double>(1000 + rng() % 50000), currency < 80 ? "USD" : currency < 95 ? "EUR" : "JPY",
+              "2027-03-31", "", "", {}};
   } else {
     l.version = 2;
   }
@@ -207,11 +225,14 @@ bool seed(const Options& o, std::int64_t now_ms) {
                                            l.contact.country,
                                            l.contact.company,
                                            std::string(model::to_string(l.origin)),
-                                           "offer",
-                                           "customer_inquiry",
+                                           std::string(model::to_string(l.lead_type)),
+                                           std::string(model::to_string(l.classification)),
                                            l.quality,
                                            l.email_check.verdict,
-                                           l.phone_check.verdict};
+                                           l.phone_check.verdict,
+                                           {},
+                                           l.offer.id,
+                                           l.program};
       records.push_back(std::move(r));
     }
     // As the pipeline does: the customer filter's index in chunks.
@@ -249,6 +270,7 @@ bool start_daemon(const Options& o, Daemon& d, const std::string& extra = {}) {
          "    - {name: bench-viewer, role: viewer, token_file: viewer.token}\n"
          "    - {name: bench-admin, role: referrals_admin, token_file: admin.token}\n"
          "logging: {level: info}\n"
+         "insights: {usd_rates: {EUR: 1.08}}\n"
          "validation: {dns: {enabled: false}}\n"
          "sources:\n  - {name: bench, path: /leads, format: ms-marketplace, replay_window: 0s, auth: {secret_file: "
          "bench.secret}}\n"
@@ -394,12 +416,46 @@ int main(int argc, char** argv) {
     all.ms.push_back(ms);
     if (a.status != 200) ++all.failures;
   }
-  std::printf("\n%-78s %8s %8s %8s\n", "GET /api/v1/leads (limit 50)", "p50 ms", "p99 ms", "max ms");
+  std::printf("\n%-78s %8s %8s %8s %8s\n", "GET /api/v1/leads (limit 50)", "p50 ms", "p95 ms", "p99 ms", "max ms");
   for (std::size_t k = 0; k < lists.size(); ++k) {
-    std::printf("  %-76s %8.2f %8.2f %8.2f\n", lists[k].c_str(), per[k].pct(50), per[k].pct(99), per[k].max());
+    std::printf("  %-76s %8.2f %8.2f %8.2f %8.2f\n", lists[k].c_str(), per[k].pct(50), per[k].pct(95), per[k].pct(99),
+                per[k].max());
   }
-  std::printf("  %-76s %8.2f %8.2f %8.2f   (%zu requests, %d failed)\n", "all", all.pct(50), all.pct(99), all.max(),
-              all.ms.size(), all.failures);
+  std::printf("  %-76s %8.2f %8.2f %8.2f %8.2f   (%zu requests, %d failed)\n", "all", all.pct(50), all.pct(95),
+              all.pct(99), all.max(), all.ms.size(), all.failures);
+
+  // 1b. The insights, each widget with the console's query mixes (the roll-up; a customer reads lifecycle rows).
+  const std::vector<std::string> widgets = {"summary", "funnel", "offers", "geo", "programs", "reasons", "compare"};
+  const std::vector<std::string> mixes = {"", "range=6M", "range=1M&country=US,DE", "tab=qualified&range=6M",
+                                          "lead_type=offer&offer=contoso.backup,contoso.iot-hub",
+                                          "range=6M&customer=fabrikam"};
+  std::printf("\n%-78s %8s %8s %8s %8s\n", "GET /api/v1/insights/<widget> (6 query mixes each)", "p50 ms", "p95 ms",
+              "p99 ms", "max ms");
+  Stats insights_all;
+  for (const auto& widget : widgets) {
+    Stats stats;
+    for (const auto& mix : mixes) call(d.admin, viewer, "GET", "/api/v1/insights/" + widget + "?" + mix);  // warm
+    for (int i = 0; i < std::max(60, o.requests / 10); ++i) {
+      const auto& mix = mixes[static_cast<std::size_t>(i) % mixes.size()];
+      const auto t = Clock::now();
+      const auto a = call(d.admin, viewer, "GET", "/api/v1/insights/" + widget + "?" + mix);
+      stats.ms.push_back(since_ms(t));
+      insights_all.ms.push_back(stats.ms.back());
+      if (a.status != 200) ++stats.failures;
+    }
+    std::printf("  %-76s %8.2f %8.2f %8.2f %8.2f   (%zu requests, %d failed)\n", widget.c_str(), stats.pct(50),
+                stats.pct(95), stats.pct(99), stats.max(), stats.ms.size(), stats.failures);
+  }
+  for (const auto& mix : mixes) {
+    Stats stats;
+    for (int i = 0; i < 30; ++i) {
+      const auto t = Clock::now();
+      call(d.admin, viewer, "GET", "/api/v1/insights/funnel?" + mix);
+      stats.ms.push_back(since_ms(t));
+    }
+    std::printf("    funnel?%-69s %8.2f %8.2f %8.2f %8.2f\n", mix.c_str(), stats.pct(50), stats.pct(95),
+                stats.pct(99), stats.max());
+  }
 
   // 2. Exports of 5,000 rows.
   Stats exports;

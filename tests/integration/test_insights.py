@@ -11,7 +11,7 @@ import urllib.parse
 
 from harness import Daemon
 import insights_population as pop
-from test_lifecycle import lead_body
+from test_lifecycle import conforms, lead_body
 
 RATES = {"EUR": 1.1}  # JPY has no rate: shown apart
 EXTRA = "insights:\n  usd_rates:\n    EUR: 1.1\nretention:\n  informational_leads: 400d\n"
@@ -70,7 +70,9 @@ class Filled(unittest.TestCase):
             path += "?" + urllib.parse.urlencode(params)
         status, _, data = self.d.admin("GET", path, role=role)
         self.assertEqual(status, expect, data)
-        return json.loads(data)
+        body = json.loads(data)
+        conforms("/api/v1/insights/{widget}", "GET", status, body)  # schemas/admin-api.openapi.yaml
+        return body
 
 
 class Insights(Filled):
