@@ -452,6 +452,16 @@ std::string change_json(double first, double last) {
   return out;
 }
 
+std::vector<std::string_view> columns(std::string_view widget, const Query& query) {
+  if (widget == "summary") return {"month", "lead_type", "status", "currency"};
+  if (widget == "funnel") return {"lead_type", "call_to_action", "status", "currency", "accept_bucket", "win_bucket"};
+  if (widget == "offers") return {"offer", "call_to_action", "status", "currency"};
+  if (widget == "geo") return {"country", "status", "currency"};
+  if (widget == "programs") return {"program", "status", "currency"};
+  if (widget == "reasons") return {"status", "reason"};
+  return {"month", query.by, "status", "currency"};
+}
+
 std::string widget(std::string_view name, const Input& in) {
   std::int64_t leads = 0;
   for (const auto& c : in.cells) leads += c.n;

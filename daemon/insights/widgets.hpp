@@ -30,7 +30,10 @@ struct Input {
 inline const std::vector<std::string_view> kWidgets = {"summary", "funnel", "offers", "geo",
                                                         "programs", "reasons", "compare"};
 
-// The widget's document; `widget` is one of kWidgets.
+// The cell columns the widget groups by (the store sums over the others), for Reader::insight_cells.
+std::vector<std::string_view> columns(std::string_view widget, const Query& query);
+
+// The widget's document; `widget` is one of kWidgets, over cells read with its columns().
 std::string widget(std::string_view widget, const Input& in);
 
 // Percentage change from `first` to `last` as JSON: a number (rounded to 0.1), "new" (0 to more) or 0 (both 0).

@@ -109,9 +109,12 @@ class Reader {
   bool unanswered_leads(std::string_view rule, int limit, std::vector<LeadRow>& out, std::string& error);
   // Received leads expiring in (after_ms, until_ms] that some rule told of and has not decided a warning for yet
   // (an 'expiring' row, sent or not), soonest first, with those rules' names.
-  // The insight cells of the leads `filter` selects (daemon/store/insights.cpp); false with `error`.
-  bool insight_cells(const InsightFilter& filter, std::vector<InsightCell>& out, std::string& error);
-  // Leads received before `from_ms` that `filter` selects (its months ignored) answered in [from_ms, to_ms).
+  // The insight cells of the leads `filter` selects, summed over every key column but `columns` (names of
+  // InsightCell's members; the others are left empty) (daemon/store/insights.cpp); false with `error`.
+  bool insight_cells(const InsightFilter& filter, const std::vector<std::string_view>& columns,
+                     std::vector<InsightCell>& out, std::string& error);
+  // Leads received before the filter's months (and before `from_ms`) that it selects, answered in them
+  // ([from_ms, to_ms): the months' start to their end or now).
   bool insight_past(const InsightFilter& filter, std::int64_t from_ms, std::int64_t to_ms, PastLeads& out,
                     std::string& error);
   // Whether any lead with a lifecycle is stored at all (an empty insight says which it is).

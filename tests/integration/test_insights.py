@@ -226,6 +226,11 @@ class Insights(Filled):
                           "marketplace")
         self.check_funnel(self.get("funnel", range="3M", tab="qualified"),
                           ["2026-12", "2027-01", "2027-02", "2027-03"], "qualified")
+        # Filters: the roll-up's (country) and the lifecycle rows' (customer) answer alike.
+        self.check_funnel(self.get("funnel", country="US,GB"), ["2026-12", "2027-01", "2027-02", "2027-03"],
+                          "marketplace", country=["US", "GB"])
+        self.check_funnel(self.get("funnel", customer="fabrikam,Contoso 1"),
+                          ["2026-12", "2027-01", "2027-02", "2027-03"], "marketplace", customer=["fabrikam", "Contoso 1"])
 
     def check_table(self, answer, key, field, rows, with_cta=False, with_expired=False):
         values = sorted({x[field] for x in rows if x[field]})
