@@ -26,6 +26,7 @@
 #include "daemon/app/services.hpp"
 #include "daemon/api/access.hpp"
 #include "daemon/api/leads_api.hpp"
+#include "daemon/console/console.hpp"
 #include "daemon/api/responses.hpp"
 #include "daemon/http/admin_server.hpp"
 #include "daemon/leads/changes.hpp"
@@ -560,6 +561,7 @@ class AdminComponent final : public Component {
     }
     s.leads_api = std::make_unique<api::LeadsApi>(s.config.state_dir, *s.changes, s.audit.get());
     s.leads_api->set_usd_rates(s.config.insights.usd_rates);
+    s.console = std::make_unique<console::Console>(!s.config.admin.tls_cert_file.empty());
     if (s.config.admin.tokens.empty()) {
       log::warn("admin_without_tokens", {{"hint", "the leads API, /status and /dlq answer 401 until admin.tokens "
                                                   "names at least one token"}});
@@ -571,7 +573,14 @@ class AdminComponent final : public Component {
         std::lock_guard lock(s.access_mutex);
         access = s.access;
       }
-      if (api::LeadsApi::handles(path)) return s.leads_api->handle(req, *access);
+      if (api::LeadsApi::handles(path)) {
+        // The console's pages call the API with their session cookie instead of a token.
+        auto request = req;
+        http::AdminResponse refusal;
+        if (!s.console->authorize_api(request, refusal)) return refusal;
+        return s.leads_api->handle(request, *access);
+      }
+      if (console::Console::handles(path)) return s.console->handle(req, *access);
       if (path == "/status" || path == "/dlq" || path.rfind("/dlq/", 0) == 0) {
         http::AdminResponse refusal;
         const auto caller = access->authorize(req.authorization, api::Role::Operator, refusal);
@@ -597,7 +606,7 @@ class AdminComponent final : public Component {
         return api::json(200, R"({"status":"ready"})");
       }
       return api::error(404, "not_found",
-                        "the admin listener serves /metrics, /healthz, /readyz, /status, /dlq and /api/v1");
+                        "the admin listener serves /metrics, /healthz, /readyz, /status, /dlq, /api/v1 and /console");
     });
     if (!s.admin->listen(error)) {
       log::error("listen_failed", {{"message", error}});

@@ -30,6 +30,9 @@ class MockCluster;
 namespace leadrelay::store {
 class Journal;
 }
+namespace leadrelay::console {
+class Console;
+}
 namespace leadrelay::validate {
 class AresResolver;
 }
@@ -93,6 +96,7 @@ struct Services {
   std::atomic<referrals::ReferralWorker*> referrals_running{nullptr};  // for notify_delivery, once started
   std::unique_ptr<audit::AuditLog> audit;  // the audit trail (state_dir/audit.log); before the API that writes it
   std::unique_ptr<api::LeadsApi> leads_api;
+  std::unique_ptr<console::Console> console;  // the web console's pages and sessions
   std::mutex access_mutex;
   std::shared_ptr<const api::Access> access;  // swapped whole by a reload (under access_mutex)
   std::unique_ptr<boost::asio::io_context> io;

@@ -114,6 +114,9 @@ struct AdminServer::Impl {
         request.authorization = header(req, bhttp::field::authorization);
         request.if_match = header(req, bhttp::field::if_match);
         request.content_type = header(req, bhttp::field::content_type);
+        request.cookie = header(req, bhttp::field::cookie);
+        request.accept_encoding = header(req, bhttp::field::accept_encoding);
+        if (const auto it = req.find("X-CSRF-Token"); it != req.end()) request.csrf_token = std::string(it->value());
         request.body = std::move(parser.release().body());
         try {
           answer = handler(request);

@@ -19,6 +19,7 @@ struct AdminRequest {
   std::string path;    // without the query
   std::string query;   // after '?', still percent-encoded
   std::string authorization, if_match, content_type;
+  std::string cookie, accept_encoding, csrf_token;  // Cookie, Accept-Encoding, X-CSRF-Token (the console)
   std::string body;
 };
 

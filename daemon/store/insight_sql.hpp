@@ -13,10 +13,11 @@
 
 namespace leadrelay::store::detail {
 
-// The cell key's columns, in order.
+// The cell key's columns, in the order of its index: the tab's classifications and the range's months first, as
+// every read gives both.
 inline constexpr std::array<std::string_view, 13> kInsightKey = {
-    "month",   "classification", "lead_type", "call_to_action", "country",       "offer",     "program",
-    "lead_source", "status",     "currency",  "reason",         "accept_bucket", "win_bucket"};
+    "classification", "month",  "lead_type", "call_to_action", "country",       "offer",     "program",
+    "lead_source",    "status", "currency",  "reason",         "accept_bucket", "win_bucket"};
 
 // The key's value of `column` (one of kInsightKey) for the lifecycle row `row` ("new", "old", "lc").
 std::string insight_key_sql(std::string_view row, std::string_view column);

@@ -31,6 +31,9 @@ std::string key_names() {
 // What insight_acted is keyed by: the month of the answer, the month the lead was received in, the answer, and
 // the filters.
 constexpr const char* kActedKey = "month, received_month, action, classification, lead_type, country, offer, program";
+// Its index: the tab's classifications first, as every read gives them.
+constexpr const char* kActedIndex =
+    "classification, month, received_month, action, lead_type, country, offer, program";
 
 // The answers of lifecycle row `row` as rows of insight_acted, each counting `n` ("1", "-1"; "COUNT(*)" with
 // `from` naming the table and `group` grouping by the key), for INSERT ... SELECT.
@@ -101,7 +104,7 @@ std::string insight_schema_sql() {
            ") DO UPDATE SET n = n + excluded.n, value = value + excluded.value, accept_ms = accept_ms + "
            "excluded.accept_ms, win_ms = win_ms + excluded.win_ms;\n" +
            "INSERT INTO insight_acted (" + kActedKey + ", n) SELECT * FROM (" +
-           acted_rows(row, std::string(sign) + "1") + ") WHERE true ON CONFLICT (" + kActedKey +
+           acted_rows(row, std::string(sign) + "1") + ") WHERE true ON CONFLICT (" + kActedIndex +
            ") DO UPDATE SET n = n + excluded.n;\n";
   };
   std::string changed;
@@ -130,7 +133,7 @@ std::string insight_schema_sql() {
       "CREATE TABLE insight_acted (month TEXT NOT NULL, received_month TEXT NOT NULL, action TEXT NOT NULL, "
       "classification TEXT NOT NULL, lead_type TEXT NOT NULL, country TEXT NOT NULL, offer TEXT NOT NULL, "
       "program TEXT NOT NULL, n INTEGER NOT NULL);\n"
-      "CREATE UNIQUE INDEX insight_acted_key ON insight_acted(" + kActedKey + ");\n"
+      "CREATE UNIQUE INDEX insight_acted_key ON insight_acted(" + kActedIndex + ");\n"
       "INSERT INTO insight_cells (" + key + ", n, value, accept_ms, win_ms) SELECT " + key_values("lc") +
       ", COUNT(*), " + measures("lc", "SUM") + " FROM lifecycle lc GROUP BY " + by_position + ";\n" +
       "INSERT INTO insight_acted (" + kActedKey + ", n) " +
@@ -158,28 +161,36 @@ Where insight_where(const InsightFilter& f, const std::string& table) {
   return w;
 }
 
-// The customer filter on lifecycle rows `lc`: the trigram index up to its cursor, LIKE after it (as the leads list).
-void add_customers(Where& w, const InsightFilter& f, std::int64_t indexed) {
-  if (f.customer.empty()) return;
-  std::string clause = "(";
+// Appends `part`'s values to `to` (their clauses are placed in the SQL by the caller, in the same order).
+void append_values(Where& to, const Where& part) {
+  to.texts.insert(to.texts.end(), part.texts.begin(), part.texts.end());
+  to.ints.insert(to.ints.end(), part.ints.begin(), part.ints.end());
+  to.kinds += part.kinds;
+}
+
+// The lifecycle rows of the filter's customers (and its other filters, not its months), as a subquery to select
+// FROM: per customer, the rows of the trigram index up to its cursor and those after it matched with LIKE (as the
+// leads list), each a query of its own so that the index drives it; UNION keeps a row matched twice once.
+std::string customer_rows(const InsightFilter& f, std::int64_t indexed, Where& values) {
+  std::string sql;
+  const auto part = [&](Where w) {
+    sql += (sql.empty() ? "" : " UNION ") + std::string("SELECT lc.* FROM lifecycle lc ") + w.sql;
+    append_values(values, w);
+  };
   for (const auto& c : f.customer) {
-    if (clause.size() > 1) clause += " OR ";
     if (c.size() >= 3) {
-      clause += "lc.seq IN (SELECT rowid FROM lifecycle_company WHERE lifecycle_company MATCH ?) OR (lc.seq > ? AND ";
-      w.texts.push_back(detail::fts_phrase(c));
-      w.kinds += 't';
-      w.ints.push_back(indexed);
-      w.kinds += 'i';
-    } else {
-      clause += "(";
+      auto indexed_part = insight_where(f, "lc");
+      indexed_part.add("lc.seq IN (SELECT rowid FROM lifecycle_company WHERE lifecycle_company MATCH ?)");
+      indexed_part.texts.push_back(detail::fts_phrase(c));
+      indexed_part.kinds += 't';
+      part(std::move(indexed_part));
     }
-    Where like;
+    auto like = insight_where(f, "lc");
+    if (c.size() >= 3) like.compare("lc.seq > ?", indexed);
     like.contains("lc.company", c);
-    clause += like.sql.substr(6) + ")";  // without "WHERE "
-    w.texts.push_back(like.texts.front());
-    w.kinds += 't';
+    part(std::move(like));
   }
-  w.add(clause + ")");
+  return "(" + sql + ")";
 }
 
 void add_months(Where& w, const std::string& column, const InsightFilter& f) {
@@ -195,7 +206,8 @@ void set_column(InsightCell& c, std::string_view column, sqlite3_stmt* stmt, int
     (column == "accept_bucket" ? c.accept_bucket : c.win_bucket) = sqlite3_column_int(stmt, i);
     return;
   }
-  std::string InsightCell::*const fields[] = {&InsightCell::month,       &InsightCell::classification,
+  // In kInsightKey's order.
+  std::string InsightCell::*const fields[] = {&InsightCell::classification, &InsightCell::month,
                                               &InsightCell::lead_type,   &InsightCell::call_to_action,
                                               &InsightCell::country,     &InsightCell::offer,
                                               &InsightCell::program,     &InsightCell::lead_source,
@@ -217,22 +229,25 @@ bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string
     }
     selected.push_back(std::string(c));
   }
-  // Without a customer the roll-up answers; with one, the lifecycle rows are grouped the same way.
+  // Without a customer the roll-up answers; with one, the customer's lifecycle rows are grouped the same way.
   const bool cells = f.customer.empty();
-  auto where = insight_where(f, cells ? "c" : "lc");
+  Where where;
   std::string sql;
   if (cells) {
+    where = insight_where(f, "c");
     add_months(where, "c.month", f);
     where.add("c.n != 0");
     sql = "SELECT " + (selected.empty() ? std::string() : join(selected) + ", ") +
           "SUM(n), SUM(value), SUM(accept_ms), SUM(win_ms) FROM insight_cells c " + where.sql;
   } else {
-    add_customers(where, f, company_index_cursor());
-    add_months(where, detail::insight_key_sql("lc", "month"), f);
+    const auto rows = customer_rows(f, company_index_cursor(), where);
+    Where months;
+    add_months(months, detail::insight_key_sql("lc", "month"), f);
+    append_values(where, months);
     std::vector<std::string> expressions;
     for (const auto& c : selected) expressions.push_back(detail::insight_key_sql("lc", c));
     sql = "SELECT " + (expressions.empty() ? std::string() : join(expressions) + ", ") + "COUNT(*), " +
-          detail::measures("lc", "SUM") + " FROM lifecycle lc " + where.sql;
+          detail::measures("lc", "SUM") + " FROM " + rows + " lc " + months.sql;
   }
   if (!selected.empty()) {
     std::string by;
@@ -271,20 +286,14 @@ bool Reader::insight_past(const InsightFilter& f, std::int64_t from_ms, std::int
     where.kinds += 't';
     sql = "SELECT a.action, SUM(a.n) FROM insight_acted a " + where.sql + " GROUP BY 1";
   } else {
-    where = insight_where(f, "lc");
-    add_customers(where, f, company_index_cursor());
-    where.compare("lc.received_at_ms < ?", from_ms);
+    // The customer's rows, twice: those accepted in the range, and those closed in it.
     const std::string in = "BETWEEN " + std::to_string(from_ms) + " AND " + std::to_string(to_ms - 1);
-    sql = "SELECT 'accepted', COUNT(*) FROM lifecycle lc " + where.sql + " AND lc.accepted_at_ms " + in +
-          " UNION ALL SELECT lower(lc.status), COUNT(*) FROM lifecycle lc " + where.sql + " AND lc.closed_at_ms " +
+    const std::string before = " WHERE lc.received_at_ms < " + std::to_string(from_ms);
+    const auto accepted = customer_rows(f, company_index_cursor(), where);
+    const auto closed = customer_rows(f, company_index_cursor(), where);
+    sql = "SELECT 'accepted', COUNT(*) FROM " + accepted + " lc" + before + " AND lc.accepted_at_ms " + in +
+          " UNION ALL SELECT lower(lc.status), COUNT(*) FROM " + closed + " lc" + before + " AND lc.closed_at_ms " +
           in + " AND lc.status IN ('Declined', 'Won', 'Lost') GROUP BY 1";
-    // The same clauses twice: their values twice, in order.
-    const auto texts = where.texts;
-    const auto ints = where.ints;
-    const auto kinds = where.kinds;
-    where.texts.insert(where.texts.end(), texts.begin(), texts.end());
-    where.ints.insert(where.ints.end(), ints.begin(), ints.end());
-    where.kinds += kinds;
   }
   auto* stmt = detail::prepare_filtered(db_, sql, where, error);
   if (stmt == nullptr) return false;
