@@ -27,6 +27,9 @@ packages=(
   kcat
   # the benchmark (tests/bench/load): the load generator and nginx, the HTTP ceiling it is compared with
   wrk nginx-light
+  # the console's browser test: Debian's headless Chromium (driven by playwright-core from npm), fonts for stable
+  # screenshots, and pdftotext to read back the PDF the insights page prints
+  chromium fonts-liberation poppler-utils
 )
 # ... and Node.js for the hand-written peer of the benchmark, unless a Node.js with npm is already installed
 # (NodeSource's nodejs package carries npm and conflicts with Debian's).

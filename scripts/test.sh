@@ -16,6 +16,8 @@ else
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
 cmake --build "$dir"
+# The console's browser test drives Debian's chromium with playwright-core, pinned in tests/console/package-lock.json.
+(cd tests/console && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
 # The fault suite's figure lines (one per fault), so they show in CI's log too.
 grep -ho "fault ([a-f]).*" "$dir/Testing/Temporary/LastTest.log" || true

@@ -126,13 +126,18 @@
         d.countries.map((c) => [c.country, number(c.leads), number(c.accepted), number(c.won), usd(c.won_value)]),
         "geo-table"));
       body.append(wrap);
-      const values = {};
-      for (const c of d.countries) values[c.country] = c.leads;
+      // Five shades by share of the most leads (the map's scale is keyed by these names).
+      const counts = {}, shades = {};
+      const max = Math.max(1, ...d.countries.map((c) => c.leads));
+      for (const c of d.countries) {
+        counts[c.country] = c.leads;
+        shades[c.country] = "s" + Math.min(4, Math.floor(5 * c.leads / (max + 1)));
+      }
       new jsVectorMap({selector: "#world-map", map: "world", zoomButtons: false,
-                       series: {regions: [{attribute: "fill", values, scale: ["#cfe0fb", "#1d4fa3"],
-                                           normalizeFunction: "polynomial"}]},
+                       series: {regions: [{attribute: "fill", values: shades,
+                                           scale: {s0: "#cfe0fb", s1: "#9fc0f3", s2: "#6f9fe8", s3: "#3f7fdc", s4: "#1d4fa3"}}]},
                        onRegionTooltipShow(event, tooltip, code) {
-                         tooltip.text(tooltip.text() + ": " + (values[code] || 0) + " leads");
+                         tooltip.text(tooltip.text() + ": " + (counts[code] || 0) + " leads");
                        }});
     },
     programs(d, body) {

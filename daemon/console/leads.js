@@ -52,7 +52,7 @@
                     l.lifecycle.favorite ? "★" : "☆");
     star.addEventListener("click", () => toggleFavorite(l, star).catch((e) => alert(e.message)));
     return el("tr", {dataset: {lead: l.lead_id}},
-      el("td", {}, star, l.lifecycle.hot ? el("span", {class: "hot", title: "The customer asked to be contacted"}, "🔥") : null),
+      el("td", {}, star, l.lifecycle.hot ? el("span", {class: "hot", title: "The customer asked to be contacted"}, "hot") : null),
       el("td", {}, when(Date.parse(l.received_at))),
       el("td", {}, el("a", {href: "/console/leads/" + encodeURIComponent(l.lead_id), class: "lead-name"}, name(l)),
          el("div", {class: "sub"}, c.company || "")),
@@ -136,7 +136,7 @@
     }
     const c = l.contact, lc = l.lifecycle;
     box.append(
-      el("h1", {id: "lead-name"}, name(l), lc.hot ? el("span", {class: "hot", title: "The customer asked to be contacted"}, " 🔥") : null),
+      el("h1", {id: "lead-name"}, name(l), lc.hot ? el("span", {class: "hot", title: "The customer asked to be contacted"}, "hot") : null),
       el("p", {}, el("span", {class: "status", id: "lead-status", dataset: {status: lc.status}}, lc.status), " ",
          ...warnings(l)),
       el("div", {class: "fields"},
