@@ -1,7 +1,8 @@
 // Fuzz target: what a leads API client sends. The input's first byte picks the action, the rest up to a newline is a
 // query string (filters, cursor, export parameters), the rest a change body. Each is parsed as the API parses it; a
 // body that parses is applied to a lead in every status, and the result is written as a lead event and as the
-// lifecycle the API shows (no contact data, well-formed JSON).
+// lifecycle the API shows (no contact data, well-formed JSON). The query is also read as the insights read theirs,
+// and every widget is computed over cells made of the body's bytes in the months it names: well-formed JSON.
 #include <rapidjson/document.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "daemon/api/export.hpp"
 #include "daemon/api/lead_query.hpp"
+#include "daemon/insights/widgets.hpp"
 #include "daemon/lifecycle/event.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -32,6 +34,45 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (filter.limit < 1 || filter.limit > 500) std::abort();
   (void)api::export_cell(query, api::ExportFormat::Csv);
   (void)api::export_cell(body, api::ExportFormat::Tsv);
+
+  insights::Query iq;
+  const std::int64_t now = 1764547200000 + static_cast<std::int64_t>(data[0]) * 86400000LL * 7;
+  if (insights::parse_query(query, now, iq).message.empty()) {
+    const auto& months = iq.range.months;
+    if (months.empty() || months.size() > 37 || iq.range.from_ms >= iq.range.to_ms) std::abort();
+    static const char* kStatuses[] = {"Received", "Accepted", "Declined", "Won", "Lost", "Expired", "Informational"};
+    static const char* kCurrencies[] = {"", "USD", "EUR", "JPY"};
+    std::vector<store::InsightCell> cells;
+    for (std::size_t i = 0; i + 1 < body.size() && cells.size() < 64; i += 2) {
+      const auto a = static_cast<unsigned char>(body[i]), b = static_cast<unsigned char>(body[i + 1]);
+      store::InsightCell c;
+      c.month = months[a % months.size()];
+      c.status = kStatuses[b % 7];
+      c.currency = kCurrencies[a % 4];
+      c.lead_type = b & 8 ? "profile" : "offer";
+      c.call_to_action = b & 16 ? "ContactMe" : "GetItNow";
+      c.country = std::string(1, static_cast<char>('A' + a % 26)) + "Z";
+      c.offer = std::string(body.substr(i, 2));
+      c.program = b & 32 ? "Contact request" : "";
+      c.lead_source = a & 1 ? "AppSource" : "AzureMarketplace";
+      c.classification = "customer_inquiry";
+      c.reason = b & 64 ? "Others" : "";
+      c.accept_bucket = static_cast<int>(a % 9) - 1;
+      c.win_bucket = static_cast<int>(b % 8) - 1;
+      c.n = static_cast<std::int64_t>(a) - 20;  // also negative and zero: a roll-up mid-change must not break them
+      c.value = static_cast<double>(b) * 10.5;
+      c.accept_ms = static_cast<std::int64_t>(a) * 3600000;
+      c.win_ms = static_cast<std::int64_t>(b) * 86400000;
+      cells.push_back(std::move(c));
+    }
+    const insights::UsdRates rates = {{"EUR", 1.08}};
+    for (const auto widget : insights::kWidgets) {
+      const auto doc = insights::widget(widget, {iq, cells, rates, !cells.empty(), {}});
+      rapidjson::Document d;
+      d.Parse(doc.data(), doc.size());
+      if (d.HasParseError() || !d.IsObject() || !d.HasMember("range")) std::abort();
+    }
+  }
 
   lifecycle::ChangeRequest request;
   if (!api::parse_change_body(body, action, request).message.empty()) return 0;
