@@ -21,5 +21,6 @@ if [ "$config" = config.example.yaml ]; then
   done
   echo "run: post leads to http://127.0.0.1:8080/leads/marketplace?code=$(cat secrets/marketplace.secret)"
   echo "run: list them with: LEADRELAY_TOKEN=\$(cat secrets/viewer.token) build/release/leadrelay leads list --config config.example.yaml"
+  echo "run: the web console is http://127.0.0.1:9464/console/ (sign in with the line in secrets/referrals-admin.token)"
 fi
 exec build/release/leadrelay run --config "$config"

@@ -196,7 +196,19 @@ AdminResponse Console::handle(const AdminRequest& req, const api::Access& access
     return page("login", req);
   }
   if (path == "/console/logout") return req.method == "POST" ? sign_out(req) : api::method_not_allowed("POST");
-  const auto session = session_of(req);
+  auto session = session_of(req);
+  if (session) {
+    // A token removed (or given another role) by a reload ends its sessions here too, not only in the API.
+    AdminResponse refusal;
+    if (const auto caller = access.authorize("Bearer " + session->token, api::Role::Viewer, refusal)) {
+      session->name = caller->name;
+      session->role = caller->role;
+    } else {
+      std::lock_guard lock(mutex_);
+      sessions_.erase(cookie_value(req.cookie, kCookie));
+      session.reset();
+    }
+  }
   if (path == "/console/session") {
     if (!session) return with_policy(api::error(401, "unauthorized", "sign in at /console/login"));
     return with_policy(api::json(200, R"({"name":)" + util::json_quote(session->name) + R"(,"role":)" +

@@ -48,8 +48,9 @@
 
   function row(l) {
     const c = l.contact;
-    const star = el("button", {type: "button", class: "star", title: "Favorite", "aria-pressed": String(l.lifecycle.favorite)},
-                    l.lifecycle.favorite ? "★" : "☆");
+    // Marking a favorite is a change: a viewer sees the star but cannot press it.
+    const star = el("button", {type: "button", class: "star", title: "Favorite", "aria-pressed": String(l.lifecycle.favorite),
+                               disabled: LR.session.role !== "referrals_admin"}, l.lifecycle.favorite ? "★" : "☆");
     star.addEventListener("click", () => toggleFavorite(l, star).catch((e) => alert(e.message)));
     return el("tr", {dataset: {lead: l.lead_id}},
       el("td", {}, star, l.lifecycle.hot ? el("span", {class: "hot", title: "The customer asked to be contacted"}, "hot") : null),

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import unittest
 import urllib.parse
@@ -132,6 +133,32 @@ class Console(unittest.TestCase):
         self.assertEqual(status, 303)
         self.assertIn("Max-Age=0", h["set-cookie"])
         self.assertEqual(self.request("GET", "/api/v1/leads", headers={"Cookie": vjar})[0], 401)
+
+    def test_a_token_changed_by_a_reload_ends_its_sessions(self):
+        # Its own daemon: the class's one keeps its tokens.
+        d = Daemon()
+        d.start()
+        try:
+            body = urllib.parse.urlencode({"token": d.tokens["viewer"], "next": "/console/leads"})
+            conn = http.client.HTTPConnection("127.0.0.1", d.admin_port, timeout=30)
+            conn.request("POST", "/console/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            r.read()
+            jar = r.getheader("Set-Cookie").split(";")[0]
+            conn.close()
+            status, _, _ = d.admin("GET", "/api/v1/leads", role=None, headers={"Cookie": jar})
+            self.assertEqual(status, 200)
+            with open(d.token_file("viewer"), "w") as f:
+                f.write("a-new-viewer-token-0123456789\n")
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_event("reload_applied")
+            status, _, _ = d.admin("GET", "/api/v1/leads", role=None, headers={"Cookie": jar})
+            self.assertEqual(status, 401)
+            status, h, _ = d.admin("GET", "/console/leads", role=None, headers={"Cookie": jar})
+            self.assertEqual(status, 303)
+            self.assertTrue(h["location"].startswith("/console/login"))
+        finally:
+            d.close()
 
     def test_browser(self):
         artifacts = os.environ.get("LEADRELAY_ARTIFACTS",
