@@ -106,24 +106,14 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       bind(lifecycle, 12, r.lead_id);
       bind(lifecycle, 13, r.msg_key);
       sqlite3_bind_int64(lifecycle, 14, lc.lifecycle.received_at_ms);
+      std::string joined;
+      for (const auto& d : r.destinations) joined += (joined.empty() ? "" : "\n") + d;
+      const std::string& destinations = joined;
+      // ?15-?27, each NULL when empty.
       int i = 15;
       for (const auto* v : {&lc.call_to_action, &lc.country, &lc.company, &lc.lead_source, &lc.lead_type,
-                            &lc.classification, &lc.quality, &lc.email_validity, &lc.phone_validity}) {
-        if (v->empty()) {
-          sqlite3_bind_null(lifecycle, i++);
-        } else {
-          bind(lifecycle, i++, *v);
-        }
-      }
-      std::string destinations;
-      for (const auto& d : r.destinations) destinations += (destinations.empty() ? "" : "\n") + d;
-      if (destinations.empty()) {
-        sqlite3_bind_null(lifecycle, 24);
-      } else {
-        bind(lifecycle, 24, destinations);
-      }
-      i = 25;
-      for (const auto* v : {&lc.referral_id, &lc.offer, &lc.program}) {
+                            &lc.classification, &lc.quality, &lc.email_validity, &lc.phone_validity,
+                            &destinations, &lc.referral_id, &lc.offer, &lc.program}) {
         if (v->empty()) {
           sqlite3_bind_null(lifecycle, i++);
         } else {
