@@ -112,6 +112,7 @@ assert.equal(await page.evaluate(() => window.__xss), undefined, "nothing of the
 assert.equal(await page.$$eval("#leads-table script", (s) => s.length), 0);
 assert.ok(await page.locator("[data-validity]").count() > 0, "validity indicators");
 assert.ok(await page.locator("button.copy").count() > 0, "copy buttons");
+assert.ok(await page.locator("tr .hot svg").count() > 0, "the hot flame on Contact me leads");
 await page.screenshot({path: path.join(artifacts, "leads.png"), fullPage: true});
 
 step("export CSV with the filters");
