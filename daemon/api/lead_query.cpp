@@ -74,7 +74,10 @@ bool parse_time(std::string_view text, std::int64_t& ms) {
 QueryProblem parse_lead_query(std::string_view query, store::LeadFilter& f, int max_limit,
                               const std::vector<std::string_view>& extra, std::vector<std::string>* extra_values) {
   if (extra_values != nullptr) extra_values->assign(extra.size(), std::string());
-  for (const auto& [key, value] : util::query_params(query)) {
+  for (const auto& param : util::query_params(query)) {
+    // Named apart: clang 14 does not let lambdas capture structured bindings.
+    const std::string& key = param.first;
+    const std::string& value = param.second;
     const auto problem = [&](std::string message) { return QueryProblem{key, std::move(message)}; };
     if (const auto it = std::find(extra.begin(), extra.end(), key); it != extra.end()) {
       (*extra_values)[static_cast<std::size_t>(it - extra.begin())] = value;

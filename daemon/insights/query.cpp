@@ -73,7 +73,10 @@ std::vector<std::string> Range::full_months() const {
 Problem parse_query(std::string_view query, std::int64_t now_ms, Query& q) {
   std::string range = "3M", from, to;
   bool values_given = false;
-  for (const auto& [key, value] : util::query_params(query)) {
+  for (const auto& param : util::query_params(query)) {
+    // Named apart: clang 14 does not let lambdas capture structured bindings.
+    const std::string& key = param.first;
+    const std::string& value = param.second;
     const auto problem = [&](std::string message) { return Problem{key, std::move(message)}; };
     const auto list = [&](std::vector<std::string>& into, const Choices* choices) -> std::string {
       auto values = util::split_list(value);
