@@ -574,6 +574,7 @@ class AdminComponent final : public Component {
         access = s.access;
       }
       if (api::LeadsApi::handles(path)) {
+        if (!console::Console::by_session(req)) return s.leads_api->handle(req, *access);
         // The console's pages call the API with their session cookie instead of a token.
         auto request = req;
         http::AdminResponse refusal;

@@ -111,8 +111,11 @@ std::optional<Console::Session> Console::session_of(const AdminRequest& req) {
   return it->second;
 }
 
+bool Console::by_session(const AdminRequest& req) {
+  return req.authorization.empty() && !cookie_value(req.cookie, kCookie).empty();
+}
+
 bool Console::authorize_api(AdminRequest& req, AdminResponse& refusal) {
-  if (!req.authorization.empty() || cookie_value(req.cookie, kCookie).empty()) return true;
   const auto s = session_of(req);
   if (!s) {
     refusal = api::error(401, "unauthorized", "the console session has ended; sign in again at /console/login");

@@ -27,9 +27,10 @@ class Console {
   static bool handles(std::string_view path) { return path == "/console" || path.rfind("/console/", 0) == 0; }
   http::AdminResponse handle(const http::AdminRequest& request, const api::Access& access);
 
-  // For /api/v1 requests: with the session cookie and no Authorization, the session's token goes into
-  // `request.authorization` (a change also needs the CSRF token). False with the refusal in `refusal`; true with
-  // `request` unchanged when there is no cookie.
+  // Whether an /api/v1 request comes from the console: the session cookie and no Authorization header.
+  static bool by_session(const http::AdminRequest& request);
+  // For such a request, the session's token goes into `request.authorization` (a change also needs the CSRF
+  // token). False with the refusal in `refusal`.
   bool authorize_api(http::AdminRequest& request, http::AdminResponse& refusal);
 
  private:

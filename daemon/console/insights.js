@@ -83,7 +83,7 @@
         const max = Math.max(1, g.received.count);
         const bar = (label, count, value) => el("div", {class: "stage"},
           el("span", {class: "stage-label"}, label),
-          el("span", {class: "bar"}, el("span", {class: "fill", style: null, dataset: {pct: Math.round(100 * count / max)}})),
+          el("span", {class: "bar"}, el("span", {class: "fill", dataset: {pct: Math.round(100 * count / max)}})),
           el("span", {class: "stage-count"}, number(count) + (value === undefined ? "" : " · " + usd(value))));
         body.append(el("div", {class: "funnel", dataset: {group: g.name}},
           el("h3", {}, {contact_me: "Contact me offer leads", profile: "Profile leads", qualified: "Qualified leads"}[g.name]),

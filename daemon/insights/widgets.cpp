@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "daemon/util/json_write.hpp"
 
@@ -24,16 +25,21 @@ double round_to(double v, int digits) {
   return std::round(v * scale) / scale;
 }
 
+// The cell's deal values in USD; nullopt when its currency has no rate (0 when it has no deal value).
+std::optional<double> to_usd(const InsightCell& c, const UsdRates& rates) {
+  if (c.currency.empty()) return 0.0;
+  if (c.currency == "USD") return c.value;
+  if (const auto it = rates.find(c.currency); it != rates.end()) return c.value * it->second;
+  return std::nullopt;
+}
+
 // Deal values in USD, and those without a rate apart, by currency.
 struct Money {
   double usd = 0;
   std::map<std::string, double> unconverted;
   void add(const InsightCell& c, const UsdRates& rates) {
-    if (c.currency.empty()) return;
-    if (c.currency == "USD") {
-      usd += c.value;
-    } else if (const auto it = rates.find(c.currency); it != rates.end()) {
-      usd += c.value * it->second;
+    if (const auto v = to_usd(c, rates)) {
+      usd += *v;
     } else {
       unconverted[c.currency] += c.value;
     }
@@ -46,7 +52,7 @@ struct Money {
 
 // A group's figures: leads, how many reached each stage, and their values.
 struct Figures {
-  std::int64_t leads = 0, accepted = 0, won = 0, declined = 0, lost = 0, expired = 0;
+  std::int64_t leads = 0, accepted = 0, won = 0, expired = 0;
   Money accepted_value, won_value;
   std::map<std::string, std::int64_t> by_call_to_action;
   void add(const InsightCell& c, const UsdRates& rates) {
@@ -59,8 +65,6 @@ struct Figures {
       won += c.n;
       won_value.add(c, rates);
     }
-    if (c.status == "Declined") declined += c.n;
-    if (c.status == "Lost") lost += c.n;
     if (c.status == "Expired") expired += c.n;
     if (!c.call_to_action.empty()) by_call_to_action[c.call_to_action] += c.n;
   }
@@ -149,10 +153,19 @@ std::vector<double> monthly(const Input& in, const std::function<double(const In
   return out;
 }
 
-double usd_of(const InsightCell& c, const UsdRates& rates) {
-  Money m;
-  m.add(c, rates);
-  return m.usd;
+double usd_of(const InsightCell& c, const UsdRates& rates) { return to_usd(c, rates).value_or(0.0); }
+
+// `name`: the figures as an array, rounded to cents; their sum.
+double series(Writer& w, std::string_view name, const std::vector<double>& figures) {
+  util::json::key(w, name);
+  w.StartArray();
+  double total = 0;
+  for (double v : figures) {
+    w.Double(round_to(v, 2));
+    total += v;
+  }
+  w.EndArray();
+  return total;
 }
 
 std::string summary(const Input& in) {
@@ -180,15 +193,12 @@ std::string summary(const Input& in) {
   w.StartArray();
   for (const auto& [name, pick] : tiles) {
     const auto months = monthly(in, pick);
-    double total = 0;
-    for (double v : months) total += v;
     w.StartObject();
     util::json::string(w, "name", name);
+    double total = 0;
+    for (double v : months) total += v;
     number(w, "value", total);
-    util::json::key(w, "months");
-    w.StartArray();
-    for (double v : months) w.Double(round_to(v, 2));
-    w.EndArray();
+    series(w, "months", months);
     util::json::key(w, "change");
     if (full.size() < 2) {
       w.Null();
@@ -405,23 +415,15 @@ std::string compare(const Input& in) {
   util::json::string(w, "by", q.by);
   util::json::string(w, "measure", q.measure);
   const auto month_totals = monthly(in, [&](const InsightCell& c) { return (c.*dimension).empty() ? 0.0 : measure(c); });
-  util::json::key(w, "totals");
-  w.StartArray();
-  for (double v : month_totals) w.Double(round_to(v, 2));
-  w.EndArray();
+  series(w, "totals", month_totals);
   util::json::key(w, "series");
   w.StartArray();
   for (const auto& value : values) {
     const auto months = monthly(in, [&](const InsightCell& c) { return c.*dimension == value ? measure(c) : 0.0; });
-    double total = 0;
-    for (double v : months) total += v;
     w.StartObject();
     util::json::string(w, "value", value);
+    const double total = series(w, "months", months);
     number(w, "total", total);
-    util::json::key(w, "months");
-    w.StartArray();
-    for (double v : months) w.Double(round_to(v, 2));
-    w.EndArray();
     util::json::key(w, "shares");
     w.StartArray();
     for (std::size_t i = 0; i < months.size(); ++i) {

@@ -23,6 +23,13 @@ std::string key_values(std::string_view row) {
   return join(out);
 }
 
+// "GROUP BY 1, 2, ..., n": the first n columns of a select.
+std::string group_by_first(std::size_t n) {
+  std::string out = " GROUP BY ";
+  for (std::size_t i = 1; i <= n; ++i) out += (i > 1 ? ", " : "") + std::to_string(i);
+  return out;
+}
+
 std::string key_names() {
   std::vector<std::string> out(kInsightKey.begin(), kInsightKey.end());
   return join(out);
@@ -112,8 +119,6 @@ std::string insight_schema_sql() {
                         "classification", "lead_type", "call_to_action", "lead_source", "received_at_ms"}) {
     changed += std::string(changed.empty() ? "" : " OR ") + "old." + c + " IS NOT new." + c;
   }
-  std::string by_position;
-  for (std::size_t i = 1; i <= kInsightKey.size(); ++i) by_position += (i > 1 ? ", " : "") + std::to_string(i);
   return
       // What the insights filter on, copied from lead.v1 as the other filters are.
       "ALTER TABLE lifecycle ADD COLUMN offer TEXT;\n"
@@ -135,9 +140,9 @@ std::string insight_schema_sql() {
       "program TEXT NOT NULL, n INTEGER NOT NULL);\n"
       "CREATE UNIQUE INDEX insight_acted_key ON insight_acted(" + kActedIndex + ");\n"
       "INSERT INTO insight_cells (" + key + ", n, value, accept_ms, win_ms) SELECT " + key_values("lc") +
-      ", COUNT(*), " + measures("lc", "SUM") + " FROM lifecycle lc GROUP BY " + by_position + ";\n" +
+      ", COUNT(*), " + measures("lc", "SUM") + " FROM lifecycle lc" + group_by_first(kInsightKey.size()) + ";\n" +
       "INSERT INTO insight_acted (" + kActedKey + ", n) " +
-      acted_rows("lc", "COUNT(*)", " FROM lifecycle lc", " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8") + ";\n" +
+      acted_rows("lc", "COUNT(*)", " FROM lifecycle lc", group_by_first(8)) + ";\n" +
       "CREATE TRIGGER insight_add AFTER INSERT ON lifecycle BEGIN\n" + upsert("new", "") + "END;\n" +
       "CREATE TRIGGER insight_remove AFTER DELETE ON lifecycle BEGIN\n" + upsert("old", "-") + "END;\n" +
       "CREATE TRIGGER insight_change AFTER UPDATE ON lifecycle WHEN " + changed + " BEGIN\n" +
@@ -249,11 +254,7 @@ bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string
     sql = "SELECT " + (expressions.empty() ? std::string() : join(expressions) + ", ") + "COUNT(*), " +
           detail::measures("lc", "SUM") + " FROM " + rows + " lc " + months.sql;
   }
-  if (!selected.empty()) {
-    std::string by;
-    for (std::size_t i = 1; i <= selected.size(); ++i) by += (i > 1 ? ", " : "") + std::to_string(i);
-    sql += " GROUP BY " + by;
-  }
+  if (!selected.empty()) sql += group_by_first(selected.size());
   auto* stmt = detail::prepare_filtered(db_, sql, where, error);
   if (stmt == nullptr) return false;
   int rc = 0;
