@@ -126,6 +126,15 @@ class Console(unittest.TestCase):
         self.assertEqual(status, 403, data)
         self.assertEqual(json.loads(data)["error"], "forbidden")
         self.assertEqual(self.request("GET", "/api/v1/leads", headers={"Cookie": vjar})[0], 200)
+        self.assertEqual(self.request("GET", f"/api/v1/leads/{self.leads[2]}", headers={"Cookie": vjar})[0], 200)
+        # What the pages read and change is in the audit trail under the signed-in token's name, as through the API.
+        with open(os.path.join(self.d.dir, "state", "audit.log")) as f:
+            trail = [json.loads(line) for line in f]
+        actions = [(e["actor"], e["action"], e["lead_ids"]) for e in trail]
+        self.assertIn(("referrals_admin-token", "accept", [target]), actions)
+        self.assertIn(("viewer-token", "read", [self.leads[2]]), actions)
+        self.assertTrue(any(actor == "viewer-token" and action == "list" and self.leads[2] in ids
+                            for actor, action, ids in actions), actions)
         # Signing out needs the token too; then the session is gone.
         self.assertEqual(self.request("POST", "/console/logout", "", {"Cookie": vjar})[0], 403)
         status, h, _ = self.request("POST", "/console/logout", "csrf=" + vcsrf,

@@ -229,14 +229,39 @@ class Retention(unittest.TestCase):
             def email_of(name):
                 return d.admin_json("GET", f"/api/v1/leads/{ids[name]}", role="viewer")["contact"]["email"]
 
+            month = d.admin_json("GET", f"/api/v1/leads/{ids['info']}", role="viewer")["received_at"][:7]
+
+            def insights():
+                """The dashboard's figures for the leads' month, every widget, both tabs (without the range, which
+                says how much of the month has passed)."""
+                out = {}
+                for tab in ("marketplace", "qualified"):
+                    for widget in ("summary", "funnel", "offers", "geo", "programs", "reasons"):
+                        answer = d.admin_json("GET", f"/api/v1/insights/{widget}?range=custom&from={month}&to={month}"
+                                                     f"&tab={tab}", role="viewer")
+                        answer.pop("range")
+                        out[(tab, widget)] = answer
+                return out
+
+            def status_of(name):
+                return d.admin_json("GET", f"/api/v1/leads/{ids[name]}", role="viewer")["lifecycle"]["status"]
+
             before = figures()
+            dashboard = insights()
+            self.assertEqual(dashboard[("marketplace", "summary")]["tiles"][0]["value"], 4, dashboard)
             d.stop()
             d.start(clock_offset="11d")  # informational leads' 10 days are over
             d.wait_event("retention_pruned")
             self.assertIsNone(email_of("info"))
             self.assertEqual(email_of("answered"), "answered@fabrikam.example")
+            self.assertEqual(insights(), dashboard)
             d.stop()
-            d.start(clock_offset="31d")  # everyone's 30 days, and the unanswered lead expired (14 days)
+            d.start(clock_offset="15d")  # the unanswered leads expired (14 days); nobody's 30 days are over yet
+            wait_until(lambda: status_of("unanswered") == "Expired", "the unanswered lead did not expire")
+            dashboard = insights()
+            self.assertEqual(email_of("answered"), "answered@fabrikam.example")
+            d.stop()
+            d.start(clock_offset="31d")  # everyone's 30 days
             pruned = d.wait_event("retention_pruned")
             self.assertEqual(pruned["contact_data_removed"], 2)
             deferred = d.wait_event("retention_deferred")
@@ -248,6 +273,7 @@ class Retention(unittest.TestCase):
                                               "lifecycle lc ON lc.seq = r.seq WHERE lc.lead_id = ?",
                                    (ids["waiting"],)), [("waiting@fabrikam.example",)])
             self.assertEqual(figures(), before)
+            self.assertEqual(insights(), dashboard)  # the dashboard's history survives the contact data
             statuses = {n: d.admin_json("GET", f"/api/v1/leads/{i}", role="viewer")["lifecycle"]["status"]
                         for n, i in ids.items()}
             self.assertEqual(statuses, {"answered": "Declined", "info": "Informational", "unanswered": "Expired",
