@@ -192,6 +192,23 @@ class Erasure(unittest.TestCase):
         with open(os.path.join(d.dir, "state", "audit.log"), "rb") as f:
             self.assertNotIn(EMAIL.encode(), f.read())
 
+        # leadrelay forget: the same erasure from the host's shell, by lead id; a person named twice is a usage error.
+        forget = [BIN, "forget", "--admin", f"127.0.0.1:{d.admin_port}"]
+        env = dict(os.environ, LEADRELAY_TOKEN=d.tokens["referrals_admin"])
+        out = subprocess.run(forget + ["--email", EMAIL, "--lead-id", lead_id], capture_output=True, text=True,
+                             timeout=30, env=env)
+        self.assertEqual(out.returncode, 64, out.stdout + out.stderr)
+        self.assertIn("exactly one of --email, --phone or --lead-id", out.stderr)
+        out = subprocess.run(forget + ["--lead-id", lead_id], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, LEADRELAY_TOKEN=d.tokens["viewer"]))
+        self.assertNotEqual(out.returncode, 0, out.stdout)
+        self.assertEqual(d.admin_json("GET", f"/api/v1/leads/{lead_id}", role="viewer")["contact"]["email"], EMAIL)
+        out = subprocess.run(forget + ["--lead-id", lead_id], capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["lead_ids"], [lead_id])
+        self.assertIsNone(d.admin_json("GET", f"/api/v1/leads/{lead_id}", role="viewer")["contact"]["email"])
+        self.hubspot.wait_for(lambda e: e.deleted == [EMAIL])
+
 
 class Retention(unittest.TestCase):
     def test_contact_data_goes_after_its_time_waiting_leads_stay_and_the_figures_do_not_change(self):
