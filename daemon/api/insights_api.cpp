@@ -37,13 +37,9 @@ http::AdminResponse LeadsApi::insights(const http::AdminRequest& req, std::strin
   std::string problem;
   {
     auto snapshot = store->snapshot();
-    if (!store->insight_cells(query.filter, insights::columns(widget, query), cells, problem)) {
+    if (!store->insight_cells(query.filter, insights::columns(widget, query), cells, problem,
+                              widget == "funnel" ? &past : nullptr)) {
       return store_unavailable(problem);
-    }
-    if (widget == "funnel") {
-      if (!store->insight_past(query.filter, query.range.from_ms, query.range.to_ms, past, problem)) {
-        return store_unavailable(problem);
-      }
     }
     if (cells.empty()) any = store->any_lifecycle();
   }

@@ -172,6 +172,8 @@ Problem parse_query(std::string_view query, std::int64_t now_ms, Query& q) {
 
   q.filter.from_month = first;
   q.filter.to_month = last;
+  q.filter.from_ms = r.from_ms;
+  q.filter.to_ms = r.to_ms;
   q.filter.classification = q.tab == Tab::Qualified
                                 ? std::vector<std::string>{"marketing_qualified", "sales_qualified"}
                                 : std::vector<std::string>{"customer_inquiry"};

@@ -19,6 +19,21 @@ inline constexpr std::array<std::string_view, 13> kInsightKey = {
     "classification", "month",  "lead_type", "call_to_action", "country",       "offer",     "program",
     "lead_source",    "status", "currency",  "reason",         "accept_bucket", "win_bucket"};
 
+// The narrower roll-ups of schema 8: the key without the three filters that multiply cells most (country, offer,
+// program), plus one of them. A read whose filters and groups need at most one of the three reads the narrow
+// table that has it: a few thousand cells where insight_cells has a hundred thousand.
+inline constexpr std::array<std::string_view, 10> kInsightBase = {
+    "classification", "month",    "lead_type", "call_to_action", "lead_source",
+    "status",         "currency", "reason",    "accept_bucket",  "win_bucket"};
+struct NarrowRollup {
+  std::string_view table;
+  std::string_view column;  // the one of country, offer, program it keeps
+};
+inline constexpr std::array<NarrowRollup, 3> kNarrowRollups = {
+    {{"insight_by_country", "country"}, {"insight_by_offer", "offer"}, {"insight_by_program", "program"}}};
+// A narrow roll-up's key: kInsightBase with its column after the month (so its filter narrows the index's range).
+std::vector<std::string_view> narrow_key(const NarrowRollup& r);
+
 // The key's value of `column` (one of kInsightKey) for the lifecycle row `row` ("new", "old", "lc").
 std::string insight_key_sql(std::string_view row, std::string_view column);
 // Its measures: the deal value, the acceptance time and the time to win (0 when there is none).
@@ -27,5 +42,7 @@ std::array<std::string, 3> insight_measures(std::string_view row);
 std::string measures(std::string_view row, std::string_view wrap);
 // The statements of schema 7: the tables, their triggers and the roll-up of the leads already stored.
 std::string insight_schema_sql();
+// Schema 8: the narrow roll-ups, filled from insight_cells, and the triggers again, now keeping all of them.
+std::string insight_narrow_schema_sql();
 
 }  // namespace leadrelay::store::detail

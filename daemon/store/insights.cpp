@@ -2,6 +2,8 @@
 #include "daemon/store/insight_sql.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 
 #include "daemon/store/reader.hpp"
 #include "daemon/store/sqlite.hpp"
@@ -103,22 +105,71 @@ std::string measures(std::string_view row, std::string_view wrap) {
   return out;
 }
 
-std::string insight_schema_sql() {
-  const auto key = key_names();
-  const auto upsert = [&](std::string_view row, std::string_view sign) {
-    return "INSERT INTO insight_cells (" + key + ", n, value, accept_ms, win_ms) VALUES (" + key_values(row) + ", " +
-           std::string(sign) + "1, " + measures(row, sign) + ") ON CONFLICT (" + key +
-           ") DO UPDATE SET n = n + excluded.n, value = value + excluded.value, accept_ms = accept_ms + "
-           "excluded.accept_ms, win_ms = win_ms + excluded.win_ms;\n" +
-           "INSERT INTO insight_acted (" + kActedKey + ", n) SELECT * FROM (" +
-           acted_rows(row, std::string(sign) + "1") + ") WHERE true ON CONFLICT (" + kActedIndex +
-           ") DO UPDATE SET n = n + excluded.n;\n";
+std::vector<std::string_view> narrow_key(const NarrowRollup& r) {
+  std::vector<std::string_view> key(kInsightBase.begin(), kInsightBase.end());
+  key.insert(key.begin() + 2, r.column);
+  return key;
+}
+
+namespace {
+std::string names(const std::vector<std::string_view>& columns) {
+  std::vector<std::string> out(columns.begin(), columns.end());
+  return join(out);
+}
+
+// The statement that adds lifecycle row `row` ("new", "old") to roll-up `table` keyed by `key`, counted `sign`
+// ("" adds, "-" takes away).
+std::string upsert(std::string_view table, const std::vector<std::string_view>& key, std::string_view row,
+                   std::string_view sign) {
+  std::vector<std::string> values;
+  for (const auto c : key) values.push_back(insight_key_sql(row, c));
+  const auto k = names(key);
+  return "INSERT INTO " + std::string(table) + " (" + k + ", n, value, accept_ms, win_ms) VALUES (" + join(values) +
+         ", " + std::string(sign) + "1, " + measures(row, sign) + ") ON CONFLICT (" + k +
+         ") DO UPDATE SET n = n + excluded.n, value = value + excluded.value, accept_ms = accept_ms + "
+         "excluded.accept_ms, win_ms = win_ms + excluded.win_ms;\n";
+}
+
+// The triggers that keep the roll-ups (insight_cells, insight_acted, and with `narrow` the narrow ones) as
+// lifecycle rows are stored, changed and deleted.
+std::string triggers_sql(bool narrow) {
+  const auto add = [&](std::string_view row, std::string_view sign) {
+    std::string out =
+        upsert("insight_cells", {kInsightKey.begin(), kInsightKey.end()}, row, sign) + "INSERT INTO insight_acted (" +
+        kActedKey + ", n) SELECT * FROM (" + acted_rows(row, std::string(sign) + "1") + ") WHERE true ON CONFLICT (" +
+        kActedIndex + ") DO UPDATE SET n = n + excluded.n;\n";
+    if (narrow) {
+      for (const auto& r : kNarrowRollups) out += upsert(r.table, narrow_key(r), row, sign);
+    }
+    return out;
   };
   std::string changed;
   for (const char* c : {"status", "accepted_at_ms", "closed_at_ms", "deal", "reason", "country", "offer", "program",
                         "classification", "lead_type", "call_to_action", "lead_source", "received_at_ms"}) {
     changed += std::string(changed.empty() ? "" : " OR ") + "old." + c + " IS NOT new." + c;
   }
+  return "CREATE TRIGGER insight_add AFTER INSERT ON lifecycle BEGIN\n" + add("new", "") + "END;\n" +
+         "CREATE TRIGGER insight_remove AFTER DELETE ON lifecycle BEGIN\n" + add("old", "-") + "END;\n" +
+         "CREATE TRIGGER insight_change AFTER UPDATE ON lifecycle WHEN " + changed + " BEGIN\n" + add("old", "-") +
+         add("new", "") + "END;\n";
+}
+
+// A roll-up table keyed by `key`, with its unique index.
+std::string rollup_table_sql(std::string_view table, const std::vector<std::string_view>& key) {
+  std::string columns;
+  for (const auto c : key) {
+    const bool bucket = c == "accept_bucket" || c == "win_bucket";
+    columns += std::string(c) + (bucket ? " INTEGER NOT NULL, " : " TEXT NOT NULL, ");
+  }
+  const std::string t(table);
+  return "CREATE TABLE " + t + " (" + columns +
+         "n INTEGER NOT NULL, value REAL NOT NULL, accept_ms INTEGER NOT NULL, win_ms INTEGER NOT NULL);\n"
+         "CREATE UNIQUE INDEX " + t + "_key ON " + t + "(" + names(key) + ");\n";
+}
+}  // namespace
+
+std::string insight_schema_sql() {
+  const auto key = key_names();
   return
       // What the insights filter on, copied from lead.v1 as the other filters are.
       "ALTER TABLE lifecycle ADD COLUMN offer TEXT;\n"
@@ -128,13 +179,8 @@ std::string insight_schema_sql() {
       "WHERE r.seq = lifecycle.seq AND json_valid(r.lead));\n"
       // Past leads with a customer filter: the answers of a range, found by when they were given.
       "CREATE INDEX lifecycle_accepted ON lifecycle(accepted_at_ms) WHERE accepted_at_ms > 0;\n"
-      "CREATE INDEX lifecycle_closed ON lifecycle(closed_at_ms) WHERE closed_at_ms > 0;\n"
-      "CREATE TABLE insight_cells (month TEXT NOT NULL, classification TEXT NOT NULL, lead_type TEXT NOT NULL, "
-      "call_to_action TEXT NOT NULL, country TEXT NOT NULL, offer TEXT NOT NULL, program TEXT NOT NULL, "
-      "lead_source TEXT NOT NULL, status TEXT NOT NULL, currency TEXT NOT NULL, reason TEXT NOT NULL, "
-      "accept_bucket INTEGER NOT NULL, win_bucket INTEGER NOT NULL, n INTEGER NOT NULL, value REAL NOT NULL, "
-      "accept_ms INTEGER NOT NULL, win_ms INTEGER NOT NULL);\n"
-      "CREATE UNIQUE INDEX insight_cells_key ON insight_cells(" + key + ");\n"
+      "CREATE INDEX lifecycle_closed ON lifecycle(closed_at_ms) WHERE closed_at_ms > 0;\n" +
+      rollup_table_sql("insight_cells", {kInsightKey.begin(), kInsightKey.end()}) +
       "CREATE TABLE insight_acted (month TEXT NOT NULL, received_month TEXT NOT NULL, action TEXT NOT NULL, "
       "classification TEXT NOT NULL, lead_type TEXT NOT NULL, country TEXT NOT NULL, offer TEXT NOT NULL, "
       "program TEXT NOT NULL, n INTEGER NOT NULL);\n"
@@ -142,11 +188,20 @@ std::string insight_schema_sql() {
       "INSERT INTO insight_cells (" + key + ", n, value, accept_ms, win_ms) SELECT " + key_values("lc") +
       ", COUNT(*), " + measures("lc", "SUM") + " FROM lifecycle lc" + group_by_first(kInsightKey.size()) + ";\n" +
       "INSERT INTO insight_acted (" + kActedKey + ", n) " +
-      acted_rows("lc", "COUNT(*)", " FROM lifecycle lc", group_by_first(8)) + ";\n" +
-      "CREATE TRIGGER insight_add AFTER INSERT ON lifecycle BEGIN\n" + upsert("new", "") + "END;\n" +
-      "CREATE TRIGGER insight_remove AFTER DELETE ON lifecycle BEGIN\n" + upsert("old", "-") + "END;\n" +
-      "CREATE TRIGGER insight_change AFTER UPDATE ON lifecycle WHEN " + changed + " BEGIN\n" +
-      upsert("old", "-") + upsert("new", "") + "END;\n";
+      acted_rows("lc", "COUNT(*)", " FROM lifecycle lc", group_by_first(8)) + ";\n" + triggers_sql(false);
+}
+
+std::string insight_narrow_schema_sql() {
+  std::string sql = "DROP TRIGGER insight_add;\nDROP TRIGGER insight_remove;\nDROP TRIGGER insight_change;\n";
+  for (const auto& r : kNarrowRollups) {
+    const auto key = narrow_key(r);
+    const auto k = names(key);
+    sql += rollup_table_sql(r.table, key) + "INSERT INTO " + std::string(r.table) + " (" + k +
+           ", n, value, accept_ms, win_ms) SELECT " + k +
+           ", SUM(n), SUM(value), SUM(accept_ms), SUM(win_ms) FROM insight_cells" + group_by_first(key.size()) +
+           ";\n";
+  }
+  return sql + triggers_sql(true);
 }
 
 }  // namespace detail
@@ -173,27 +228,23 @@ void append_values(Where& to, const Where& part) {
   to.kinds += part.kinds;
 }
 
-// The lifecycle rows of the filter's customers (and its other filters, not its months), as a subquery to select
-// FROM: per customer, the rows of the trigram index up to its cursor and those after it matched with LIKE (as the
-// leads list), each a query of its own so that the index drives it; UNION keeps a row matched twice once.
-std::string customer_rows(const InsightFilter& f, std::int64_t indexed, Where& values) {
+// The seqs of the lifecycle rows of the filter's customers, as a subquery: per customer, the rows of the trigram
+// index up to its cursor and those after it matched with LIKE (as the leads list); UNION keeps a row matched twice
+// once. Its values are appended to `values`.
+std::string customer_seqs(const InsightFilter& f, std::int64_t indexed, Where& values) {
   std::string sql;
-  const auto part = [&](Where w) {
-    sql += (sql.empty() ? "" : " UNION ") + std::string("SELECT lc.* FROM lifecycle lc ") + w.sql;
-    append_values(values, w);
-  };
   for (const auto& c : f.customer) {
+    Where w;
     if (c.size() >= 3) {
-      auto indexed_part = insight_where(f, "lc");
-      indexed_part.add("lc.seq IN (SELECT rowid FROM lifecycle_company WHERE lifecycle_company MATCH ?)");
-      indexed_part.texts.push_back(detail::fts_phrase(c));
-      indexed_part.kinds += 't';
-      part(std::move(indexed_part));
+      sql += std::string(sql.empty() ? "" : " UNION ") +
+             "SELECT rowid FROM lifecycle_company WHERE lifecycle_company MATCH ?";
+      w.texts.push_back(detail::fts_phrase(c));
+      w.kinds += 't';
+      w.compare("seq > ?", indexed);
     }
-    auto like = insight_where(f, "lc");
-    if (c.size() >= 3) like.compare("lc.seq > ?", indexed);
-    like.contains("lc.company", c);
-    part(std::move(like));
+    w.contains("company", c);
+    sql += std::string(sql.empty() ? "" : " UNION ") + "SELECT seq FROM lifecycle " + w.sql;
+    append_values(values, w);
   }
   return "(" + sql + ")";
 }
@@ -221,11 +272,58 @@ void set_column(InsightCell& c, std::string_view column, sqlite3_stmt* stmt, int
   const auto at = std::find(kInsightKey.begin(), kInsightKey.end(), column) - kInsightKey.begin();
   c.*fields[at] = detail::column_string(stmt, i);
 }
+
+// The roll-up that holds every column a read groups by or filters on: the narrow one with the only one of country,
+// offer and program it needs (or the one with programs, the smallest, when it needs none), else insight_cells.
+std::string_view rollup_for(const InsightFilter& f, const std::vector<std::string>& columns) {
+  const auto needs = [&](std::string_view c) {
+    if (std::find(columns.begin(), columns.end(), c) != columns.end()) return true;
+    return c == "country" ? !f.country.empty() : c == "offer" ? !f.offer.empty() : !f.program.empty();
+  };
+  int needed = 0;
+  std::string_view table = detail::kNarrowRollups.back().table;
+  for (const auto& r : detail::kNarrowRollups) {
+    if (needs(r.column)) {
+      ++needed;
+      table = r.table;
+    }
+  }
+  return needed > 1 ? std::string_view("insight_cells") : table;
+}
+
+bool step_all(sqlite3* db, sqlite3_stmt* stmt, std::string& error, const std::function<void()>& row) {
+  int rc = 0;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) row();
+  if (rc != SQLITE_DONE) error = sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  return rc == SQLITE_DONE;
+}
+
+// The funnel's past leads from insight_acted: answers of the filter's months to leads received before them.
+bool rollup_past(sqlite3* db, const InsightFilter& f, PastLeads& out, std::string& error) {
+  auto where = insight_where(f, "a");
+  add_months(where, "a.month", f);
+  where.add("a.received_month < ?");
+  where.texts.push_back(f.from_month);
+  where.kinds += 't';
+  auto* stmt = detail::prepare_filtered(db, "SELECT a.action, SUM(a.n) FROM insight_acted a " + where.sql +
+                                                " GROUP BY 1", where, error);
+  if (stmt == nullptr) return false;
+  return step_all(db, stmt, error, [&] {
+    const auto action = detail::column(stmt, 0);
+    const auto n = sqlite3_column_int64(stmt, 1);
+    if (action == "accepted") out.accepted += n;
+    if (action == "declined") out.declined += n;
+    if (action == "won") out.won += n;
+    if (action == "lost") out.lost += n;
+  });
+}
 }  // namespace
 
 bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string_view>& columns,
-                           std::vector<InsightCell>& out, std::string& error) {
+                           std::vector<InsightCell>& out, std::string& error, PastLeads* past) {
   out.clear();
+  if (past != nullptr) *past = {};
   std::vector<std::string> selected;
   for (const auto c : columns) {
     if (std::find(kInsightKey.begin(), kInsightKey.end(), c) == kInsightKey.end()) {
@@ -234,82 +332,76 @@ bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string
     }
     selected.push_back(std::string(c));
   }
-  // Without a customer the roll-up answers; with one, the customer's lifecycle rows are grouped the same way.
-  const bool cells = f.customer.empty();
-  Where where;
-  std::string sql;
-  if (cells) {
-    where = insight_where(f, "c");
+  const auto read_cell = [&](sqlite3_stmt* stmt, int from, InsightCell& c) {
+    c.n += sqlite3_column_int64(stmt, from);
+    c.value += sqlite3_column_double(stmt, from + 1);
+    c.accept_ms += sqlite3_column_int64(stmt, from + 2);
+    c.win_ms += sqlite3_column_int64(stmt, from + 3);
+  };
+  if (f.customer.empty()) {
+    // A roll-up answers, summed over the columns not asked for.
+    const std::string table(rollup_for(f, selected));
+    auto where = insight_where(f, "c");
     add_months(where, "c.month", f);
     where.add("c.n != 0");
-    sql = "SELECT " + (selected.empty() ? std::string() : join(selected) + ", ") +
-          "SUM(n), SUM(value), SUM(accept_ms), SUM(win_ms) FROM insight_cells c " + where.sql;
+    auto sql = "SELECT " + (selected.empty() ? std::string() : join(selected) + ", ") +
+               "SUM(n), SUM(value), SUM(accept_ms), SUM(win_ms) FROM " + table + " c " + where.sql;
+    if (!selected.empty()) sql += group_by_first(selected.size());
+    auto* stmt = detail::prepare_filtered(db_, sql, where, error);
+    if (stmt == nullptr) return false;
+    const auto n = static_cast<int>(selected.size());
+    const bool ok = step_all(db_, stmt, error, [&] {
+      InsightCell c;
+      for (int i = 0; i < n; ++i) set_column(c, selected[static_cast<std::size_t>(i)], stmt, i);
+      read_cell(stmt, n, c);
+      if (c.n != 0) out.push_back(std::move(c));
+    });
+    return ok && (past == nullptr || rollup_past(db_, f, *past, error));
+  }
+  // A customer: one pass over the customer's lifecycle rows, each with its key values and measures as the
+  // roll-ups' triggers compute them, grouped here (SQLite's GROUP BY would sort them). With `past`, the rows
+  // received before the months come too, for the answers given in them.
+  auto where = insight_where(f, "lc");
+  where.add("lc.seq IN " + customer_seqs(f, company_index_cursor(), where));
+  const auto month = detail::insight_key_sql("lc", "month");
+  if (past == nullptr) {
+    add_months(where, month, f);
   } else {
-    const auto rows = customer_rows(f, company_index_cursor(), where);
-    Where months;
-    add_months(months, detail::insight_key_sql("lc", "month"), f);
-    append_values(where, months);
-    std::vector<std::string> expressions;
-    for (const auto& c : selected) expressions.push_back(detail::insight_key_sql("lc", c));
-    sql = "SELECT " + (expressions.empty() ? std::string() : join(expressions) + ", ") + "COUNT(*), " +
-          detail::measures("lc", "SUM") + " FROM " + rows + " lc " + months.sql;
-  }
-  if (!selected.empty()) sql += group_by_first(selected.size());
-  auto* stmt = detail::prepare_filtered(db_, sql, where, error);
-  if (stmt == nullptr) return false;
-  int rc = 0;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    InsightCell c;
-    int i = 0;
-    for (const auto& column : selected) set_column(c, column, stmt, i++);
-    c.n = sqlite3_column_int64(stmt, i++);
-    c.value = sqlite3_column_double(stmt, i++);
-    c.accept_ms = sqlite3_column_int64(stmt, i++);
-    c.win_ms = sqlite3_column_int64(stmt, i++);
-    if (c.n != 0) out.push_back(std::move(c));
-  }
-  if (rc != SQLITE_DONE) error = sqlite3_errmsg(db_);
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_DONE;
-}
-
-bool Reader::insight_past(const InsightFilter& f, std::int64_t from_ms, std::int64_t to_ms, PastLeads& out,
-                          std::string& error) {
-  out = {};
-  std::string sql;
-  Where where;
-  if (f.customer.empty()) {
-    // Answers of the range's months to leads received before them, from the roll-up.
-    where = insight_where(f, "a");
-    add_months(where, "a.month", f);
-    where.add("a.received_month < ?");
-    where.texts.push_back(f.from_month);
+    where.add(month + " <= ?");
+    where.texts.push_back(f.to_month);
     where.kinds += 't';
-    sql = "SELECT a.action, SUM(a.n) FROM insight_acted a " + where.sql + " GROUP BY 1";
-  } else {
-    // The customer's rows, twice: those accepted in the range, and those closed in it.
-    const std::string in = "BETWEEN " + std::to_string(from_ms) + " AND " + std::to_string(to_ms - 1);
-    const std::string before = " WHERE lc.received_at_ms < " + std::to_string(from_ms);
-    const auto accepted = customer_rows(f, company_index_cursor(), where);
-    const auto closed = customer_rows(f, company_index_cursor(), where);
-    sql = "SELECT 'accepted', COUNT(*) FROM " + accepted + " lc" + before + " AND lc.accepted_at_ms " + in +
-          " UNION ALL SELECT lower(lc.status), COUNT(*) FROM " + closed + " lc" + before + " AND lc.closed_at_ms " +
-          in + " AND lc.status IN ('Declined', 'Won', 'Lost') GROUP BY 1";
   }
+  std::string sql = "SELECT " + month;
+  for (const auto& c : selected) sql += ", " + detail::insight_key_sql("lc", c);
+  sql += ", 1, " + detail::measures("lc", "") +
+         ", lc.accepted_at_ms, lc.closed_at_ms, lc.status FROM lifecycle lc " + where.sql;
   auto* stmt = detail::prepare_filtered(db_, sql, where, error);
   if (stmt == nullptr) return false;
-  int rc = 0;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    const auto action = detail::column(stmt, 0);
-    const auto n = sqlite3_column_int64(stmt, 1);
-    if (action == "accepted") out.accepted += n;
-    if (action == "declined") out.declined += n;
-    if (action == "won") out.won += n;
-    if (action == "lost") out.lost += n;
-  }
-  if (rc != SQLITE_DONE) error = sqlite3_errmsg(db_);
-  sqlite3_finalize(stmt);
-  return rc == SQLITE_DONE;
+  const auto n = static_cast<int>(selected.size());
+  std::unordered_map<std::string, std::size_t> at;  // the selected key values, joined by \x1f → cell in `out`
+  std::string key;
+  const auto in_range = [&](std::int64_t t) { return t >= f.from_ms && t < f.to_ms; };
+  return step_all(db_, stmt, error, [&] {
+    if (detail::column(stmt, 0) < f.from_month) {  // received before the months: a past lead, if answered in them
+      const auto after = n + 5;
+      const auto status = detail::column(stmt, after + 2);
+      if (in_range(sqlite3_column_int64(stmt, after))) ++past->accepted;
+      if (in_range(sqlite3_column_int64(stmt, after + 1))) {
+        if (status == "Declined") ++past->declined;
+        if (status == "Won") ++past->won;
+        if (status == "Lost") ++past->lost;
+      }
+      return;
+    }
+    key.clear();
+    for (int i = 1; i <= n; ++i) (key += detail::column(stmt, i)) += '\x1f';
+    const auto [it, added] = at.try_emplace(key, out.size());
+    if (added) {
+      auto& c = out.emplace_back();
+      for (int i = 0; i < n; ++i) set_column(c, selected[static_cast<std::size_t>(i)], stmt, i + 1);
+    }
+    read_cell(stmt, n + 1, out[it->second]);
+  });
 }
 
 bool Reader::any_lifecycle() { return detail::query_int(db_, "SELECT EXISTS (SELECT 1 FROM lifecycle)") != 0; }

@@ -109,18 +109,17 @@ class Reader {
   bool unanswered_leads(std::string_view rule, int limit, std::vector<LeadRow>& out, std::string& error);
   // Received leads expiring in (after_ms, until_ms] that some rule told of and has not decided a warning for yet
   // (an 'expiring' row, sent or not), soonest first, with those rules' names.
-  // The insight cells of the leads `filter` selects, summed over every key column but `columns` (names of
-  // InsightCell's members; the others are left empty) (daemon/store/insights.cpp); false with `error`.
-  bool insight_cells(const InsightFilter& filter, const std::vector<std::string_view>& columns,
-                     std::vector<InsightCell>& out, std::string& error);
-  // Leads received before the filter's months (and before `from_ms`) that it selects, answered in them
-  // ([from_ms, to_ms): the months' start to their end or now).
-  bool insight_past(const InsightFilter& filter, std::int64_t from_ms, std::int64_t to_ms, PastLeads& out,
-                    std::string& error);
-  // Whether any lead with a lifecycle is stored at all (an empty insight says which it is).
-  bool any_lifecycle();
   bool expiry_warnings_due(std::int64_t after_ms, std::int64_t until_ms, int limit,
                            std::vector<std::pair<LeadRow, std::vector<std::string>>>& out, std::string& error);
+  // The insight cells of the leads `filter` selects, summed over every key column but `columns` (names of
+  // InsightCell's members; the others are left empty) (daemon/store/insights.cpp); false with `error`. With
+  // `past`, also the funnel's past leads: those the filter selects that were received before its months and
+  // answered in [from_ms, to_ms). Without a customer the roll-ups answer; with one, a single pass over the
+  // customer's lifecycle rows answers both.
+  bool insight_cells(const InsightFilter& filter, const std::vector<std::string_view>& columns,
+                     std::vector<InsightCell>& out, std::string& error, PastLeads* past = nullptr);
+  // Whether any lead with a lifecycle is stored at all (an empty insight says which it is).
+  bool any_lifecycle();
 
  private:
   explicit Reader(sqlite3* db);

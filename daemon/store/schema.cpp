@@ -1,5 +1,6 @@
 #include "daemon/store/schema.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
@@ -226,6 +227,11 @@ bool to_version_6(sqlite3* db, std::string& error) { return exec(db, kSchema6, e
 // Lead insights (daemon/insights/): the offer and program of each lead, and the roll-up (insight_sql.hpp).
 bool to_version_7(sqlite3* db, std::string& error) { return exec(db, detail::insight_schema_sql().c_str(), error); }
 
+// Narrower insight roll-ups beside insight_cells, so that most reads walk a few thousand cells (insight_sql.hpp).
+bool to_version_8(sqlite3* db, std::string& error) {
+  return exec(db, detail::insight_narrow_schema_sql().c_str(), error);
+}
+
 struct Migration {
   int version;
   const char* what;
@@ -239,6 +245,7 @@ constexpr Migration kMigrations[] = {
     {5, "notifications", to_version_5},
     {6, "contact data removal", to_version_6},
     {7, "the insight roll-up", to_version_7},
+    {8, "narrower insight roll-ups", to_version_8},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 
@@ -328,12 +335,14 @@ std::string format_store_info(const StoreInfo& info) {
       << "file:           " << info.file_bytes << " bytes (" << info.pages << " pages of " << info.page_size
       << " bytes)\n"
       << "free pages:     " << info.free_pages << "\n"
-      << "WAL:            " << info.wal_bytes << " bytes\n"
-      << "\n"
-      << std::left << std::setw(16) << "table" << std::right << std::setw(12) << "rows" << std::setw(16) << "bytes"
+      << "WAL:            " << info.wal_bytes << " bytes\n\n";
+  // The table column as wide as the longest name.
+  int width = 16;
+  for (const auto& t : info.tables) width = std::max(width, static_cast<int>(t.name.size()) + 2);
+  out << std::left << std::setw(width) << "table" << std::right << std::setw(12) << "rows" << std::setw(16) << "bytes"
       << "\n";
   for (const auto& t : info.tables) {
-    out << std::left << std::setw(16) << t.name << std::right << std::setw(12) << t.rows << std::setw(16)
+    out << std::left << std::setw(width) << t.name << std::right << std::setw(12) << t.rows << std::setw(16)
         << (t.bytes < 0 ? std::string("-") : std::to_string(t.bytes)) << "\n";
   }
   return out.str();

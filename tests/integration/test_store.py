@@ -147,7 +147,7 @@ class MigrationFrom010(unittest.TestCase):
                                 self.counts_before["replay_keys"] - 100)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM person_keys")[0][0],
                          self.counts_before["person_keys"])
-        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 7)
+        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 8)
         # Every lead routed before the upgrade got the lifecycle its lead.v1 says (Get it now leads are
         # informational; Contact me leads past their 14 days are Expired, without events), and so did the ones
         # routed after it.
@@ -162,6 +162,13 @@ class MigrationFrom010(unittest.TestCase):
         self.assertEqual(query(self.db_path, "SELECT status, SUM(n) FROM insight_cells GROUP BY status ORDER BY 1"),
                          [("Expired", 3), ("Informational", LEADS - 5), ("Received", 2)])
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle WHERE offer IS NULL")[0][0], 0)
+        # So do the narrow roll-ups of schema 8, cell for cell once summed over the columns they leave out.
+        for table, column in (("insight_by_country", "country"), ("insight_by_offer", "offer"),
+                              ("insight_by_program", "program")):
+            key = f"classification, month, {column}, lead_type, status, accept_bucket"
+            self.assertEqual(query(self.db_path, f"SELECT {key}, SUM(n) FROM {table} GROUP BY {key} ORDER BY {key}"),
+                             query(self.db_path, f"SELECT {key}, SUM(n) FROM insight_cells GROUP BY {key} "
+                                                 f"ORDER BY {key}"), table)
         # Where each lead went, for the CRM updates of later changes: from the old deliveries, and the new routing.
         self.assertEqual(query(self.db_path, "SELECT destinations, COUNT(*) FROM lifecycle GROUP BY 1"),
                          [("kafka:leads.all", LEADS)])
@@ -191,8 +198,9 @@ class MigrationFrom010(unittest.TestCase):
     def test_5_store_info_on_the_running_daemon(self):
         code, text = store_info(os.path.join(self.workdir, "state"))
         self.assertEqual(code, 0, text)
-        self.assertIn("schema version: 7 (current)", text)
-        for table in ("leads", "routed", "deliveries", "replay_keys", "person_keys", "cursors"):
+        self.assertIn("schema version: 8 (current)", text)
+        for table in ("leads", "routed", "deliveries", "replay_keys", "person_keys", "cursors", "insight_by_country",
+                      "lifecycle_company_config"):
             self.assertRegex(text, rf"\n{table} +\d+ +(\d+|-)\n")
         self.assertRegex(text, r"WAL: +\d+ bytes")
         self.assertRegex(text, r"free pages: +\d+")
