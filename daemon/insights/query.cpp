@@ -159,8 +159,8 @@ Problem parse_query(std::string_view query, std::int64_t now_ms, Query& q) {
   }
   if (last == current) r.partial = current;
   month_start(first, r.from_ms);
-  month_start(add_months(last, 1), r.to_ms);
-  r.to_ms = std::min(r.to_ms, now_ms);
+  month_start(add_months(last, 1), q.filter.until_ms);
+  r.to_ms = std::min(q.filter.until_ms, now_ms);
 
   if (values_given && q.by != "country" && q.by != "offer" && q.by != "program") {
     return {"values", "values picks countries, offers or programs; by=" + q.by + " shows all of its values"};
@@ -173,7 +173,6 @@ Problem parse_query(std::string_view query, std::int64_t now_ms, Query& q) {
   q.filter.from_month = first;
   q.filter.to_month = last;
   q.filter.from_ms = r.from_ms;
-  q.filter.to_ms = r.to_ms;
   q.filter.classification = q.tab == Tab::Qualified
                                 ? std::vector<std::string>{"marketing_qualified", "sales_qualified"}
                                 : std::vector<std::string>{"customer_inquiry"};

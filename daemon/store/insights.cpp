@@ -192,7 +192,10 @@ std::string insight_schema_sql() {
 }
 
 std::string insight_narrow_schema_sql() {
-  std::string sql = "DROP TRIGGER insight_add;\nDROP TRIGGER insight_remove;\nDROP TRIGGER insight_change;\n";
+  std::string sql;
+  for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
+    sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
+  }
   for (const auto& r : kNarrowRollups) {
     const auto key = narrow_key(r);
     const auto k = names(key);
@@ -363,30 +366,26 @@ bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string
   // received before the months come too, for the answers given in them.
   auto where = insight_where(f, "lc");
   where.add("lc.seq IN " + customer_seqs(f, company_index_cursor(), where));
-  const auto month = detail::insight_key_sql("lc", "month");
-  if (past == nullptr) {
-    add_months(where, month, f);
-  } else {
-    where.add(month + " <= ?");
-    where.texts.push_back(f.to_month);
-    where.kinds += 't';
-  }
-  std::string sql = "SELECT " + month;
+  if (past == nullptr) where.compare("lc.received_at_ms >= ?", f.from_ms);
+  where.compare("lc.received_at_ms < ?", f.until_ms);
+  std::string sql = "SELECT lc.received_at_ms, lc.accepted_at_ms, lc.closed_at_ms, lc.status";
   for (const auto& c : selected) sql += ", " + detail::insight_key_sql("lc", c);
-  sql += ", 1, " + detail::measures("lc", "") +
-         ", lc.accepted_at_ms, lc.closed_at_ms, lc.status FROM lifecycle lc " + where.sql;
+  sql += ", 1, " + detail::measures("lc", "") + " FROM lifecycle lc " + where.sql;
   auto* stmt = detail::prepare_filtered(db_, sql, where, error);
   if (stmt == nullptr) return false;
+  constexpr int kKeys = 4;  // the selected columns' first
   const auto n = static_cast<int>(selected.size());
   std::unordered_map<std::string, std::size_t> at;  // the selected key values, joined by \x1f → cell in `out`
   std::string key;
-  const auto in_range = [&](std::int64_t t) { return t >= f.from_ms && t < f.to_ms; };
+  const auto in_range = [&](int i) {
+    const auto t = sqlite3_column_int64(stmt, i);
+    return t >= f.from_ms && t < f.until_ms;
+  };
   return step_all(db_, stmt, error, [&] {
-    if (detail::column(stmt, 0) < f.from_month) {  // received before the months: a past lead, if answered in them
-      const auto after = n + 5;
-      const auto status = detail::column(stmt, after + 2);
-      if (in_range(sqlite3_column_int64(stmt, after))) ++past->accepted;
-      if (in_range(sqlite3_column_int64(stmt, after + 1))) {
+    if (sqlite3_column_int64(stmt, 0) < f.from_ms) {  // received before the months: a past lead if answered in them
+      if (in_range(1)) ++past->accepted;
+      if (in_range(2)) {
+        const auto status = detail::column(stmt, 3);
         if (status == "Declined") ++past->declined;
         if (status == "Won") ++past->won;
         if (status == "Lost") ++past->lost;
@@ -394,13 +393,13 @@ bool Reader::insight_cells(const InsightFilter& f, const std::vector<std::string
       return;
     }
     key.clear();
-    for (int i = 1; i <= n; ++i) (key += detail::column(stmt, i)) += '\x1f';
+    for (int i = kKeys; i < kKeys + n; ++i) (key += detail::column(stmt, i)) += '\x1f';
     const auto [it, added] = at.try_emplace(key, out.size());
     if (added) {
       auto& c = out.emplace_back();
-      for (int i = 0; i < n; ++i) set_column(c, selected[static_cast<std::size_t>(i)], stmt, i + 1);
+      for (int i = 0; i < n; ++i) set_column(c, selected[static_cast<std::size_t>(i)], stmt, kKeys + i);
     }
-    read_cell(stmt, n + 1, out[it->second]);
+    read_cell(stmt, kKeys + n, out[it->second]);
   });
 }
 

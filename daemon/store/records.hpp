@@ -131,7 +131,7 @@ struct LeadFilter {
 // filtered as the console's query string says (several values of one: any of them).
 struct InsightFilter {
   std::string from_month, to_month;  // YYYY-MM, both included
-  std::int64_t from_ms = 0, to_ms = 0;  // the months' start, and their end or now (past leads' answers)
+  std::int64_t from_ms = 0, until_ms = 0;  // the same months as times: the first's start, the next month's start
   std::vector<std::string> classification, country, lead_type, offer, program;
   std::vector<std::string> customer;  // substrings of the company name, any case (any of them)
 };
