@@ -91,9 +91,7 @@ std::unique_ptr<store::Reader> LeadsApi::acquire(std::string& error) {
       return r;
     }
   }
-  // Insights and lists walk rows scattered over the whole file: mapped, they are read without a copy per page.
-  constexpr std::int64_t kMapBytes = std::int64_t{2} << 30;  // SQLite caps it at its build's limit (2 GiB)
-  return store::Reader::open(state_dir_, error, kMapBytes);
+  return store::Reader::open(state_dir_, error);
 }
 
 void LeadsApi::release(std::unique_ptr<store::Reader> reader) {

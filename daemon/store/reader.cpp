@@ -79,8 +79,7 @@ DeadLetter dead_letter_row(sqlite3_stmt* row) {
 }
 }  // namespace
 
-std::unique_ptr<Reader> Reader::open(const std::filesystem::path& state_dir, std::string& error,
-                                     std::int64_t mmap_bytes) {
+std::unique_ptr<Reader> Reader::open(const std::filesystem::path& state_dir, std::string& error) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(database_path(state_dir).c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) !=
       SQLITE_OK) {
@@ -89,10 +88,6 @@ std::unique_ptr<Reader> Reader::open(const std::filesystem::path& state_dir, std
     return nullptr;
   }
   sqlite3_busy_timeout(db, detail::kBusyTimeoutMs);
-  if (mmap_bytes > 0) {
-    const auto pragma = "PRAGMA mmap_size=" + std::to_string(mmap_bytes);
-    sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr);  // without it, reads go through read(2): slower only
-  }
   return std::unique_ptr<Reader>(new Reader(db));
 }
 

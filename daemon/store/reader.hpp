@@ -22,11 +22,8 @@ class ReadTransaction;
 class Reader {
  public:
   // Opens state_dir's store read-only; null with `error` when it cannot be read.
-  // A reader serves one thread at a time (SQLite's multi-thread mode, no mutex per call). `mmap_bytes` > 0 reads
-  // that much of the file through a memory map instead of read(2) calls, for readers that walk many scattered
-  // rows (the console's insights and lists); the pages then count in the process's RSS while mapped.
-  static std::unique_ptr<Reader> open(const std::filesystem::path& state_dir, std::string& error,
-                                      std::int64_t mmap_bytes = 0);
+  // A reader serves one thread at a time (SQLite's multi-thread mode: no mutex taken per call).
+  static std::unique_ptr<Reader> open(const std::filesystem::path& state_dir, std::string& error);
   ~Reader();
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
