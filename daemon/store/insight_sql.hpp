@@ -20,18 +20,20 @@ inline constexpr std::array<std::string_view, 13> kInsightKey = {
     "lead_source",    "status", "currency",  "reason",         "accept_bucket", "win_bucket"};
 
 // The narrower roll-ups of schema 8: the key without the three filters that multiply cells most (country, offer,
-// program), plus one of them. A read whose filters and groups need at most one of the three reads the narrow
-// table that has it: a few thousand cells where insight_cells has a hundred thousand.
+// program), plus the country in one and the offer and program in the other (a lead has an offer or a program,
+// seldom both). A read whose filters and groups need none of the country or none of the offer and program reads
+// the narrow table that has what it needs: a few thousand cells where insight_cells has a hundred thousand.
 inline constexpr std::array<std::string_view, 10> kInsightBase = {
     "classification", "month",    "lead_type", "call_to_action", "lead_source",
     "status",         "currency", "reason",    "accept_bucket",  "win_bucket"};
 struct NarrowRollup {
   std::string_view table;
-  std::string_view column;  // the one of country, offer, program it keeps
+  std::array<std::string_view, 2> columns;  // what it keeps of country, offer, program ("" for none)
 };
-inline constexpr std::array<NarrowRollup, 3> kNarrowRollups = {
-    {{"insight_by_country", "country"}, {"insight_by_offer", "offer"}, {"insight_by_program", "program"}}};
-// A narrow roll-up's key: kInsightBase with its column after the month (so its filter narrows the index's range).
+// The smaller first: a read takes the first that holds what it needs.
+inline constexpr std::array<NarrowRollup, 2> kNarrowRollups = {
+    {{"insight_by_listing", {"offer", "program"}}, {"insight_by_country", {"country", ""}}}};
+// A narrow roll-up's key: kInsightBase with its columns after the month (so their filters narrow the index's range).
 std::vector<std::string_view> narrow_key(const NarrowRollup& r);
 
 // The key's value of `column` (one of kInsightKey) for the lifecycle row `row` ("new", "old", "lc").

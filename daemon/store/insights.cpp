@@ -32,8 +32,9 @@ std::string group_by_first(std::size_t n) {
   return out;
 }
 
-std::string key_names() {
-  std::vector<std::string> out(kInsightKey.begin(), kInsightKey.end());
+// The names of `columns`, comma-separated.
+std::string names(const std::vector<std::string_view>& columns) {
+  std::vector<std::string> out(columns.begin(), columns.end());
   return join(out);
 }
 
@@ -107,16 +108,13 @@ std::string measures(std::string_view row, std::string_view wrap) {
 
 std::vector<std::string_view> narrow_key(const NarrowRollup& r) {
   std::vector<std::string_view> key(kInsightBase.begin(), kInsightBase.end());
-  key.insert(key.begin() + 2, r.column);
+  for (auto c = r.columns.rbegin(); c != r.columns.rend(); ++c) {
+    if (!c->empty()) key.insert(key.begin() + 2, *c);
+  }
   return key;
 }
 
 namespace {
-std::string names(const std::vector<std::string_view>& columns) {
-  std::vector<std::string> out(columns.begin(), columns.end());
-  return join(out);
-}
-
 // The statement that adds lifecycle row `row` ("new", "old") to roll-up `table` keyed by `key`, counted `sign`
 // ("" adds, "-" takes away).
 std::string upsert(std::string_view table, const std::vector<std::string_view>& key, std::string_view row,
@@ -169,7 +167,7 @@ std::string rollup_table_sql(std::string_view table, const std::vector<std::stri
 }  // namespace
 
 std::string insight_schema_sql() {
-  const auto key = key_names();
+  const auto key = names({kInsightKey.begin(), kInsightKey.end()});
   return
       // What the insights filter on, copied from lead.v1 as the other filters are.
       "ALTER TABLE lifecycle ADD COLUMN offer TEXT;\n"
@@ -177,7 +175,8 @@ std::string insight_schema_sql() {
       "UPDATE lifecycle SET offer = (SELECT json_extract(r.lead, '$.offer.id') FROM routed r WHERE r.seq = "
       "lifecycle.seq AND json_valid(r.lead)), program = (SELECT json_extract(r.lead, '$.program') FROM routed r "
       "WHERE r.seq = lifecycle.seq AND json_valid(r.lead));\n"
-      // Past leads with a customer filter: the answers of a range, found by when they were given.
+      // Past leads with a customer filter: the answers of a range, found by when they were given (schema 8 drops
+      // them: one pass over the customer's rows counts those).
       "CREATE INDEX lifecycle_accepted ON lifecycle(accepted_at_ms) WHERE accepted_at_ms > 0;\n"
       "CREATE INDEX lifecycle_closed ON lifecycle(closed_at_ms) WHERE closed_at_ms > 0;\n" +
       rollup_table_sql("insight_cells", {kInsightKey.begin(), kInsightKey.end()}) +
@@ -192,7 +191,7 @@ std::string insight_schema_sql() {
 }
 
 std::string insight_narrow_schema_sql() {
-  std::string sql;
+  std::string sql = "DROP INDEX IF EXISTS lifecycle_accepted;\nDROP INDEX IF EXISTS lifecycle_closed;\n";
   for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
     sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
   }
@@ -276,22 +275,19 @@ void set_column(InsightCell& c, std::string_view column, sqlite3_stmt* stmt, int
   c.*fields[at] = detail::column_string(stmt, i);
 }
 
-// The roll-up that holds every column a read groups by or filters on: the narrow one with the only one of country,
-// offer and program it needs (or the one with programs, the smallest, when it needs none), else insight_cells.
+// The roll-up that holds every column a read groups by or filters on: the first narrow one that has what it needs
+// of country, offer and program, else insight_cells.
 std::string_view rollup_for(const InsightFilter& f, const std::vector<std::string>& columns) {
   const auto needs = [&](std::string_view c) {
     if (std::find(columns.begin(), columns.end(), c) != columns.end()) return true;
     return c == "country" ? !f.country.empty() : c == "offer" ? !f.offer.empty() : !f.program.empty();
   };
-  int needed = 0;
-  std::string_view table = detail::kNarrowRollups.back().table;
+  constexpr std::string_view kMultiplying[] = {"country", "offer", "program"};
   for (const auto& r : detail::kNarrowRollups) {
-    if (needs(r.column)) {
-      ++needed;
-      table = r.table;
-    }
+    const auto missing = [&](std::string_view c) { return needs(c) && c != r.columns[0] && c != r.columns[1]; };
+    if (std::none_of(std::begin(kMultiplying), std::end(kMultiplying), missing)) return r.table;
   }
-  return needed > 1 ? std::string_view("insight_cells") : table;
+  return "insight_cells";
 }
 
 bool step_all(sqlite3* db, sqlite3_stmt* stmt, std::string& error, const std::function<void()>& row) {

@@ -264,6 +264,24 @@ class Insights(Filled):
         # Marketplace leads have no program.
         self.assertEqual(self.get("programs", range="6M")["no_data"]["reason"], "no_match")
 
+    def test_tables_across_filters(self):
+        # Each combination reads another store: a country with offers needs the full roll-up, offers alone or a
+        # country alone a narrow one, a customer the lead rows; every one must give the definitions' figures.
+        us_de = self.select(pop.MONTHS, country=["US", "DE"])
+        self.check_table(self.get("offers", range="6M", country="US,DE")["offers"], "offer", "offer", us_de,
+                         with_cta=True)
+        backup = self.select(pop.MONTHS, offer=["contoso.backup"])
+        self.check_table(self.get("geo", range="6M", offer="contoso.backup")["countries"], "country", "country",
+                         backup)
+        q = self.select(pop.MONTHS, "qualified", country=["US"])
+        self.check_table(self.get("programs", range="6M", tab="qualified", country="US")["programs"], "program",
+                         "program", q, with_expired=True)
+        fabrikam = self.select(pop.MONTHS, customer=["fabrikam"])
+        self.check_table(self.get("offers", range="6M", customer="fabrikam")["offers"], "offer", "offer", fabrikam,
+                         with_cta=True)
+        self.check_table(self.get("geo", range="6M", customer="fabrikam", lead_type="offer")["countries"], "country",
+                         "country", [x for x in fabrikam if x["lead_type"] == "offer"])
+
     def test_reasons(self):
         answer = self.get("reasons", range="6M")
         rows = self.select(pop.MONTHS)

@@ -163,9 +163,8 @@ class MigrationFrom010(unittest.TestCase):
                          [("Expired", 3), ("Informational", LEADS - 5), ("Received", 2)])
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM lifecycle WHERE offer IS NULL")[0][0], 0)
         # So do the narrow roll-ups of schema 8, cell for cell once summed over the columns they leave out.
-        for table, column in (("insight_by_country", "country"), ("insight_by_offer", "offer"),
-                              ("insight_by_program", "program")):
-            key = f"classification, month, {column}, lead_type, status, accept_bucket"
+        for table, columns in (("insight_by_country", "country"), ("insight_by_listing", "offer, program")):
+            key = f"classification, month, {columns}, lead_type, status, accept_bucket"
             self.assertEqual(query(self.db_path, f"SELECT {key}, SUM(n) FROM {table} GROUP BY {key} ORDER BY {key}"),
                              query(self.db_path, f"SELECT {key}, SUM(n) FROM insight_cells GROUP BY {key} "
                                                  f"ORDER BY {key}"), table)
