@@ -115,8 +115,8 @@ class Reader {
   // The insight cells of the leads `filter` selects, summed over every key column but `columns` (names of
   // InsightCell's members; the others are left empty) (daemon/store/insights.cpp); false with `error`. With
   // `past`, also the funnel's past leads: those the filter selects that were received before its months and
-  // answered in [from_ms, to_ms). Without a customer the roll-ups answer; with one, a single pass over the
-  // customer's lifecycle rows answers both.
+  // answered in them ([from_ms, until_ms)). Without a customer the roll-ups answer; with one, a single pass over
+  // the customer's lifecycle rows answers both.
   bool insight_cells(const InsightFilter& filter, const std::vector<std::string_view>& columns,
                      std::vector<InsightCell>& out, std::string& error, PastLeads* past = nullptr);
   // Whether any lead with a lifecycle is stored at all (an empty insight says which it is).
