@@ -1,10 +1,11 @@
 #pragma once
-// Internal to daemon/store: the insight roll-ups of schema 7, as SQL over a lifecycle row. insight_cells has one
-// cell per combination of what the insights filter and group by (the month a lead was received in, its kind,
-// offer, country, program, source, status, deal currency, close reason and time buckets), with counts and sums;
-// insight_acted counts answers (accepted, declined, won, lost) by the month they were given in and the month the
-// lead was received in (the funnel's past leads). Triggers on lifecycle keep both as leads are stored, changed and
-// deleted; a filter they do not hold (the customer) is answered from the lifecycle rows with the same expressions.
+// Internal to daemon/store: the insight roll-ups of schemas 7 and 8, as SQL over a lifecycle row. insight_cells
+// has one cell per combination of what the insights filter and group by (the month a lead was received in, its
+// kind, offer, country, program, source, status, deal currency, close reason and time buckets), with counts and
+// sums; the narrow roll-ups (kNarrowRollups) are the same without some of those; insight_acted counts answers
+// (accepted, declined, won, lost) by the month they were given in and the month the lead was received in (the
+// funnel's past leads). Triggers on lifecycle keep them all as leads are stored, changed and deleted; a filter they
+// do not hold (the customer) is answered from the lifecycle rows with the same expressions.
 #include <array>
 #include <string>
 #include <string_view>
