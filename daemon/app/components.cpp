@@ -40,6 +40,7 @@
 #include "daemon/outbox/delivery_worker.hpp"
 #include "daemon/outbox/kafka_worker.hpp"
 #include "daemon/outbox/pipeline_worker.hpp"
+#include "daemon/store/intake_log.hpp"
 #include "daemon/store/journal.hpp"
 #include "daemon/store/reader.hpp"
 #include "daemon/util/strings.hpp"
@@ -91,6 +92,8 @@ std::string Services::status_json() {
   w.Int64((log::now_unix_ms() - started_ms) / 1000);
   w.Key("backlog");
   w.StartObject();
+  w.Key("leads_in_intake_log");  // acknowledged, not yet moved into the store
+  w.Int64(intake_log ? static_cast<std::int64_t>(intake_log->stats().in_log) : 0);
   w.Key("leads_to_route");
   w.Int64(pipeline ? pipeline->leads_to_route() : 0);
   w.Key("deliveries");
@@ -138,12 +141,22 @@ class StoreComponent final : public Component {
     }
     s.backlog = std::make_unique<outbox::Backlog>(s.config.outbox);
     util::set_background_nice(s.config.outbox.background_nice);
+    s.intake_log = store::IntakeLog::open(s.config.state_dir, s.config.journal, *s.journal, error);
+    if (!s.intake_log) {
+      log::error("store_open_failed", {{"message", error}});
+      exit_code = kExitCantCreate;
+      return false;
+    }
     return true;
   }
   void stop(Services& s) override {
+    // A clean stop moves what the log holds into the store, for a while; what is left waits there for the next start.
+    s.intake_log->stop(std::chrono::seconds(10));
+    const auto log_stats = s.intake_log->stats();
     s.journal->stop();
     const auto stats = s.journal->stats();
     log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits},
+                          {"leads_left_in_intake_log", log_stats.in_log},
                           {"deliveries_pending", s.backlog->count()}});
   }
 };
@@ -323,7 +336,7 @@ class IntakeComponent final : public Component {
   bool start(Services& s, int& exit_code) override {
     std::string error;
     s.server = std::make_unique<http::Server>(s.ioc(), s.config.server,
-                                              std::make_shared<const intake::Intake>(s.config.sources), *s.journal,
+                                              std::make_shared<const intake::Intake>(s.config.sources), *s.intake_log,
                                               s.backlog.get());
     s.server->set_status([&s] { return s.status_json(); });
     if (!s.server->reload_tls(error)) {
@@ -602,7 +615,9 @@ class AdminComponent final : public Component {
       if (path == "/healthz") return api::json(200, R"({"status":"ok"})");
       if (path == "/readyz") {
         // Ready while leads can be stored: the journal accepts writes and intake is not pushing back.
-        if (!s.journal->healthy()) return api::json(503, R"({"status":"not_ready","reason":"the store refuses writes"})");
+        if (!s.intake_log->healthy()) {
+          return api::json(503, R"({"status":"not_ready","reason":"the store or the intake log refuses writes"})");
+        }
         if (s.backlog->full()) return api::json(503, R"({"status":"not_ready","reason":"the outbox backlog is full"})");
         return api::json(200, R"({"status":"ready"})");
       }

@@ -29,6 +29,7 @@ class MockCluster;
 }
 namespace leadrelay::store {
 class Journal;
+class IntakeLog;
 }
 namespace leadrelay::console {
 class Console;
@@ -81,6 +82,7 @@ struct Services {
   // Declared in the order they must outlive each other: the I/O loop (with the coroutines that use the journal)
   // goes after the listeners and before everything the coroutines and workers use.
   std::unique_ptr<store::Journal> journal;
+  std::unique_ptr<store::IntakeLog> intake_log;  // in front of the journal: where intake's leads are made durable
   std::unique_ptr<outbox::Backlog> backlog;
   std::unique_ptr<connectors::kafka::MockCluster> embedded_kafka;
   std::unique_ptr<outbox::KafkaWorker> kafka;

@@ -17,7 +17,7 @@
 
 #include "daemon/http/certificate_fetch.hpp"
 #include "daemon/intake/intake.hpp"
-#include "daemon/store/journal.hpp"
+#include "daemon/store/intake_log.hpp"
 #include "daemon/log/log.hpp"
 #include "daemon/metrics/metrics.hpp"
 #include "daemon/outbox/backlog.hpp"
@@ -33,9 +33,9 @@ using boost::system::error_code;
 using Request = bhttp::request<bhttp::string_body>;
 using Response = bhttp::response<bhttp::string_body>;
 
-// Completes when the journal has committed (or refused) the entry, on the awaiting coroutine's executor.
+// Completes when the intake log has made the entry durable (or refused it), on the awaiting coroutine's executor.
 template <class Token>
-auto async_append(store::Journal& journal, store::Entry entry, Token&& token) {
+auto async_append(store::IntakeLog& journal, store::Entry entry, Token&& token) {
   return asio::async_initiate<Token, void(store::AppendResult)>(
       [&journal](auto handler, store::Entry e) {
         // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
@@ -103,7 +103,7 @@ struct SessionState {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-       store::Journal& journal, const outbox::Backlog* backlog)
+       store::IntakeLog& journal, const outbox::Backlog* backlog)
       : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {
     if (config.client_rate_limit > 0) {
       client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
@@ -137,7 +137,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const ServerConfig config;
   std::shared_ptr<const intake::Intake> intake_;  // guarded by mutex; swapped by a reload
   std::function<std::string()> status;
-  store::Journal& journal;
+  store::IntakeLog& journal;  // the intake log: where leads are made durable
   const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
@@ -187,7 +187,7 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 }  // namespace
 
 Server::Server(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-               store::Journal& journal, const outbox::Backlog* backlog)
+               store::IntakeLog& journal, const outbox::Backlog* backlog)
     : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), journal, backlog)) {}
 
 bool Server::reload_tls(std::string& error) {
@@ -604,7 +604,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
                                       log::safe("field", rejection.field),
                                       log::safe("client", client)});
         } else {
-          // The body and the format move into the journal: they are not needed here again.
+          // The body and the format move into the intake log: they are not needed here again.
           store::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
                                std::move(replay_key), now + source_config.replay_window.count()};
           const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);

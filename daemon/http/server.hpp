@@ -14,7 +14,7 @@ namespace leadrelay::intake {
 class Intake;
 }
 namespace leadrelay::store {
-class Journal;
+class IntakeLog;
 }
 namespace leadrelay::outbox {
 class Backlog;
@@ -26,7 +26,7 @@ class Server {
  public:
   // With a backlog, leads are answered 503 while it is full (the outbox holds too much undelivered work).
   Server(boost::asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-         store::Journal& journal, const outbox::Backlog* backlog = nullptr);
+         store::IntakeLog& intake_log, const outbox::Backlog* backlog = nullptr);
 
   // Swaps the sources (a reload). Requests already being served finish with the intake they started with.
   void set_intake(std::shared_ptr<const intake::Intake> intake);

@@ -27,6 +27,14 @@ constexpr KeySpec kJournalKeys[] = {
      "full: each commit is fsync'd before leads are acknowledged (survives power loss); normal: survives a "
      "crash of leadrelay but not of the machine",
      false, 0, 0, "full|normal"},
+    {"log_segment_bytes", KeyType::Size, "64MiB",
+     "the intake log (state_dir/intake-log) grows a segment to this size, in preallocated 1 MiB steps, then starts "
+     "the next; a segment is deleted once all its leads are in the store",
+     false, 1 << 20, 1ll << 40},
+    {"log_max_bytes", KeyType::Size, "1GiB",
+     "the intake log's most: leads durable but not yet moved into the store; past it intake answers 503 with "
+     "Retry-After",
+     false, 1 << 20, std::numeric_limits<std::int64_t>::max()},
 };
 
 // After each commit, with the number of frames in the WAL. SQLite's own automatic checkpoint is PASSIVE: it
@@ -62,6 +70,8 @@ JournalConfig parse_journal_config(config::MapReader& r) {
   c.max_pending = static_cast<std::uint64_t>(r.integer("max_pending"));
   c.max_store_bytes = r.size("max_store_bytes");
   c.synchronous_full = r.enumeration("synchronous") == "full";
+  c.log_segment_bytes = r.size("log_segment_bytes");
+  c.log_max_bytes = r.size("log_max_bytes");
   return c;
 }
 
@@ -121,7 +131,8 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   std::unique_ptr<Journal> journal(new Journal(db, config));
   sqlite3_wal_hook(db, checkpoint_after_commit, &journal->wal_restart_at_);  // replaces the automatic checkpoint
   if (sqlite3_prepare_v3(db,
-                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) VALUES (?1, ?2, ?3, ?4, '', ?5)",
+                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) VALUES (?1, ?2, ?3, ?4, '', ?5) "
+                         "ON CONFLICT (lead_id) DO NOTHING",
                          -1, SQLITE_PREPARE_PERSISTENT, &journal->insert_, nullptr) != SQLITE_OK) {
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
@@ -134,10 +145,8 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
     return nullptr;
   }
   journal->committed_seq_ = detail::query_int(db, "SELECT COALESCE(MAX(seq), 0) FROM leads");
-  journal->writer_ = std::thread([j = journal.get()] {
-    util::name_this_thread("lr-journal");
-    j->run();
-  });
+  // Background: senders wait for the intake log, not for this thread, so under a burst it yields the CPU to them.
+  journal->writer_ = util::background_thread("lr-journal", [j = journal.get()] { j->run(); });
   return journal;
 }
 
@@ -352,6 +361,8 @@ AppendStatus Journal::commit(std::deque<Pending>& batch, std::deque<WriteJob>& j
     if (sqlite3_step(insert_) != SQLITE_DONE) {
       error = sqlite3_errmsg(db_);
       ok = false;
+    } else if (sqlite3_changes(db_) == 0) {
+      // Already stored (moved again from the intake log after a crash): nothing to do.
     } else {
       inserted_seq = sqlite3_last_insert_rowid(db_);
       ++inserted;

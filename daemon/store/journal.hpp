@@ -1,9 +1,11 @@
 #pragma once
-// The journal: every accepted lead is written here, durably, before its sender is answered 2xx.
+// The journal: the store's one writer. Every lead lands here: intake's through the intake log (intake_log.hpp, which
+// answers the sender once the lead is durable in the log and then moves it here), the referral poller's directly.
 // An embedded SQLite database (WAL mode, synchronous=FULL) under state_dir with one writer thread. Appends
-// from all request threads queue up; the writer takes everything queued, commits it in one transaction
-// (one fsync), then completes each append. While one commit's fsync runs, the next batch gathers, so
-// concurrent requests share fsyncs without a timer, and a lone request is never held back waiting for one.
+// queue up; the writer takes everything queued, commits it in one transaction (one fsync), then completes each
+// append. While one commit's fsync runs, the next batch gathers, so concurrent appends share fsyncs without a
+// timer, and a lone one is never held back waiting for one. Appending a lead id the store already has is a no-op
+// that completes Committed: the intake log moves again, after a crash, what it may have moved before.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -30,6 +32,8 @@ struct JournalConfig {
   std::uint64_t max_pending = 10000;
   std::uint64_t max_store_bytes = 0;  // 0: no budget but the disk
   bool synchronous_full = true;
+  std::uint64_t log_segment_bytes = 64u << 20;  // the intake log's segments grow to this, then a new one starts
+  std::uint64_t log_max_bytes = 1u << 30;       // the intake log's most; past it intake answers 503 (overloaded)
   bool operator==(const JournalConfig&) const = default;
 };
 

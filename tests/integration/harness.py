@@ -11,6 +11,7 @@ import secrets
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import tempfile
 import threading
@@ -252,10 +253,48 @@ class Daemon:
             s.close()
 
     # --- the store, read as an independent client would ---
-    def stored(self, routed=False, timeout=30):
+    def intake_log_drained(self, timeout=30):
+        """Waits (the daemon running) until the intake log holds no lead that is not yet in the store: a 202 means
+        durable in the log, and the log's mover brings the lead into the store a moment later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, data = self.get("/status")
+            if status == 200 and json.loads(data)["backlog"]["leads_in_intake_log"] == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the intake log still holds leads after {timeout}s: {data[:300]!r}")
+            time.sleep(0.02)  # the mover writes no event per lead; /status is the thing to watch
+
+    def in_intake_log(self):
+        """{lead_id: raw body} for every whole record in the intake log (state_dir/intake-log), read from its files
+        as the format in daemon/store/intake_log.hpp says: [u32 length][u32 CRC-32C][payload], little-endian. Records
+        already moved into the store stay until their whole segment is deleted, so this is a superset of what waits."""
+        out = {}
+        directory = os.path.join(os.path.dirname(self.db_path), "intake-log")
+        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            with open(os.path.join(directory, name), "rb") as f:
+                data = f.read()
+            pos = 0
+            while pos + 8 <= len(data):
+                length, crc = struct.unpack_from("<II", data, pos)
+                if (length == 0 and crc == 0) or pos + 8 + length > len(data):
+                    break
+                payload, fields, p = data[pos + 8:pos + 8 + length], [], 17  # version byte and two int64 times
+                for _ in range(5):  # lead id, source, format, redelivery key, raw body
+                    n = struct.unpack_from("<I", payload, p)[0]
+                    fields.append(payload[p + 4:p + 4 + n])
+                    p += 4 + n
+                out[fields[0].decode()] = fields[4]
+                pos += 8 + length
+        return out
+
+    def stored(self, routed=False, timeout=30, drained=True):
         """{lead_id: (count, raw body, mapped lead or None)} for every row in the journal. The journal keeps the raw
-        body; the mapped lead is the one the pipeline wrote beside it. routed=True waits (the daemon running) until
-        the pipeline has mapped every row."""
+        body; the mapped lead is the one the pipeline wrote beside it. With the daemon running this first waits until
+        the intake log has moved every lead into the store (drained=False: read the store as it is); routed=True also
+        waits until the pipeline has mapped every row."""
+        if drained and self.proc is not None:
+            self.intake_log_drained(timeout)
         deadline = time.monotonic() + timeout
         while True:
             db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
