@@ -140,7 +140,7 @@ class StoreComponent final : public Component {
       return false;
     }
     s.backlog = std::make_unique<outbox::Backlog>(s.config.outbox);
-    util::set_background_nice(s.config.outbox.background_nice);
+    util::set_background_priority(s.config.outbox.background_nice, s.config.outbox.background_idle);
     s.intake_log = store::IntakeLog::open(s.config.state_dir, s.config.journal, *s.journal, error);
     if (!s.intake_log) {
       log::error("store_open_failed", {{"message", error}});

@@ -17,6 +17,11 @@ constexpr KeySpec kOutboxKeys[] = {
      "how many nice steps routing and delivery threads stand below intake: when the CPU is contended, senders "
      "are answered first and the backlog waits on disk; when it is free they run at full speed (0: equal)",
      false, 0, 19},
+    {"background_idle", KeyType::Boolean, "true",
+     "background threads (moving leads from the intake log into the store, routing, delivery) run under Linux's "
+     "SCHED_IDLE: only when intake leaves the CPU idle. Under a burst senders are answered at full speed and the "
+     "work waits, durable, in the intake log (journal.log_max_bytes bounds it); false: background_nice alone",
+     false},
 };
 constexpr KeySpec kDedupKeys[] = {
     {"person_window", KeyType::Duration, "14d",
@@ -40,6 +45,7 @@ OutboxConfig parse_outbox_config(config::MapReader& r) {
   c.max_backlog = static_cast<std::uint64_t>(r.integer("max_backlog"));
   c.max_backlog_bytes = r.size("max_backlog_bytes");
   c.background_nice = static_cast<int>(r.integer("background_nice"));
+  c.background_idle = r.boolean("background_idle");
   return c;
 }
 

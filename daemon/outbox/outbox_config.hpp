@@ -13,6 +13,7 @@ struct OutboxConfig {
   std::uint64_t max_backlog = 1000000;
   std::uint64_t max_backlog_bytes = 1ULL << 30;
   int background_nice = 5;  // nice steps routing and delivery threads take below intake (util/thread.hpp)
+  bool background_idle = true;  // and SCHED_IDLE on top: they run only when intake leaves the CPU idle
   bool operator==(const OutboxConfig&) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "daemon/util/thread.hpp"
 
+#include <sched.h>
+
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -16,11 +18,20 @@ void name_this_thread(std::string_view name) {
 
 namespace {
 std::atomic<int> background_nice{0};
+std::atomic<bool> background_idle{false};
 }  // namespace
 
-void set_background_nice(int steps) { background_nice.store(steps); }
+void set_background_priority(int steps, bool idle) {
+  background_nice.store(steps);
+  background_idle.store(idle);
+}
 
 void enter_background() {
+  if (background_idle.load()) {
+    // On Linux the policy is per thread: 0 names the calling thread. Errors are ignored, as for the nice value.
+    const sched_param none{};
+    sched_setscheduler(0, SCHED_IDLE, &none);
+  }
   const int steps = background_nice.load();
   if (steps <= 0) return;
   // On Linux, nice values are per thread: PRIO_PROCESS with a thread id changes only that thread.
