@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <ctime>
 #include <mutex>
 #include <unordered_set>
 
@@ -61,14 +62,50 @@ auto async_offload(asio::thread_pool& pool, Fn fn, Token&& token) {
       token, std::move(fn));
 }
 
+// The Date header's value, made once a second per thread (RFC 9110 section 6.6.1: an origin server with a clock
+// sends one).
+std::string_view http_date() {
+  thread_local std::time_t made_for = 0;
+  thread_local std::string value;
+  const auto now = std::time(nullptr);
+  if (now != made_for) {
+    char text[64];
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    value.assign(text, std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts));
+    made_for = now;
+  }
+  return value;
+}
+
 Response make_response(unsigned status, std::string body, unsigned version, bool keep_alive) {
   Response res{static_cast<bhttp::status>(status), version};
   res.set(bhttp::field::server, "leadrelay");
   res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::date, http_date());
   res.keep_alive(keep_alive);
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
+}
+
+// A JSON answer written straight into `out` (reused by the connection): the head is the same each time but for the
+// status, the length and the date, so it needs no field container and no serializer. For the answers that every
+// accepted lead gets (202, and 200 for a redelivery).
+void fast_json_answer(std::string& out, unsigned status, std::string_view body, unsigned version, bool keep_alive) {
+  out.clear();
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+  out += "\r\nServer: leadrelay\r\nContent-Type: application/json\r\nDate: ";
+  out += http_date();
+  out += "\r\nContent-Length: ";
+  out += std::to_string(body.size());
+  if (version == 10 && keep_alive) out += "\r\nConnection: keep-alive";
+  if (version != 10 && !keep_alive) out += "\r\nConnection: close";
+  out += "\r\n\r\n";
+  out += body;
 }
 
 Response error_response(const intake::Rejection& r, unsigned version, bool keep_alive) {
@@ -108,6 +145,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     if (config.client_rate_limit > 0) {
       client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
     }
+  }
+
+  // What a connection runs on. One I/O thread (the default): the io_context itself, as nothing is shared between
+  // threads; with more, a strand per connection, so each connection's handlers never run at once.
+  asio::any_io_executor executor() {
+    if (config.io_threads <= 1) return ioc.get_executor();
+    return asio::make_strand(ioc);
   }
 
   std::shared_ptr<const intake::Intake> intake() {
@@ -216,7 +260,7 @@ bool Server::listen(std::string& error) {
   for (const auto& address : impl_->config.listen) {
     error_code ec;
     const auto ip = asio::ip::make_address(address.host, ec);
-    auto acceptor = std::make_unique<tcp::acceptor>(asio::make_strand(impl_->ioc));
+    auto acceptor = std::make_unique<tcp::acceptor>(impl_->executor());
     const tcp::endpoint endpoint(ip, address.port);
     if (!ec) acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
@@ -326,7 +370,7 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor) {
   auto self = shared_from_this();
   for (;;) {
     error_code ec;
-    tcp::socket socket(asio::make_strand(ioc));
+    tcp::socket socket(executor());
     co_await acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (draining.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
@@ -414,6 +458,7 @@ template <typename Stream>
 asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp, std::string client,
                                           std::shared_ptr<SessionState> state) {
   beast::flat_buffer buffer(config.max_header_bytes + config.max_body_bytes + 65536);
+  std::string answer;  // the fast answers' bytes, reused from request to request
   bool first = true;
   bool linger = false;
   error_code ec;
@@ -483,6 +528,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
     const unsigned version = head_msg.version();
     bool keep_alive = head_msg.keep_alive();
     Response res;
+    bool fast = false;  // the answer is in `answer`, not in `res`
 
     std::function<std::string()> status_fn;
     if (head.method == "GET" && head.target == "/status") {
@@ -610,13 +656,15 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
           const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
           const auto status = result.status;
           if (status == store::AppendStatus::Committed) {
-            res = make_response(202, intake::accepted_body(lead.lead_id), version, keep_alive);
+            fast_json_answer(answer, 202, intake::accepted_body(lead.lead_id), version, keep_alive && !draining.load());
+            fast = true;
             metrics.lead_accepted(source_config.name);
             log::debug("lead_accepted",
                        {log::safe("lead_id", lead.lead_id), log::safe("source", decision.source->config.name)});
           } else if (status == store::AppendStatus::Duplicate) {
             // A redelivery: the first delivery's lead stands; nothing is stored or published again.
-            res = make_response(200, intake::duplicate_body(result.lead_id), version, keep_alive);
+            fast_json_answer(answer, 200, intake::duplicate_body(result.lead_id), version, keep_alive && !draining.load());
+            fast = true;
             metrics.lead_redelivered(source_config.name);
             log::info("lead_redelivered", {log::safe("lead_id", result.lead_id),
                                            log::safe("source", source_config.name)});
@@ -631,10 +679,15 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
       }
     }
 
-    if (draining.load()) res.keep_alive(false);
-    keep_alive = res.keep_alive();
     tcp.expires_after(config.write_timeout);
-    co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (fast) {
+      keep_alive = keep_alive && !draining.load();
+      co_await asio::async_write(stream, asio::buffer(answer), asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      if (draining.load()) res.keep_alive(false);
+      keep_alive = res.keep_alive();
+      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    }
     metrics.http_request(std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started).count());
     if (ec || !keep_alive) break;
   }

@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <mutex>
+#include <unordered_map>
 
 namespace leadrelay::metrics {
 
@@ -89,14 +90,31 @@ Metrics::~Metrics() = default;
 
 namespace {
 std::string s(std::string_view v) { return std::string(v); }
+
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+};
+using CounterBySource = std::unordered_map<std::string, prometheus::Counter*, NameHash, std::equal_to<>>;
+
+// A source's counter in `family`, without building a label map (and allocating) on each request: each thread keeps
+// the pointers it has looked up. prometheus-cpp never moves a metric, and leadrelay never removes a source's.
+prometheus::Counter& by_source(prometheus::Family<prometheus::Counter>& family, std::string_view source) {
+  thread_local std::unordered_map<const void*, CounterBySource> cache;
+  auto& counters = cache[&family];
+  if (const auto it = counters.find(source); it != counters.end()) return *it->second;
+  auto& counter = family.Add({{"source", s(source)}});
+  counters.emplace(std::string(source), &counter);
+  return counter;
+}
 }  // namespace
 
-void Metrics::lead_received(std::string_view source) { impl_->received.Add({{"source", s(source)}}).Increment(); }
-void Metrics::lead_accepted(std::string_view source) { impl_->accepted.Add({{"source", s(source)}}).Increment(); }
+void Metrics::lead_received(std::string_view source) { by_source(impl_->received, source).Increment(); }
+void Metrics::lead_accepted(std::string_view source) { by_source(impl_->accepted, source).Increment(); }
 void Metrics::lead_rejected(std::string_view source, std::string_view reason) {
   impl_->rejected.Add({{"source", s(source)}, {"reason", s(reason)}}).Increment();
 }
-void Metrics::lead_redelivered(std::string_view source) { impl_->redelivered.Add({{"source", s(source)}}).Increment(); }
+void Metrics::lead_redelivered(std::string_view source) { by_source(impl_->redelivered, source).Increment(); }
 void Metrics::lead_linked() { impl_->linked.Add({}).Increment(); }
 void Metrics::route_matched(std::string_view rule) { impl_->matched.Add({{"rule", s(rule)}}).Increment(); }
 void Metrics::lead_dropped(std::string_view rule) { impl_->dropped.Add({{"rule", s(rule)}}).Increment(); }

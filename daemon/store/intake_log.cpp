@@ -71,10 +71,11 @@ struct PayloadReader {
 
 }  // namespace
 
-void encode(const Entry& e, std::string& out) {
+void encode(const Entry& e, std::uint64_t write_start, std::string& out) {
   const auto start = out.size();
   out.append(kHeaderBytes, '\0');
   out.push_back(static_cast<char>(kVersion));
+  put_i64(out, static_cast<std::int64_t>(write_start));
   put_i64(out, e.received_at_ms);
   put_i64(out, e.replay_expires_ms);
   put_string(out, e.lead_id);
@@ -90,9 +91,11 @@ void encode(const Entry& e, std::string& out) {
   out.replace(start, kHeaderBytes, header);
 }
 
-bool decode(std::string_view payload, Entry& e) {
+bool decode(std::string_view payload, Entry& e, std::uint64_t* write_start) {
   if (payload.empty() || static_cast<unsigned char>(payload[0]) != kVersion) return false;
   PayloadReader r{payload.substr(1)};
+  const auto start = static_cast<std::uint64_t>(r.i64());
+  if (write_start != nullptr) *write_start = start;
   e.received_at_ms = r.i64();
   e.replay_expires_ms = r.i64();
   r.string(e.lead_id);
@@ -103,39 +106,43 @@ bool decode(std::string_view payload, Entry& e) {
   return r.ok && r.in.empty() && !e.lead_id.empty();
 }
 
-std::uint32_t record_length(const char* header) { return get_u32(header); }
+namespace {
 
-bool check_and_decode(std::string_view record, Entry& entry) {
-  if (record.size() < kHeaderBytes || get_u32(record.data()) != record.size() - kHeaderBytes) return false;
-  const auto payload = record.substr(kHeaderBytes);
-  return record_crc(record.data(), payload) == get_u32(record.data() + 4) && decode(payload, entry);
+// The record at `pos`, when one starts there that passes its check; its payload in `payload`.
+bool record_at(std::string_view bytes, std::size_t pos, std::string_view& payload) {
+  if (pos + kHeaderBytes > bytes.size()) return false;
+  const auto length = get_u32(bytes.data() + pos);
+  if (length == 0 || length > kMaxRecordBytes || length > bytes.size() - pos - kHeaderBytes) return false;
+  payload = bytes.substr(pos + kHeaderBytes, length);
+  if (static_cast<unsigned char>(payload[0]) != kVersion) return false;  // cheap: most offsets stop here
+  return record_crc(bytes.data() + pos, payload) == get_u32(bytes.data() + pos + 4);
 }
+
+std::uint64_t write_start_of(std::string_view payload) {
+  std::uint64_t v = 0;
+  for (int i = 8; i >= 1; --i) v = v << 8 | static_cast<unsigned char>(payload[i]);
+  return v;
+}
+
+}  // namespace
 
 ScanResult scan(std::string_view bytes, bool last,
                 const std::function<bool(std::size_t offset, std::string_view payload)>& record) {
   ScanResult out;
   std::size_t pos = 0;
-  bool failed = false;
-  std::size_t window = kMaxWriteBytes;  // how far past a torn record's start the writer's last write may reach
   std::string why;
+  std::string_view payload;
   while (pos + kHeaderBytes <= bytes.size()) {
     const auto length = get_u32(bytes.data() + pos);
-    const auto crc = get_u32(bytes.data() + pos + 4);
-    if (length == 0 && crc == 0) break;  // the zeros past the last record
-    if (length > kMaxRecordBytes || length > bytes.size() - pos - kHeaderBytes) {
-      failed = true;
-      why = "the record at byte " + std::to_string(pos) + " claims " + std::to_string(length) +
-            " bytes, more than the segment holds";
+    if (length == 0 && get_u32(bytes.data() + pos + 4) == 0) break;  // the zeros past the last record
+    if (!record_at(bytes, pos, payload)) {
+      why = length > bytes.size() - pos - kHeaderBytes
+                ? "the record at byte " + std::to_string(pos) + " claims " + std::to_string(length) +
+                      " bytes, more than the segment holds"
+                : "the record at byte " + std::to_string(pos) + " fails its CRC-32C check";
       break;
     }
-    const std::string_view payload(bytes.data() + pos + kHeaderBytes, length);
-    if (record_crc(bytes.data() + pos, payload) != crc) {
-      failed = true;
-      window = std::max<std::size_t>(window, kHeaderBytes + length);
-      why = "the record at byte " + std::to_string(pos) + " fails its CRC-32C check";
-      break;
-    }
-    if (!record(pos, payload)) {
+    if (payload.size() < 9 || !record(pos, payload)) {
       out.status = ScanStatus::Corrupt;
       out.valid_end = pos;
       out.problem = "the record at byte " + std::to_string(pos) + " passes its check but its fields do not add up";
@@ -145,29 +152,48 @@ ScanResult scan(std::string_view bytes, bool last,
     pos += kHeaderBytes + length;
   }
   out.valid_end = pos;
-  if (pos + kHeaderBytes > bytes.size() && pos < bytes.size() && !failed) {
-    failed = true;
-    why = "a record header at byte " + std::to_string(pos) + " is cut short by the end of the segment";
-  }
-  // Past the last whole record there must be nothing but zeros, or the remains of one unfinished write.
-  std::size_t last_nonzero = bytes.size();
+  // Past the last whole record there must be nothing but zeros, or the remains of the one write a crash interrupted.
+  std::size_t end = pos;  // one past the last non-zero byte
   for (std::size_t i = bytes.size(); i > pos; --i) {
     if (bytes[i - 1] != '\0') {
-      last_nonzero = i - 1;
+      end = i;
       break;
     }
   }
-  if (last_nonzero == bytes.size()) return out;  // clean: zeros (or nothing) after the records
-  if (last && last_nonzero < pos + window) {
-    out.status = ScanStatus::Torn;
-    out.dropped = last_nonzero + 1 - pos;
+  if (end == pos) return out;  // clean
+  if (why.empty()) why = "the records end at byte " + std::to_string(pos) + " but data follows";
+  if (!last) {
+    out.status = ScanStatus::Corrupt;
+    out.problem = why + ", in a segment that is not the last (a torn write can only be at the very end)";
     return out;
   }
-  out.status = ScanStatus::Corrupt;
-  if (!failed) why = "the records end at byte " + std::to_string(pos) + " but data follows";
-  out.problem = why + (last ? ", with data beyond where the last write could reach (not a torn write)"
-                            : ", in a segment that is not the last (a torn write is only ever at the end)");
+  // Each record names the offset where its write began. Any whole record after `pos` from a write that began after
+  // `pos` proves the write holding `pos` was finished (the writer begins one only after the last was synced, and so
+  // answered): that is damage, not a torn write. So is data further than any one write reaches.
+  for (std::size_t at = pos + 1; at + kHeaderBytes <= end; ++at) {
+    if (!record_at(bytes, at, payload) || payload.size() < 9) continue;
+    if (write_start_of(payload) > pos) {
+      out.status = ScanStatus::Corrupt;
+      out.problem = why + ", and a later write's record follows at byte " + std::to_string(at);
+      return out;
+    }
+  }
+  if (end - pos > kMaxWriteBytes + kMaxRecordBytes) {
+    out.status = ScanStatus::Corrupt;
+    out.problem = why + ", with data further on than one write reaches";
+    return out;
+  }
+  out.status = ScanStatus::Torn;
+  out.dropped = end - pos;
   return out;
+}
+
+std::uint32_t record_length(const char* header) { return get_u32(header); }
+
+bool check_and_decode(std::string_view record, Entry& entry) {
+  std::string_view payload;
+  return record.size() >= kHeaderBytes && get_u32(record.data()) == record.size() - kHeaderBytes &&
+         record_at(record, 0, payload) && decode(payload, entry, nullptr);
 }
 
 }  // namespace intake_log
@@ -177,7 +203,7 @@ namespace {
 constexpr std::uint64_t kGrowStep = 1u << 20;  // segments grow in preallocated steps of this much
 
 std::uint64_t encoded_size(const Entry& e) {
-  return intake_log::kHeaderBytes + 1 + 16 + 5 * 4 + e.lead_id.size() + e.source.size() + e.format.size() +
+  return intake_log::kHeaderBytes + 1 + 24 + 5 * 4 + e.lead_id.size() + e.source.size() + e.format.size() +
          e.replay_key.size() + e.raw.size();
 }
 
@@ -292,7 +318,7 @@ bool IntakeLog::recover(std::string& error) {
     const bool last = i + 1 == numbers.size();
     Entry entry;
     const auto result = intake_log::scan(bytes, last, [&](std::size_t, std::string_view payload) {
-      if (!intake_log::decode(payload, entry)) return false;
+      if (!intake_log::decode(payload, entry, nullptr)) return false;
       if (!entry.replay_key.empty()) keys_[entry.replay_key] = Key{entry.lead_id, entry.replay_expires_ms};
       return true;
     });
@@ -482,6 +508,8 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
   // While the store refuses writes, leads are refused too, rather than piling up in the log unseen.
   AppendStatus status = store_ok ? AppendStatus::Committed : AppendStatus::Failed;
   std::string error = "the store refuses writes";
+  std::vector<bool> written(batch.size(), false);
+  std::uint64_t size = 0;
   for (std::size_t i = 0; status == AppendStatus::Committed && i < batch.size(); ++i) {
     const auto& e = batch[i].entry;
     if (!e.replay_key.empty()) {
@@ -490,24 +518,31 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
       keys_[e.replay_key] = Key{e.lead_id, e.replay_expires_ms};
       keyed.push_back(&e);
     }
-    intake_log::encode(e, buffer_);
+    written[i] = true;
+    size += encoded_size(e);
     ++records;
   }
   if (status == AppendStatus::Committed && records > 0) {
     bool over = false;
     {
       std::lock_guard lock(mutex_);
-      over = bytes_ + buffer_.size() > config_.log_max_bytes;
+      over = bytes_ + size > config_.log_max_bytes;
     }
     if (over) {
       status = AppendStatus::Overloaded;
-    } else if (!make_room(buffer_.size(), error)) {
+    } else if (!make_room(size, error)) {
       status = AppendStatus::Failed;
-    } else if (!write_all(fd_, buffer_.data(), buffer_.size(), write_offset_) ||
-               (config_.synchronous_full ? ::fdatasync(fd_) : 0) != 0) {
-      // Nothing is answered; the next write goes to the same offset and replaces whatever part of this one landed.
-      error = std::string("cannot write the intake log: ") + std::strerror(errno);
-      status = AppendStatus::Failed;
+    } else {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (written[i]) intake_log::encode(batch[i].entry, write_offset_, buffer_);
+      }
+      if (!write_all(fd_, buffer_.data(), buffer_.size(), write_offset_) ||
+          (config_.synchronous_full ? ::fdatasync(fd_) : 0) != 0) {
+        // Nothing is answered. The next write goes to the same offset and replaces what part of this one landed;
+        // what lies past its end has this write's start, before the durable end, and a start cuts it off (scan).
+        error = std::string("cannot write the intake log: ") + std::strerror(errno);
+        status = AppendStatus::Failed;
+      }
     }
   }
   {

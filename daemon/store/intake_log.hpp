@@ -6,17 +6,19 @@
 // transactions; a segment is deleted once everything in it is in the store. So the sender waits for a sequential
 // append, never for SQLite's B-trees, and the store still holds every lead the rest of the daemon reads.
 //
-// A record is [u32 length][u32 CRC-32C of the length and the payload][payload], little-endian; the payload is one
-// Entry (lead id, source, times, format, redelivery key, raw body). Segments grow in preallocated steps of zeros up
+// A record is [u32 length][u32 CRC-32C of the length and the payload][payload], little-endian; the payload is a
+// version byte, the offset where the record's write began, and one Entry (times, lead id, source, format,
+// redelivery key, raw body). Segments grow in preallocated steps of zeros up
 // to journal.log_segment_bytes, so a write inside a segment needs no new space, and a zero header marks the end.
 //
 // Redelivery keys: a key is inside its lead's record, so the two are durable together or not at all. The writer
 // checks a new lead's key against the keys of leads still in the log (kept in memory, rebuilt from the log at
 // start) and then against the store's, where the mover writes key and lead in one transaction.
 //
-// At start the log is read whole. A record that fails its check at the end of the last segment, with nothing but
-// zeros past the largest write the writer makes, is a torn tail (a crash during a write that was never answered):
-// it is cut off and everything before it kept. Any other failure stops the start with the file, the byte and a hint.
+// At start the log is read whole. A record that fails its check at the end of the last segment is a torn tail (a
+// crash during a write that was never answered) when nothing after it comes from a later write (each record names
+// where its write began) and nothing lies further than one write reaches: it is cut off, everything before it kept.
+// Any other failure stops the start with the file, the byte and a hint.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -40,10 +42,11 @@ constexpr std::size_t kHeaderBytes = 8;
 constexpr std::uint32_t kMaxRecordBytes = (64u << 20) + (1u << 20);  // a 64 MiB body (server.max_body_bytes' most)
 constexpr std::size_t kMaxWriteBytes = 4u << 20;  // one write holds at most this much, or a single larger record
 
-// Appends `entry` as one framed record to `out`.
-void encode(const Entry& entry, std::string& out);
-// One record's payload back into an entry; false when its fields do not add up.
-bool decode(std::string_view payload, Entry& entry);
+// Appends `entry` as one framed record to `out`; `write_start` is the segment offset where the write holding it
+// begins (the start tells a torn write from damage: see scan).
+void encode(const Entry& entry, std::uint64_t write_start, std::string& out);
+// One record's payload back into an entry (and the offset its write began at); false when its fields do not add up.
+bool decode(std::string_view payload, Entry& entry, std::uint64_t* write_start);
 // The payload length a record's header claims.
 std::uint32_t record_length(const char* header);
 // One whole framed record (header and payload): checked against its CRC, then decoded.

@@ -279,7 +279,7 @@ class Daemon:
                 length, crc = struct.unpack_from("<II", data, pos)
                 if (length == 0 and crc == 0) or pos + 8 + length > len(data):
                     break
-                payload, fields, p = data[pos + 8:pos + 8 + length], [], 17  # version byte and two int64 times
+                payload, fields, p = data[pos + 8:pos + 8 + length], [], 25  # version, write start, two times
                 for _ in range(5):  # lead id, source, format, redelivery key, raw body
                     n = struct.unpack_from("<I", payload, p)[0]
                     fields.append(payload[p + 4:p + 4 + n])
