@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "daemon/log/log.hpp"
@@ -291,6 +292,8 @@ std::unique_ptr<IntakeLog> IntakeLog::open(const std::filesystem::path& state_di
     l->run_writer();
   });
   log->mover_ = util::background_thread("lr-log-mover", [l = log.get()] { l->run_mover(); });
+  // Erasure and retention truncate the store's WAL so erased data leaves its files: the log's segments go too.
+  journal.set_truncate_hook([l = log.get()](util::UniqueFunction<void(bool)> done) { l->retire(std::move(done)); });
   return log;
 }
 
@@ -401,6 +404,42 @@ void IntakeLog::stop(std::chrono::milliseconds move_for) {
   }
   mover_wake_.notify_all();
   if (mover_.joinable()) mover_.join();
+  std::deque<Retirement> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(retirements_);
+  }
+  for (auto& r : left) r.done(false);
+}
+
+std::deque<IntakeLog::Retirement> IntakeLog::retired(std::unique_lock<std::mutex>&) {
+  std::deque<Retirement> done;
+  const std::uint64_t oldest = segments_.empty() ? std::numeric_limits<std::uint64_t>::max() : segments_.front().number;
+  while (!retirements_.empty() && retirements_.front().through < oldest) {
+    done.push_back(std::move(retirements_.front()));
+    retirements_.pop_front();
+  }
+  return done;
+}
+
+void IntakeLog::retire(util::UniqueFunction<void(bool)> done) {
+  std::unique_lock lock(mutex_);
+  if (stop_mover_) {
+    lock.unlock();
+    return done(false);
+  }
+  std::uint64_t through = 0;
+  if (!segments_.empty()) {
+    const auto& newest = segments_.back();
+    through = newest.durable_end > 0 ? newest.number : newest.number - 1;
+    if (newest.durable_end > 0 && !newest.sealed) seal_requested_ = true;
+  }
+  retirements_.push_back(Retirement{through, std::move(done)});
+  auto now_done = retired(lock);
+  lock.unlock();
+  for (auto& r : now_done) r.done(true);
+  writer_wake_.notify_one();
+  mover_wake_.notify_one();
 }
 
 bool IntakeLog::healthy() const {
@@ -418,8 +457,19 @@ void IntakeLog::run_writer() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      writer_wake_.wait(lock, [&] { return !queue_.empty() || stop_writer_; });
-      if (queue_.empty()) return;  // stopping, and everything queued is answered
+      writer_wake_.wait(lock, [&] { return !queue_.empty() || stop_writer_ || seal_requested_; });
+      if (seal_requested_) {
+        // retire(): no more writes to this segment; the mover deletes it once it is all in the store.
+        seal_requested_ = false;
+        if (!segments_.empty()) segments_.back().sealed = true;
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+        mover_wake_.notify_one();
+      }
+      if (queue_.empty()) {
+        if (stop_writer_) return;  // stopping, and everything queued is answered
+        continue;
+      }
       std::uint64_t bytes = 0;
       while (!queue_.empty()) {
         const auto size = encoded_size(queue_.front().entry);
@@ -625,6 +675,10 @@ void IntakeLog::run_mover() {
         ::unlink(segment_path(number).c_str());
         sync_directory(dir_);
         number = 0;
+        lock.lock();
+        auto done = retired(lock);
+        lock.unlock();
+        for (auto& r : done) r.done(true);
         continue;
       }
     }

@@ -96,6 +96,11 @@ class IntakeLog {
   // stop usually leaves the store complete), and stops. What it did not move stays in the log for the next start.
   void stop(std::chrono::milliseconds move_for);
 
+  // Closes the segment being written (the next write starts a new one) and calls `done(true)` once every segment
+  // that held a lead at the call is deleted, i.e. moved into the store: so data erased from the store is in no
+  // segment either. `done(false)` if the log stops first. Any thread.
+  void retire(util::UniqueFunction<void(bool)> done);
+
   // False while the log's disk refuses writes, or the store does (then intake answers 503 either way).
   bool healthy() const;
   IntakeLogStats stats() const;
@@ -111,6 +116,10 @@ class IntakeLog {
     std::uint64_t records = 0;      // records in it not yet moved
     bool sealed = false;            // no more writes: the writer went on to a newer segment
   };
+  struct Retirement {
+    std::uint64_t through = 0;  // done once no segment numbered up to this is left
+    util::UniqueFunction<void(bool)> done;
+  };
   struct Key {
     std::string lead_id;
     std::int64_t expires_ms = 0;
@@ -123,6 +132,7 @@ class IntakeLog {
   bool make_room(std::size_t bytes, std::string& error);
   bool find_key(const Entry& entry, std::string& lead_id);
   void run_mover();
+  std::deque<Retirement> retired(std::unique_lock<std::mutex>& lock);  // those now done (under mutex_)
   std::filesystem::path segment_path(std::uint64_t number) const;
 
   const std::filesystem::path dir_;
@@ -148,6 +158,8 @@ class IntakeLog {
   std::uint64_t in_log_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t writes_ = 0;
+  std::deque<Retirement> retirements_;
+  bool seal_requested_ = false;  // retire(): the writer closes its segment
   bool stop_writer_ = false;
   bool stop_mover_ = false;
   bool log_healthy_ = true;

@@ -305,6 +305,10 @@ void Journal::truncate_wal(util::UniqueFunction<void(bool)> done) {
   done(false);
 }
 
+void Journal::set_truncate_hook(util::UniqueFunction<void(util::UniqueFunction<void(bool)>)> hook) {
+  truncate_hook_ = std::move(hook);
+}
+
 void Journal::truncate_wal_now() {
   if (truncations_.empty()) return;
   // Never wait for readers here (intake waits on this thread): a reader in the way makes it try again soon.
@@ -315,7 +319,11 @@ void Journal::truncate_wal_now() {
   std::deque<Truncation> left;
   for (auto& t : truncations_) {
     if (rc == SQLITE_OK) {
-      t.done(true);
+      if (truncate_hook_) {
+        truncate_hook_(std::move(t.done));
+      } else {
+        t.done(true);
+      }
     } else if (now >= t.deadline) {
       log::warn("wal_truncate_failed", {{"message", std::string(sqlite3_errstr(rc))},
                                         {"hint", "a long read held the WAL; the next erasure or checkpoint folds it"}});

@@ -110,6 +110,9 @@ class Journal {
   // old page of erased data stays in it); `done(true)` then, `done(false)` when readers kept it busy for 10 s or the
   // journal stopped. Runs on the writer thread between transactions, never blocking intake on a reader.
   void truncate_wal(util::UniqueFunction<void(bool)> done);
+  // Runs after every successful truncate_wal, before its `done`: the intake log drops its segments of leads already
+  // in the store, so erased data leaves those files too. `hook` gets the done to call. Set once, before use.
+  void set_truncate_hook(util::UniqueFunction<void(util::UniqueFunction<void(bool)>)> hook);
 
   // Commits everything already queued, completes it, and stops the writer. Later appends get Stopped.
   void stop();
@@ -150,6 +153,7 @@ class Journal {
   std::deque<WriteJob> jobs_;
   std::deque<Truncation> truncations_waiting_;  // under mutex_
   std::deque<Truncation> truncations_;          // writer thread only
+  util::UniqueFunction<void(util::UniqueFunction<void(bool)>)> truncate_hook_;
   std::condition_variable committed_;
   std::atomic<std::int64_t> committed_seq_{0};
   std::int64_t batch_last_seq_ = 0;  // writer thread only

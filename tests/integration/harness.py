@@ -258,7 +258,7 @@ class Daemon:
         durable in the log, and the log's mover brings the lead into the store a moment later."""
         deadline = time.monotonic() + timeout
         while True:
-            status, data = self.get("/status")
+            status, _, data = self.admin("GET", "/status")
             if status == 200 and json.loads(data)["backlog"]["leads_in_intake_log"] == 0:
                 return
             if time.monotonic() > deadline:
@@ -293,7 +293,7 @@ class Daemon:
         body; the mapped lead is the one the pipeline wrote beside it. With the daemon running this first waits until
         the intake log has moved every lead into the store (drained=False: read the store as it is); routed=True also
         waits until the pipeline has mapped every row."""
-        if drained and self.proc is not None:
+        if drained and self.proc is not None and self.proc.poll() is None:
             self.intake_log_drained(timeout)
         deadline = time.monotonic() + timeout
         while True:
