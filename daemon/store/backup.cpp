@@ -3,9 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <vector>
 
+#include "daemon/store/intake_log.hpp"
 #include "daemon/store/schema.hpp"
 #include "daemon/store/sqlite.hpp"
 
@@ -89,6 +93,79 @@ bool describe(const std::filesystem::path& file, BackupInfo& info, std::string& 
   return true;
 }
 
+// The leads in the intake log (state_dir/intake-log), as they are now. Read before the store is copied: a segment
+// deleted meanwhile was all in the store first, so it is in the copy; a lead the log still holds is added from here.
+bool read_intake_log(const std::filesystem::path& state_dir, std::vector<Entry>& out, std::string& error) {
+  const auto dir = state_dir / "intake-log";
+  std::vector<std::filesystem::path> segments;
+  std::error_code ec;
+  for (const auto& item : std::filesystem::directory_iterator(dir, ec)) {
+    if (item.path().extension() == ".log") segments.push_back(item.path());
+  }
+  std::sort(segments.begin(), segments.end());
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    std::string bytes;
+    {
+      std::ifstream in(segments[i], std::ios::binary);
+      if (!in) continue;  // deleted since the listing: its leads are in the store
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const auto result = intake_log::scan(bytes, true, [&out](std::size_t, std::string_view payload) {
+      Entry e;
+      if (!intake_log::decode(payload, e, nullptr)) return false;
+      out.push_back(std::move(e));
+      return true;
+    });
+    // The newest segment may end in the write being made right now; any other damage is the daemon's to report.
+    if (result.status == intake_log::ScanStatus::Corrupt && i + 1 < segments.size()) {
+      error = "the intake log segment " + segments[i].string() + " is damaged: " + result.problem;
+      return false;
+    }
+  }
+  return true;
+}
+
+// Adds to the copy the leads from the intake log it does not hold yet, as the log's mover would.
+bool add_logged_leads(const std::filesystem::path& file, const std::vector<Entry>& entries, std::string& error) {
+  if (entries.empty()) return true;
+  Db db;
+  if (sqlite3_open_v2(file.c_str(), &db.db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    error = "cannot open " + file.string() + ": " + sqlite3_errmsg(db.db);
+    return false;
+  }
+  sqlite3_stmt* lead = nullptr;
+  sqlite3_stmt* key = nullptr;
+  bool ok = detail::exec(db.db, "BEGIN", error) &&
+            sqlite3_prepare_v2(db.db,
+                               "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) "
+                               "VALUES (?1, ?2, ?3, ?4, '', ?5) ON CONFLICT (lead_id) DO NOTHING",
+                               -1, &lead, nullptr) == SQLITE_OK &&
+            sqlite3_prepare_v2(db.db, "INSERT OR REPLACE INTO replay_keys (key, lead_id, expires_ms) VALUES (?1, ?2, ?3)",
+                               -1, &key, nullptr) == SQLITE_OK;
+  for (const auto& e : entries) {
+    if (!ok) break;
+    sqlite3_bind_text(lead, 1, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);
+    sqlite3_bind_text(lead, 2, e.source.data(), static_cast<int>(e.source.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(lead, 3, e.received_at_ms);
+    sqlite3_bind_blob(lead, 4, e.raw.data(), static_cast<int>(e.raw.size()), SQLITE_STATIC);
+    sqlite3_bind_text(lead, 5, e.format.data(), static_cast<int>(e.format.size()), SQLITE_STATIC);
+    ok = sqlite3_step(lead) == SQLITE_DONE;
+    const bool added = ok && sqlite3_changes(db.db) > 0;
+    sqlite3_reset(lead);
+    if (ok && added && !e.replay_key.empty()) {
+      sqlite3_bind_text(key, 1, e.replay_key.data(), static_cast<int>(e.replay_key.size()), SQLITE_STATIC);
+      sqlite3_bind_text(key, 2, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(key, 3, e.replay_expires_ms);
+      ok = sqlite3_step(key) == SQLITE_DONE;
+      sqlite3_reset(key);
+    }
+  }
+  if (!ok && error.empty()) error = std::string("cannot add the intake log's leads to the copy: ") + sqlite3_errmsg(db.db);
+  sqlite3_finalize(lead);
+  sqlite3_finalize(key);
+  return ok && detail::exec(db.db, "COMMIT", error);
+}
+
 }  // namespace
 
 bool backup(const std::filesystem::path& state_dir, const std::filesystem::path& file, BackupInfo& info,
@@ -104,8 +181,11 @@ bool backup(const std::filesystem::path& state_dir, const std::filesystem::path&
     return false;
   }
   sqlite3_busy_timeout(db.db, detail::kBusyTimeoutMs);
+  std::vector<Entry> logged;
+  if (!read_intake_log(state_dir, logged, error)) return false;
   const auto tmp = std::filesystem::path(file.string() + ".partial");
-  if (!copy(db.db, tmp, error) || !describe(tmp, info, error) || !fsync_path(tmp, false, error)) {
+  if (!copy(db.db, tmp, error) || !add_logged_leads(tmp, logged, error) || !describe(tmp, info, error) ||
+      !fsync_path(tmp, false, error)) {
     std::filesystem::remove(tmp);
     return false;
   }

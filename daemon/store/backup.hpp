@@ -1,8 +1,9 @@
 #pragma once
 // Backups of the store: a consistent copy taken while the daemon runs, and a restore into an empty state_dir.
 // The copy is SQLite's online backup API from a read-only connection, all pages in one step: one read
-// transaction, so the copy is the store as of one commit (every lead answered 2xx before it began is in it), while
-// intake and the workers go on writing. leadrelay keeps everything in this one database (no separate intake log).
+// transaction, so the copy is the store as of one commit, while
+// intake and the workers go on writing. Leads acknowledged but still in the intake log (state_dir/intake-log, read
+// just before the copy) are added to the copy, so every lead answered 2xx before the backup began is in it.
 #include <cstdint>
 #include <filesystem>
 #include <string>

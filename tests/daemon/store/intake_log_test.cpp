@@ -1,6 +1,7 @@
 // The intake log: records survive a restart, a torn tail is cut off, other damage stops the start, redelivery keys
 // hold across the log and the store, segments are deleted once moved, and a full log answers Overloaded.
 #include "daemon/store/intake_log.hpp"
+#include "daemon/store/backup.hpp"
 #include "daemon/store/crc32c.hpp"
 #include "daemon/store/schema.hpp"
 
@@ -317,6 +318,42 @@ TEST_F(IntakeLogTest, SegmentsRollAndAreDeletedOnceMoved) {
   const auto s = log_->stats();
   EXPECT_EQ(s.appended, 30u);
   EXPECT_EQ(s.segments, 1u);
+}
+
+TEST_F(IntakeLogTest, ABackupHoldsTheLeadsStillInTheLog) {
+  {
+    std::string error;
+    auto journal = Journal::open(dir_, {}, error);  // a store, with nothing moved into it yet
+    ASSERT_TRUE(journal) << error;
+  }
+  fs::create_directories(dir_ / "intake-log");
+  const auto a = entry("in the log", "marketplace|json:9");
+  const auto b = entry("also in the log");
+  std::string bytes;
+  intake_log::encode(a, 0, bytes);
+  intake_log::encode(b, 0, bytes);
+  bytes.append(1024, '\0');
+  write_all(dir_ / "intake-log" / "00000000000000000001.log", bytes);
+  BackupInfo info;
+  std::string error;
+  const auto file = dir_.parent_path() / (dir_.filename().string() + ".backup");
+  ASSERT_TRUE(backup(dir_, file, info, error)) << error;
+  EXPECT_EQ(info.leads, 2);
+  // Restored, the two are leads of the store, with the key (a redelivery is still one lead).
+  const auto restored = dir_.parent_path() / (dir_.filename().string() + "-restored");
+  fs::remove_all(restored);
+  ASSERT_TRUE(restore(file, restored, info, error)) << error;
+  std::string journal_error;
+  auto journal = Journal::open(restored, {}, journal_error);
+  ASSERT_TRUE(journal) << journal_error;
+  std::promise<AppendResult> p;
+  journal->append(entry("redelivered", "marketplace|json:9"), [&p](AppendResult r) { p.set_value(r); });
+  const auto r = p.get_future().get();
+  EXPECT_EQ(r.status, AppendStatus::Duplicate);
+  EXPECT_EQ(r.lead_id, a.lead_id);
+  journal.reset();
+  fs::remove_all(restored);
+  fs::remove(file);
 }
 
 TEST_F(IntakeLogTest, AFullLogAnswersOverloaded) {
