@@ -241,6 +241,20 @@ bool read_file(const std::filesystem::path& path, std::string& out, std::string&
   return true;
 }
 
+std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+bool read_exact(int fd, char* data, std::size_t size, std::uint64_t offset) {
+  while (size > 0) {
+    const auto n = ::pread(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
 bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
   while (size > 0) {
     const auto n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
@@ -320,9 +334,12 @@ bool IntakeLog::recover(std::string& error) {
     }
     const bool last = i + 1 == numbers.size();
     Entry entry;
-    const auto result = intake_log::scan(bytes, last, [&](std::size_t, std::string_view payload) {
+    const auto result = intake_log::scan(bytes, last, [&](std::size_t offset, std::string_view payload) {
       if (!intake_log::decode(payload, entry, nullptr)) return false;
-      if (!entry.replay_key.empty()) keys_[entry.replay_key] = Key{entry.lead_id, entry.replay_expires_ms};
+      if (!entry.replay_key.empty()) {
+        keys_[key_hash(entry.replay_key)] = Key{numbers[i], static_cast<std::uint64_t>(offset),
+                                                entry.replay_expires_ms};
+      }
       return true;
     });
     if (result.status == intake_log::ScanStatus::Corrupt) {
@@ -484,17 +501,48 @@ void IntakeLog::run_writer() {
   }
 }
 
-bool IntakeLog::find_key(const Entry& e, std::string& lead_id) {
+bool IntakeLog::read_record(const Key& where, Entry& entry) {
+  bool active = false;
   {
     std::lock_guard lock(mutex_);
-    if (const auto it = keys_.find(e.replay_key); it != keys_.end()) {
-      // The newest lead with this key is still in the log: the store holds no newer one.
-      if (it->second.expires_ms <= e.received_at_ms) return false;
-      lead_id = it->second.lead_id;
-      return true;
+    active = !segments_.empty() && segments_.back().number == where.segment && !segments_.back().sealed;
+  }
+  const int fd = active ? fd_ : ::open(segment_path(where.segment).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // deleted: everything in it is in the store
+  std::string record(intake_log::kHeaderBytes, '\0');
+  bool ok = read_exact(fd, record.data(), record.size(), where.offset);
+  if (ok) {
+    const auto length = intake_log::record_length(record.data());
+    ok = length <= intake_log::kMaxRecordBytes;
+    if (ok) {
+      record.resize(intake_log::kHeaderBytes + length);
+      ok = read_exact(fd, record.data() + intake_log::kHeaderBytes, length, where.offset + intake_log::kHeaderBytes) &&
+           intake_log::check_and_decode(record, entry);
     }
   }
-  // Not in the log: the mover takes a key out of the map only after its transaction committed, so the store has it.
+  if (!active) ::close(fd);
+  return ok;
+}
+
+bool IntakeLog::find_key(const Entry& e, std::string& lead_id) {
+  Key where;
+  bool in_log = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto it = keys_.find(key_hash(e.replay_key)); it != keys_.end()) {
+      where = it->second;
+      in_log = true;
+    }
+  }
+  Entry first;
+  if (in_log && read_record(where, first) && first.replay_key == e.replay_key) {
+    // The newest lead with this key is still in the log: the store holds no newer one.
+    if (first.replay_expires_ms <= e.received_at_ms) return false;
+    lead_id = std::move(first.lead_id);
+    return true;
+  }
+  // Not in the log (or only another key with the same hash): the mover takes a key out of the map only after its
+  // transaction committed, so the store has it.
   sqlite3_bind_text(key_find_, 1, e.replay_key.data(), static_cast<int>(e.replay_key.size()), SQLITE_STATIC);
   bool found = false;
   if (sqlite3_step(key_find_) == SQLITE_ROW && sqlite3_column_int64(key_find_, 1) > e.received_at_ms) {
@@ -548,7 +596,7 @@ bool IntakeLog::make_room(std::size_t bytes, std::string& error) {
 void IntakeLog::write_batch(std::deque<Pending>& batch) {
   buffer_.clear();
   std::vector<std::string> duplicate_of(batch.size());
-  std::vector<const Entry*> keyed;  // entries whose key this batch added to the map
+  std::unordered_map<std::string_view, std::size_t> batch_keys;  // a key's first lead in this batch
   std::uint64_t records = 0;
   bool store_ok = journal_.healthy();
   {
@@ -559,14 +607,18 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
   AppendStatus status = store_ok ? AppendStatus::Committed : AppendStatus::Failed;
   std::string error = "the store refuses writes";
   std::vector<bool> written(batch.size(), false);
+  std::vector<std::uint64_t> offsets(batch.size(), 0);
   std::uint64_t size = 0;
   for (std::size_t i = 0; status == AppendStatus::Committed && i < batch.size(); ++i) {
     const auto& e = batch[i].entry;
     if (!e.replay_key.empty()) {
+      // Two identical deliveries in one batch are one lead, as are a delivery and one already durable.
+      if (const auto it = batch_keys.find(e.replay_key); it != batch_keys.end()) {
+        duplicate_of[i] = batch[it->second].entry.lead_id;
+        continue;
+      }
       if (find_key(e, duplicate_of[i])) continue;
-      std::lock_guard lock(mutex_);
-      keys_[e.replay_key] = Key{e.lead_id, e.replay_expires_ms};
-      keyed.push_back(&e);
+      batch_keys.emplace(e.replay_key, i);
     }
     written[i] = true;
     size += encoded_size(e);
@@ -584,7 +636,9 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
       status = AppendStatus::Failed;
     } else {
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (written[i]) intake_log::encode(batch[i].entry, write_offset_, buffer_);
+        if (!written[i]) continue;
+        offsets[i] = write_offset_ + buffer_.size();
+        intake_log::encode(batch[i].entry, write_offset_, buffer_);
       }
       if (!write_all(fd_, buffer_.data(), buffer_.size(), write_offset_) ||
           (config_.synchronous_full ? ::fdatasync(fd_) : 0) != 0) {
@@ -599,6 +653,12 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
     std::lock_guard lock(mutex_);
     if (status == AppendStatus::Committed) {
       write_offset_ += buffer_.size();
+      for (std::size_t i = 0; records > 0 && i < batch.size(); ++i) {
+        const auto& e = batch[i].entry;
+        if (written[i] && !e.replay_key.empty()) {
+          keys_[key_hash(e.replay_key)] = Key{segments_.back().number, offsets[i], e.replay_expires_ms};
+        }
+      }
       if (records > 0) {
         segments_.back().durable_end = write_offset_;
         segments_.back().records += records;
@@ -610,11 +670,6 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
       if (!log_healthy_) log::info("intake_log_recovered_writes");
       log_healthy_ = true;
     } else {
-      for (const auto* e : keyed) {
-        if (const auto it = keys_.find(e->replay_key); it != keys_.end() && it->second.lead_id == e->lead_id) {
-          keys_.erase(it);
-        }
-      }
       if (status == AppendStatus::Failed && store_ok) {
         if (log_healthy_) {
           log::error("intake_log_write_failed",
@@ -684,6 +739,7 @@ void IntakeLog::run_mover() {
     }
     // Read whole records from `offset`, up to the durable end.
     std::vector<Entry> entries;
+    std::vector<std::size_t> starts;  // each entry's offset in the chunk
     std::size_t consumed = 0;
     std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(end - offset, intake_log::kMaxWriteBytes));
     bool ok = fd >= 0;
@@ -711,6 +767,7 @@ void IntakeLog::run_mover() {
           break;
         }
         entries.push_back(std::move(e));
+        starts.push_back(pos);
         pos += intake_log::kHeaderBytes + length;
       }
       consumed = pos;
@@ -728,9 +785,9 @@ void IntakeLog::run_mover() {
       continue;
     }
     // Into the store, all of them, then forget their keys and move on; on failure the same records again later.
-    std::vector<std::pair<std::string, std::string>> keys;  // (key, lead id)
-    for (const auto& e : entries) {
-      if (!e.replay_key.empty()) keys.emplace_back(e.replay_key, e.lead_id);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> keys;  // (key hash, record offset)
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      if (!entries[i].replay_key.empty()) keys.emplace_back(key_hash(entries[i].replay_key), offset + starts[i]);
     }
     std::mutex m;
     std::condition_variable cv;
@@ -761,8 +818,9 @@ void IntakeLog::run_mover() {
     offset += consumed;
     segments_.front().records -= entries.size();
     in_log_ -= entries.size();
-    for (const auto& [key, lead_id] : keys) {
-      if (const auto it = keys_.find(key); it != keys_.end() && it->second.lead_id == lead_id) keys_.erase(it);
+    for (const auto& [hash, at] : keys) {
+      const auto it = keys_.find(hash);
+      if (it != keys_.end() && it->second.segment == number && it->second.offset == at) keys_.erase(it);
     }
     moved_.notify_all();
   }

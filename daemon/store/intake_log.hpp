@@ -120,8 +120,11 @@ class IntakeLog {
     std::uint64_t through = 0;  // done once no segment numbered up to this is left
     util::UniqueFunction<void(bool)> done;
   };
+  // Where the newest lead with a redelivery key is in the log: the key itself is read back from its record when a
+  // lead with the same key's hash arrives, so a million leads in the log cost ~56 bytes each here, not their keys.
   struct Key {
-    std::string lead_id;
+    std::uint64_t segment = 0;
+    std::uint64_t offset = 0;
     std::int64_t expires_ms = 0;
   };
 
@@ -131,6 +134,7 @@ class IntakeLog {
   void write_batch(std::deque<Pending>& batch);
   bool make_room(std::size_t bytes, std::string& error);
   bool find_key(const Entry& entry, std::string& lead_id);
+  bool read_record(const Key& where, Entry& entry);  // writer thread
   void run_mover();
   std::deque<Retirement> retired(std::unique_lock<std::mutex>& lock);  // those now done (under mutex_)
   std::filesystem::path segment_path(std::uint64_t number) const;
@@ -153,7 +157,7 @@ class IntakeLog {
   std::condition_variable moved_;  // the mover took leads out of the log
   std::deque<Pending> queue_;
   std::deque<Segment> segments_;
-  std::unordered_map<std::string, Key> keys_;  // keys of leads in the log, not yet in the store
+  std::unordered_map<std::uint64_t, Key> keys_;  // by the key's hash: leads in the log, not yet in the store
   std::uint64_t bytes_ = 0;
   std::uint64_t in_log_ = 0;
   std::uint64_t appended_ = 0;
