@@ -216,6 +216,28 @@ bool sync_directory(const std::filesystem::path& dir) {
   return ok;
 }
 
+std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+// pread or pwrite until all `size` bytes are moved, retrying on EINTR; false on an error or the end of the file.
+template <typename Call, typename Byte>
+bool whole(Call call, int fd, Byte* data, std::size_t size, std::uint64_t offset) {
+  while (size > 0) {
+    const auto n = call(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+bool read_exact(int fd, char* data, std::size_t size, std::uint64_t offset) {
+  return whole(::pread, fd, data, size, offset);
+}
+bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
+  return whole(::pwrite, fd, data, size, offset);
+}
+
 bool read_file(const std::filesystem::path& path, std::string& out, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return error = std::strerror(errno), false;
@@ -226,44 +248,13 @@ bool read_file(const std::filesystem::path& path, std::string& out, std::string&
     return false;
   }
   out.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const auto n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = n == 0 ? "the file shrank while being read" : std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
+  errno = 0;
+  if (!read_exact(fd, out.data(), out.size(), 0)) {
+    error = errno != 0 ? std::strerror(errno) : "the file shrank while being read";
+    ::close(fd);
+    return false;
   }
   ::close(fd);
-  return true;
-}
-
-std::uint64_t key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
-
-bool read_exact(int fd, char* data, std::size_t size, std::uint64_t offset) {
-  while (size > 0) {
-    const auto n = ::pread(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return true;
-}
-
-bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset) {
-  while (size > 0) {
-    const auto n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
   return true;
 }
 
@@ -745,14 +736,8 @@ void IntakeLog::run_mover() {
     bool ok = fd >= 0;
     while (ok) {
       chunk.resize(want);
-      std::size_t got = 0;
-      while (got < want) {
-        const auto n = ::pread(fd, chunk.data() + got, want - got, static_cast<off_t>(offset + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
-      }
-      if (got < want) {
+      const std::size_t got = want;
+      if (!read_exact(fd, chunk.data(), want, offset)) {
         ok = false;
         break;
       }
