@@ -764,9 +764,12 @@ void IntakeLog::run_mover() {
       if (!damaged) {
         log::error("intake_log_unreadable",
                    {log::safe("segment", segment_path(number).string()), {"offset", static_cast<std::int64_t>(offset)},
-                    {"hint", "the leads from here on stay in the log; restart leadrelay to have it checked"}});
+                    {"hint", "intake answers 503 and the leads from here on stay in the log; restart leadrelay to "
+                             "have it checked"}});
       }
       damaged = true;
+      std::lock_guard lock(mutex_);
+      moves_failing_ = true;  // nothing more would reach the store: refuse rather than pile leads up unseen
       continue;
     }
     // Into the store, all of them, then forget their keys and move on; on failure the same records again later.
