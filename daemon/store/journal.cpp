@@ -24,8 +24,8 @@ constexpr KeySpec kJournalKeys[] = {
      "size the store may grow to (0: until the disk is full); past it leads are answered 503 with Retry-After",
      false, 0, std::numeric_limits<std::int64_t>::max()},
     {"synchronous", KeyType::Enum, "full",
-     "full: each commit is fsync'd before leads are acknowledged (survives power loss); normal: survives a "
-     "crash of leadrelay but not of the machine",
+     "full: the intake log is fdatasync'd before leads are acknowledged, and each store commit fsync'd (survives "
+     "power loss); normal: survives a crash of leadrelay but not of the machine",
      false, 0, 0, "full|normal"},
     {"log_segment_bytes", KeyType::Size, "64MiB",
      "the intake log (state_dir/intake-log) grows a segment to this size, in preallocated 1 MiB steps, then starts "
