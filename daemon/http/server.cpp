@@ -36,12 +36,12 @@ using Response = bhttp::response<bhttp::string_body>;
 
 // Completes when the intake log has made the entry durable (or refused it), on the awaiting coroutine's executor.
 template <class Token>
-auto async_append(store::IntakeLog& journal, store::Entry entry, Token&& token) {
+auto async_append(store::IntakeLog& intake_log, store::Entry entry, Token&& token) {
   return asio::async_initiate<Token, void(store::AppendResult)>(
-      [&journal](auto handler, store::Entry e) {
+      [&intake_log](auto handler, store::Entry e) {
         // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
         auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-        journal.append(std::move(e), [h = std::move(handler), ex](store::AppendResult result) mutable {
+        intake_log.append(std::move(e), [h = std::move(handler), ex](store::AppendResult result) mutable {
           asio::post(ex, [h = std::move(h), result = std::move(result)]() mutable { h(std::move(result)); });
         });
       },
@@ -140,8 +140,8 @@ struct SessionState {
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-       store::IntakeLog& journal, const outbox::Backlog* backlog)
-      : ioc(ioc), config(config), intake_(std::move(intake)), journal(journal), backlog(backlog), grace_timer(ioc) {
+       store::IntakeLog& intake_log, const outbox::Backlog* backlog)
+      : ioc(ioc), config(config), intake_(std::move(intake)), intake_log(intake_log), backlog(backlog), grace_timer(ioc) {
     if (config.client_rate_limit > 0) {
       client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
     }
@@ -181,7 +181,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   const ServerConfig config;
   std::shared_ptr<const intake::Intake> intake_;  // guarded by mutex; swapped by a reload
   std::function<std::string()> status;
-  store::IntakeLog& journal;  // the intake log: where leads are made durable
+  store::IntakeLog& intake_log;  // where leads are made durable before they are answered
   const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
@@ -231,8 +231,8 @@ void log_exception(std::string_view what, std::exception_ptr e) {
 }  // namespace
 
 Server::Server(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
-               store::IntakeLog& journal, const outbox::Backlog* backlog)
-    : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), journal, backlog)) {}
+               store::IntakeLog& intake_log, const outbox::Backlog* backlog)
+    : impl_(std::make_shared<Impl>(ioc, config, std::move(intake), intake_log, backlog)) {}
 
 bool Server::reload_tls(std::string& error) {
   const auto& c = impl_->config;
@@ -591,7 +591,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
       if (decision.route == intake::Route::Healthz) {
         res = make_response(200, R"({"status":"ok"})", version, keep_alive);
       } else if (decision.route == intake::Route::Readyz) {
-        const bool store_ok = journal.healthy();
+        const bool store_ok = intake_log.healthy();
         const bool ready = store_ok && !draining.load();
         res = make_response(ready ? 200 : 503,
                             ready      ? R"({"status":"ready"})"
@@ -653,7 +653,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
           // The body and the format move into the intake log: they are not needed here again.
           store::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
                                std::move(replay_key), now + source_config.replay_window.count()};
-          const auto result = co_await async_append(journal, std::move(entry), asio::use_awaitable);
+          const auto result = co_await async_append(intake_log, std::move(entry), asio::use_awaitable);
           const auto status = result.status;
           if (status == store::AppendStatus::Committed) {
             fast_json_answer(answer, 202, intake::accepted_body(lead.lead_id), version, keep_alive && !draining.load());

@@ -355,8 +355,6 @@ bool IntakeLog::recover(std::string& error) {
                                                   "and will retry"}});
     }
     segments_.push_back(Segment{numbers[i], result.valid_end, result.records, !last});
-    in_log_ += result.records;
-    bytes_ += result.valid_end;
   }
   if (!numbers.empty()) {
     const auto path = segment_path(numbers.back());
@@ -369,8 +367,8 @@ bool IntakeLog::recover(std::string& error) {
     write_offset_ = segments_.back().durable_end;
     allocated_ = static_cast<std::uint64_t>(st.st_size);
   }
-  if (in_log_ > 0) {
-    log::info("intake_log_recovered", {{"leads", in_log_}, {"segments", static_cast<std::int64_t>(segments_.size())}});
+  if (const auto waiting = leads_in_log(); waiting > 0) {
+    log::info("intake_log_recovered", {{"leads", waiting}, {"segments", static_cast<std::int64_t>(segments_.size())}});
   }
   return true;
 }
@@ -407,7 +405,7 @@ void IntakeLog::stop(std::chrono::milliseconds move_for) {
   if (writer_.joinable()) writer_.join();
   {
     std::unique_lock lock(mutex_);
-    moved_.wait_for(lock, move_for, [&] { return in_log_ == 0; });
+    moved_.wait_for(lock, move_for, [&] { return leads_in_log() == 0; });
     stop_mover_ = true;
   }
   mover_wake_.notify_all();
@@ -450,6 +448,18 @@ void IntakeLog::retire(util::UniqueFunction<void(bool)> done) {
   mover_wake_.notify_one();
 }
 
+std::uint64_t IntakeLog::leads_in_log() const {
+  std::uint64_t n = 0;
+  for (const auto& s : segments_) n += s.records;
+  return n;
+}
+
+std::uint64_t IntakeLog::bytes_in_log() const {
+  std::uint64_t n = 0;
+  for (const auto& s : segments_) n += s.durable_end;
+  return n;
+}
+
 bool IntakeLog::healthy() const {
   std::lock_guard lock(mutex_);
   return log_healthy_ && !moves_failing_ && !stop_writer_ && journal_.healthy();
@@ -457,7 +467,7 @@ bool IntakeLog::healthy() const {
 
 IntakeLogStats IntakeLog::stats() const {
   std::lock_guard lock(mutex_);
-  return IntakeLogStats{appended_, writes_, in_log_, bytes_, segments_.size()};
+  return IntakeLogStats{appended_, writes_, leads_in_log(), bytes_in_log(), segments_.size()};
 }
 
 void IntakeLog::run_writer() {
@@ -619,7 +629,7 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
     bool over = false;
     {
       std::lock_guard lock(mutex_);
-      over = bytes_ + size > config_.log_max_bytes;
+      over = bytes_in_log() + size > config_.log_max_bytes;
     }
     if (over) {
       status = AppendStatus::Overloaded;
@@ -653,8 +663,6 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
       if (records > 0) {
         segments_.back().durable_end = write_offset_;
         segments_.back().records += records;
-        in_log_ += records;
-        bytes_ += buffer_.size();
         appended_ += records;
         ++writes_;
       }
@@ -713,7 +721,6 @@ void IntakeLog::run_mover() {
       end = front.durable_end;
       if (offset >= end && front.sealed) {
         // Everything in it is in the store: it goes.
-        bytes_ -= front.durable_end;
         segments_.pop_front();
         lock.unlock();
         if (fd >= 0) ::close(fd);
@@ -805,7 +812,6 @@ void IntakeLog::run_mover() {
     moves_failing_ = false;
     offset += consumed;
     segments_.front().records -= entries.size();
-    in_log_ -= entries.size();
     for (const auto& [hash, at] : keys) {
       const auto it = keys_.find(hash);
       if (it != keys_.end() && it->second.segment == number && it->second.offset == at) keys_.erase(it);

@@ -138,6 +138,8 @@ class IntakeLog {
   void run_mover();
   std::deque<Retirement> retired(std::unique_lock<std::mutex>& lock);  // those now done (under mutex_)
   std::filesystem::path segment_path(std::uint64_t number) const;
+  std::uint64_t leads_in_log() const;  // under mutex_: the segments' records not yet moved
+  std::uint64_t bytes_in_log() const;  // under mutex_: the segments' durable bytes
 
   const std::filesystem::path dir_;
   const JournalConfig config_;
@@ -158,8 +160,6 @@ class IntakeLog {
   std::deque<Pending> queue_;
   std::deque<Segment> segments_;
   std::unordered_map<std::uint64_t, Key> keys_;  // by the key's hash: leads in the log, not yet in the store
-  std::uint64_t bytes_ = 0;
-  std::uint64_t in_log_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t writes_ = 0;
   std::deque<Retirement> retirements_;
