@@ -358,6 +358,8 @@ class Backup(unittest.TestCase):
                 r.write_config()
                 os.rename(restored, os.path.join(r.dir, "state"))
                 r.start()
+                # Leads the backup took from the intake log are routed once the restored daemon runs.
+                r.stored(routed=True)
                 some = next(iter(before))
                 self.assertEqual(r.admin_json("GET", f"/api/v1/leads/{some}", role="viewer")["lead_id"], some)
             finally:
