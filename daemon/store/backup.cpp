@@ -136,12 +136,8 @@ bool add_logged_leads(const std::filesystem::path& file, const std::vector<Entry
   sqlite3_stmt* lead = nullptr;
   sqlite3_stmt* key = nullptr;
   bool ok = detail::exec(db.db, "BEGIN", error) &&
-            sqlite3_prepare_v2(db.db,
-                               "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) "
-                               "VALUES (?1, ?2, ?3, ?4, '', ?5) ON CONFLICT (lead_id) DO NOTHING",
-                               -1, &lead, nullptr) == SQLITE_OK &&
-            sqlite3_prepare_v2(db.db, "INSERT OR REPLACE INTO replay_keys (key, lead_id, expires_ms) VALUES (?1, ?2, ?3)",
-                               -1, &key, nullptr) == SQLITE_OK;
+            sqlite3_prepare_v2(db.db, detail::kInsertLeadSql, -1, &lead, nullptr) == SQLITE_OK &&
+            sqlite3_prepare_v2(db.db, detail::kPutReplayKeySql, -1, &key, nullptr) == SQLITE_OK;
   for (const auto& e : entries) {
     if (!ok) break;
     sqlite3_bind_text(lead, 1, e.lead_id.data(), static_cast<int>(e.lead_id.size()), SQLITE_STATIC);

@@ -131,15 +131,14 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& state_dir, c
   std::unique_ptr<Journal> journal(new Journal(db, config));
   sqlite3_wal_hook(db, checkpoint_after_commit, &journal->wal_restart_at_);  // replaces the automatic checkpoint
   if (sqlite3_prepare_v3(db,
-                         "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) VALUES (?1, ?2, ?3, ?4, '', ?5) "
-                         "ON CONFLICT (lead_id) DO NOTHING",
+                         detail::kInsertLeadSql,
                          -1, SQLITE_PREPARE_PERSISTENT, &journal->insert_, nullptr) != SQLITE_OK) {
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;
   }
   if (sqlite3_prepare_v3(db, "SELECT lead_id, expires_ms FROM replay_keys WHERE key = ?1", -1,
                          SQLITE_PREPARE_PERSISTENT, &journal->replay_find_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v3(db, "INSERT OR REPLACE INTO replay_keys (key, lead_id, expires_ms) VALUES (?1, ?2, ?3)", -1,
+      sqlite3_prepare_v3(db, detail::kPutReplayKeySql, -1,
                          SQLITE_PREPARE_PERSISTENT, &journal->replay_put_, nullptr) != SQLITE_OK) {
     error = std::string("cannot prepare the store: ") + sqlite3_errmsg(db);
     return nullptr;

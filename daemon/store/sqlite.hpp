@@ -26,6 +26,12 @@ namespace leadrelay::store::detail {
 
 // How long a statement on any connection to the store waits for another connection's lock.
 inline constexpr int kBusyTimeoutMs = 5000;
+// A journaled lead and its redelivery key, as the journal writes them and a backup adds the intake log's leads.
+inline constexpr const char* kInsertLeadSql =
+    "INSERT INTO leads (lead_id, source, received_at_ms, raw, lead, format) VALUES (?1, ?2, ?3, ?4, '', ?5) "
+    "ON CONFLICT (lead_id) DO NOTHING";
+inline constexpr const char* kPutReplayKeySql =
+    "INSERT OR REPLACE INTO replay_keys (key, lead_id, expires_ms) VALUES (?1, ?2, ?3)";
 
 // Runs SQL without results; false with the database's message.
 bool exec(sqlite3* db, const char* sql, std::string& error);
