@@ -156,7 +156,8 @@ class StoreComponent final : public Component {
     s.journal->stop();
     const auto stats = s.journal->stats();
     log::info("stopped", {{"leads_stored", stats.entries}, {"commits", stats.commits},
-                          {"leads_left_in_intake_log", log_stats.in_log},
+                          {"leads_logged", log_stats.appended},
+                          {"intake_log_writes", log_stats.writes}, {"leads_left_in_intake_log", log_stats.in_log},
                           {"deliveries_pending", s.backlog->count()}});
   }
 };

@@ -16,6 +16,11 @@
 namespace leadrelay::outbox {
 namespace {
 
+// Leads routed per batch, and so per store transaction: a transaction rewrites the pages it touches (the right edge
+// of every table and index ordered by sequence or time) once, so a larger batch writes less per lead while a
+// backlog drains; at a light load a batch is whatever has arrived, and this bound changes nothing.
+constexpr std::size_t kBatch = 256;
+
 // A lead routed in this batch, with what is counted once its outcome is durable.
 struct Routed {
   store::RoutingRecord record;
@@ -146,7 +151,7 @@ bool PipelineWorker::process_batch() {
   auto reading = store_->snapshot();
   std::vector<store::JournaledLead> rows;
   std::string read_error;
-  if (!store_->next_to_route(cursor_, 64, rows, read_error)) {
+  if (!store_->next_to_route(cursor_, kBatch, rows, read_error)) {
     log::warn("store_read_failed", {{"message", read_error}});
     return false;
   }
