@@ -240,10 +240,10 @@ bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset)
 
 // Preallocates [from, to) of a segment by writing zeros; errno is set when it returns false. Not posix_fallocate:
 // ext4 (and XFS) keep fallocated space as unwritten extents, and the first write into one converts it, a metadata
-// change every fdatasync then has to commit through the file system's journal. Measured on this kind of machine,
-// 64 KiB pwrite + fdatasync rounds: ~4,000/s at ~85 us CPU each into fallocated space, ~5,900-7,300/s at ~55-70 us
-// into space written once with zeros. Writes inside written space change only data (and the size was committed
-// with the first fdatasync after the zeros).
+// change every fdatasync then has to commit through the file system's journal. tests/bench/log_sync_bench, 32 KiB
+// pwrite + fdatasync rounds on this kind of machine: 2,060-2,670/s at 124-165 us CPU each into fallocated space,
+// ~5,000/s at 71-81 us into space written once with zeros. Writes inside written space change only data (the size
+// was committed with the first fdatasync after the zeros).
 bool zero_fill(int fd, std::uint64_t from, std::uint64_t to) {
   static const std::string zeros(kGrowStep, '\0');
   for (std::uint64_t at = from; at < to;) {
