@@ -112,10 +112,20 @@ std::string ObjectReader::field_path(std::string_view key) const {
 }
 
 bool ObjectReader::check_unique_keys(Rejection& error) const {
+  const auto name = [](const auto& it) { return std::string_view(it->name.GetString(), it->name.GetStringLength()); };
+  if (object_.MemberCount() <= 32) {
+    // A lead's objects are small: each pair compared ignoring case, with no allocation. Only a duplicate (or a large
+    // object) takes the sorted path below, which also names the same key whatever the order of the members.
+    bool duplicate = false;
+    for (auto a = object_.MemberBegin(); !duplicate && a != object_.MemberEnd(); ++a) {
+      for (auto b = a + 1; !duplicate && b != object_.MemberEnd(); ++b) duplicate = util::iequals(name(a), name(b));
+    }
+    if (!duplicate) return true;
+  }
   std::vector<std::string> names;
   names.reserve(object_.MemberCount());
   for (auto it = object_.MemberBegin(); it != object_.MemberEnd(); ++it) {
-    names.push_back(util::to_lower(std::string_view(it->name.GetString(), it->name.GetStringLength())));
+    names.push_back(util::to_lower(name(it)));
   }
   std::sort(names.begin(), names.end());
   const auto dup = std::adjacent_find(names.begin(), names.end());
@@ -145,23 +155,32 @@ bool ObjectReader::string(std::string_view key, std::string& out, Rejection& err
     return false;
   }
   const std::string_view raw(v->GetString(), v->GetStringLength());
-  std::string cleaned;
-  cleaned.reserve(raw.size());
-  for (char c : raw) {
+  const auto control = [](char c) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    return u < 0x20 || u == 0x7f;
+  };
+  if (std::none_of(raw.begin(), raw.end(), control)) {  // the usual field: nothing to replace, only to trim
+    out.assign(util::trim(raw));
+    return true;
+  }
+  // Control characters become spaces (multi-line fields keep newlines and tabs and drop carriage returns), then the
+  // result is trimmed: written straight into `out`, with no copy in between.
+  out.reserve(raw.size());
+  for (char c : raw) {
+    if (control(c)) {
       if (multiline && (c == '\n' || c == '\t')) {
-        cleaned += c;
+        out += c;
       } else if (multiline && c == '\r') {
         continue;
       } else {
-        cleaned += ' ';
+        out += ' ';
       }
     } else {
-      cleaned += c;
+      out += c;
     }
   }
-  out = std::string(util::trim(cleaned));
+  const auto kept = util::trim(out);
+  if (kept.size() != out.size()) out = std::string(kept);
   return true;
 }
 

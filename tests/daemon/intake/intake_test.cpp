@@ -221,6 +221,64 @@ TEST(IntakeBody, DepthLimitCountsOnlyRealNesting) {
   EXPECT_TRUE(parse_json_object("{\"a\":" + deep + std::string(31, ']') + "}", doc, error)) << error.message;
 }
 
+// An object of `n` members k0..k{n-1}, with `extra` appended as further members.
+std::string members(int n, const std::string& extra = "") {
+  std::string json = "{";
+  for (int i = 0; i < n; ++i) json += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  return json + extra + "}";
+}
+
+TEST(ObjectReader, DuplicateKeysIgnoringCaseInSmallAndLargeObjects) {
+  for (const int n : {2, 31, 40, 200}) {  // the pairwise path (up to 32 members) and the sorted one
+    SCOPED_TRACE(n);
+    rapidjson::Document doc;
+    Rejection error;
+    ASSERT_TRUE(parse_json_object(members(n), doc, error));
+    EXPECT_TRUE(ObjectReader(doc, "").check_unique_keys(error));
+    // Two duplicates: the one named is the same whatever their order (the smallest, lower-cased).
+    for (const char* extra : {R"(,"Zeta":2,"K1":2,"zETA":3)", R"(,"K1":2,"Zeta":2,"zETA":3)"}) {
+      ASSERT_TRUE(parse_json_object(members(n, extra), doc, error));
+      EXPECT_FALSE(ObjectReader(doc, "UserDetails").check_unique_keys(error));
+      EXPECT_EQ(error.code, "duplicate_key");
+      EXPECT_EQ(error.field, "UserDetails.k1");
+    }
+  }
+}
+
+TEST(ObjectReader, StringsAreTrimmedAndControlCharactersReplaced) {
+  rapidjson::Document doc;
+  Rejection error;
+  ASSERT_TRUE(parse_json_object(R"({"plain":"  Jane Doe \t","ctl":" a\u0001b\u007fc\r\n","multi":"\r\n line\r\n\tnext \u0002 ",)"
+                                R"("fast":"  Jane  Doe  ","blank":" \u0003 ","empty":"","null":null,"num":1})",
+                                doc, error))
+      << error.message;
+  const ObjectReader r(doc, "");
+  std::string out = "left over";
+  EXPECT_TRUE(r.string("PLAIN", out, error));
+  EXPECT_EQ(out, "Jane Doe");
+  EXPECT_TRUE(r.string("fast", out, error));
+  EXPECT_EQ(out, "Jane  Doe");
+  EXPECT_TRUE(r.string("ctl", out, error));
+  EXPECT_EQ(out, "a b c");
+  EXPECT_TRUE(r.string("multi", out, error, true));
+  EXPECT_EQ(out, "line\n\tnext");
+  EXPECT_TRUE(r.string("multi", out, error));
+  EXPECT_EQ(out, "line   next");
+  EXPECT_TRUE(r.string("blank", out, error));
+  EXPECT_EQ(out, "");
+  out = "x";
+  EXPECT_TRUE(r.string("empty", out, error));
+  EXPECT_EQ(out, "");
+  out = "x";
+  EXPECT_TRUE(r.string("null", out, error));
+  EXPECT_EQ(out, "");
+  out = "x";
+  EXPECT_TRUE(r.string("absent", out, error));
+  EXPECT_EQ(out, "");
+  EXPECT_FALSE(r.string("num", out, error));
+  EXPECT_EQ(error.code, "wrong_type");
+}
+
 }  // namespace
 }  // namespace leadrelay::intake
 
