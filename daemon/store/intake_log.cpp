@@ -248,8 +248,9 @@ bool zero_fill(int fd, std::uint64_t from, std::uint64_t to) {
   static const std::string zeros(kGrowStep, '\0');
   for (std::uint64_t at = from; at < to;) {
     const auto n = std::min<std::uint64_t>(to - at, zeros.size());
+    errno = 0;
     if (!write_all(fd, zeros.data(), n, at)) {
-      if (errno == 0) errno = ENOSPC;
+      if (errno == 0) errno = ENOSPC;  // a write of 0 bytes: no room left
       return false;
     }
     at += n;
