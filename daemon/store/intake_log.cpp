@@ -245,11 +245,11 @@ bool write_all(int fd, const char* data, std::size_t size, std::uint64_t offset)
 // ~5,000/s at 71-81 us into space written once with zeros. Writes inside written space change only data (the size
 // was committed with the first fdatasync after the zeros).
 bool zero_fill(int fd, std::uint64_t from, std::uint64_t to) {
-  static const std::string zeros(kGrowStep, '\0');
+  static const char zeros[64 * 1024] = {};  // never written: its pages stay the kernel's shared zero page
   for (std::uint64_t at = from; at < to;) {
-    const auto n = std::min<std::uint64_t>(to - at, zeros.size());
+    const auto n = std::min<std::uint64_t>(to - at, sizeof zeros);
     errno = 0;
-    if (!write_all(fd, zeros.data(), n, at)) {
+    if (!write_all(fd, zeros, n, at)) {
       if (errno == 0) errno = ENOSPC;  // a write of 0 bytes: no room left
       return false;
     }
