@@ -253,14 +253,18 @@ class Daemon:
             s.close()
 
     # --- the store, read as an independent client would ---
-    def intake_log_drained(self, timeout=30):
+    def intake_log_drained(self, timeout=30, or_store_refuses=False):
         """Waits (the daemon running) until the intake log holds no lead that is not yet in the store: a 202 means
-        durable in the log, and the log's mover brings the lead into the store a moment later."""
+        durable in the log, and the log's mover brings the lead into the store a moment later. With
+        `or_store_refuses`, also stops once /readyz says the store refuses writes (the leads then wait in the log);
+        returns whether the log drained."""
         deadline = time.monotonic() + timeout
         while True:
             status, _, data = self.admin("GET", "/status")
             if status == 200 and json.loads(data)["backlog"]["leads_in_intake_log"] == 0:
-                return
+                return True
+            if or_store_refuses and self.get("/readyz")[0] == 503:
+                return False
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the intake log still holds leads after {timeout}s: {data[:300]!r}")
             time.sleep(0.02)  # the mover writes no event per lead; /status is the thing to watch

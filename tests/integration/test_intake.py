@@ -4,7 +4,6 @@ import json
 import os
 import re
 import socket
-import time
 import unittest
 
 from harness import SAMPLE_LEAD, Daemon, lead, read_until_close, schema_errors, status_of
@@ -192,19 +191,6 @@ class StoreFromBeforeRawOnlyJournal(unittest.TestCase):
 
 
 class FullStore(unittest.TestCase):
-    def wait_moved_or_refused(self, d, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            status, _, data = d.admin("GET", "/status")
-            if status == 200 and json.loads(data)["backlog"]["leads_in_intake_log"] == 0:
-                return
-            if d.get("/readyz")[0] == 503:
-                return
-            if time.monotonic() > deadline:
-                self.fail(f"the lead neither moved into the store nor was refused by it within {timeout}s: "
-                          f"{data[:300]!r}")
-            time.sleep(0.02)  # the mover writes no event per lead; /status and /readyz are the things to watch
-
     def test_full_store_answers_503_and_nothing_acknowledged_is_lost(self):
         d = Daemon(journal={"max_store_bytes": "768KiB"}).start()
         try:
@@ -223,7 +209,7 @@ class FullStore(unittest.TestCase):
                 # The 202 means durable in the intake log; the store fills up only as the log's mover (a background
                 # thread, which a busy machine can hold back) brings the leads in. Wait for that: the lead is moved,
                 # or the store refused it and the daemon says so.
-                self.wait_moved_or_refused(d)
+                d.intake_log_drained(timeout=60, or_store_refuses=True)
             else:
                 self.fail("the store never filled up")
             self.assertGreater(len(accepted), 0)
