@@ -12,6 +12,8 @@ packages=(
   libidn2-dev libpsl-dev publicsuffix libc-ares-dev libphonenumber-dev
   # notifications: mail over SMTP (libcurl), Mustache templates, time zones (ICU, which libphonenumber uses too)
   libcurl4-openssl-dev libkainjow-mustache-dev libicu-dev
+  # the daemon's allocator: tcmalloc_minimal from gperftools
+  libgoogle-perftools-dev
   # tests: GoogleTest, and Python for the integration tests that drive the real binary (YAML and JSON Schema to
   # check answers against schemas/admin-api.openapi.yaml)
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml python3-jsonschema sqlite3 curl

@@ -106,7 +106,8 @@ int run_daemon(const Config& initial) {
   std::signal(SIGPIPE, SIG_IGN);
   // Each thread's malloc arena grows and shrinks by a few pages at a time as request bodies come and go, one
   // mprotect(2) each (a third of one per request under load). Growing by 16 MiB and keeping up to 64 MiB free at
-  // the top makes that rare, for a bounded cost in resident memory.
+  // the top makes that rare, for a bounded cost in resident memory. (glibc's malloc only: the daemon is normally
+  // linked with tcmalloc, whose mallopt does nothing; sanitizer builds keep glibc's.)
   mallopt(M_TOP_PAD, 16 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   if (const char* offset = std::getenv("LEADRELAY_CLOCK_OFFSET"); offset != nullptr && *offset != '\0') {

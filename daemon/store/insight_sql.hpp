@@ -1,11 +1,12 @@
 #pragma once
-// Internal to daemon/store: the insight roll-ups of schemas 7 and 8, as SQL over a lifecycle row. insight_cells
+// Internal to daemon/store: the insight roll-ups of schemas 7 to 9, as SQL over a lifecycle row. insight_cells
 // has one cell per combination of what the insights filter and group by (the month a lead was received in, its
 // kind, offer, country, program, source, status, deal currency, close reason and time buckets), with counts and
 // sums; the narrow roll-ups (kNarrowRollups) are the same without some of those; insight_acted counts answers
 // (accepted, declined, won, lost) by the month they were given in and the month the lead was received in (the
-// funnel's past leads). Triggers on lifecycle keep them all as leads are stored, changed and deleted; a filter they
-// do not hold (the customer) is answered from the lifecycle rows with the same expressions.
+// funnel's past leads). Triggers on lifecycle keep them all as leads are stored, changed and deleted (a routing
+// batch adds its new leads itself, a statement per roll-up: insight_batch_sql); a filter they do not hold (the
+// customer) is answered from the lifecycle rows with the same expressions.
 #include <array>
 #include <string>
 #include <string_view>
@@ -47,5 +48,10 @@ std::string measures(std::string_view row, std::string_view wrap);
 std::string insight_schema_sql();
 // Schema 8: the narrow roll-ups, filled from insight_cells, and the triggers again, now keeping all of them.
 std::string insight_narrow_schema_sql();
+// Schema 9: the triggers again, the row trigger standing aside while a routing batch adds its rows itself.
+std::string insight_batch_trigger_sql();
+// The statements that add the lifecycle rows whose seq is in the JSON array ?1 to every roll-up, a statement per
+// roll-up (Transaction::record_routing: one upsert per cell instead of one per lead and roll-up).
+std::vector<std::string> insight_batch_sql();
 
 }  // namespace leadrelay::store::detail

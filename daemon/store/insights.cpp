@@ -115,6 +115,11 @@ std::vector<std::string_view> narrow_key(const NarrowRollup& r) {
 }
 
 namespace {
+// What a roll-up does with a row whose key it has already: adds the new counts to it.
+constexpr const char* kAddToCell =
+    " DO UPDATE SET n = n + excluded.n, value = value + excluded.value, accept_ms = accept_ms + excluded.accept_ms, "
+    "win_ms = win_ms + excluded.win_ms";
+
 // The statement that adds lifecycle row `row` ("new", "old") to roll-up `table` keyed by `key`, counted `sign`
 // ("" adds, "-" takes away).
 std::string upsert(std::string_view table, const std::vector<std::string_view>& key, std::string_view row,
@@ -123,9 +128,17 @@ std::string upsert(std::string_view table, const std::vector<std::string_view>& 
   for (const auto c : key) values.push_back(insight_key_sql(row, c));
   const auto k = names(key);
   return "INSERT INTO " + std::string(table) + " (" + k + ", n, value, accept_ms, win_ms) VALUES (" + join(values) +
-         ", " + std::string(sign) + "1, " + measures(row, sign) + ") ON CONFLICT (" + k +
-         ") DO UPDATE SET n = n + excluded.n, value = value + excluded.value, accept_ms = accept_ms + "
-         "excluded.accept_ms, win_ms = win_ms + excluded.win_ms;\n";
+         ", " + std::string(sign) + "1, " + measures(row, sign) + ") ON CONFLICT (" + k + ")" + kAddToCell + ";\n";
+}
+
+// The statement that adds the lifecycle rows `lc` of `from` to roll-up `table` keyed by `key`, one upsert per cell.
+std::string upsert_grouped(std::string_view table, const std::vector<std::string_view>& key, std::string_view from) {
+  std::vector<std::string> values;
+  for (const auto c : key) values.push_back(insight_key_sql("lc", c));
+  const auto k = names(key);
+  return "INSERT INTO " + std::string(table) + " (" + k + ", n, value, accept_ms, win_ms) SELECT " + join(values) +
+         ", COUNT(*), " + measures("lc", "SUM") + std::string(from) + group_by_first(key.size()) + " ON CONFLICT (" +
+         k + ")" + kAddToCell;
 }
 
 // The triggers that keep the roll-ups (insight_cells, insight_acted, and with `narrow` the narrow ones) as
@@ -146,7 +159,10 @@ std::string triggers_sql(bool narrow) {
                         "classification", "lead_type", "call_to_action", "lead_source", "received_at_ms"}) {
     changed += std::string(changed.empty() ? "" : " OR ") + "old." + c + " IS NOT new." + c;
   }
-  return "CREATE TRIGGER insight_add AFTER INSERT ON lifecycle BEGIN\n" + add("new", "") + "END;\n" +
+  // A routing batch adds its rows to the roll-ups in one statement each (insight_batch_sql); while it runs,
+  // cursors holds 'insight_batch' and the row trigger stands aside.
+  return "CREATE TRIGGER insight_add AFTER INSERT ON lifecycle WHEN NOT EXISTS (SELECT 1 FROM cursors WHERE name = "
+         "'insight_batch') BEGIN\n" + add("new", "") + "END;\n" +
          "CREATE TRIGGER insight_remove AFTER DELETE ON lifecycle BEGIN\n" + add("old", "-") + "END;\n" +
          "CREATE TRIGGER insight_change AFTER UPDATE ON lifecycle WHEN " + changed + " BEGIN\n" + add("old", "-") +
          add("new", "") + "END;\n";
@@ -204,6 +220,25 @@ std::string insight_narrow_schema_sql() {
            ";\n";
   }
   return sql + triggers_sql(true);
+}
+
+std::string insight_batch_trigger_sql() {
+  std::string sql;
+  for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
+    sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
+  }
+  return sql + triggers_sql(true);
+}
+
+std::vector<std::string> insight_batch_sql() {
+  const std::string from = " FROM lifecycle lc JOIN json_each(?1) batch ON lc.seq = batch.value";
+  std::vector<std::string> out;
+  out.push_back(upsert_grouped("insight_cells", {kInsightKey.begin(), kInsightKey.end()}, from));
+  for (const auto& r : kNarrowRollups) out.push_back(upsert_grouped(r.table, narrow_key(r), from));
+  out.push_back("INSERT INTO insight_acted (" + std::string(kActedKey) + ", n) SELECT * FROM (" +
+                acted_rows("lc", "COUNT(*)", from, group_by_first(8)) + ") WHERE true ON CONFLICT (" + kActedIndex +
+                ") DO UPDATE SET n = n + excluded.n");
+  return out;
 }
 
 }  // namespace detail

@@ -232,6 +232,11 @@ bool to_version_8(sqlite3* db, std::string& error) {
   return exec(db, detail::insight_narrow_schema_sql().c_str(), error);
 }
 
+// Routing batches add their leads to the insight roll-ups a statement per roll-up, not a trigger per lead.
+bool to_version_9(sqlite3* db, std::string& error) {
+  return exec(db, detail::insight_batch_trigger_sql().c_str(), error);
+}
+
 struct Migration {
   int version;
   const char* what;
@@ -246,6 +251,7 @@ constexpr Migration kMigrations[] = {
     {6, "contact data removal", to_version_6},
     {7, "the insight roll-up", to_version_7},
     {8, "narrower insight roll-ups", to_version_8},
+    {9, "insight roll-ups added to per routing batch", to_version_9},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "daemon/store/insight_sql.hpp"
 #include "daemon/store/sqlite.hpp"
 
 namespace leadrelay::store {
@@ -75,6 +76,12 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       "?21, ?22, ?23, ?24, ?25, ?26, ?27)",
       error);
   if (routed == nullptr || delivery == nullptr || person == nullptr || lifecycle == nullptr) return false;
+  // The new lifecycle rows join the insight roll-ups after the loop, a statement per roll-up; meanwhile the marker
+  // keeps the row trigger from adding each one (detail::insight_batch_sql).
+  auto* batch_begin = s.get("INSERT OR REPLACE INTO cursors (name, value) VALUES ('insight_batch', 1)", error);
+  auto* batch_end = s.get("DELETE FROM cursors WHERE name = 'insight_batch'", error);
+  if (batch_begin == nullptr || batch_end == nullptr || !step_once(db, batch_begin, error)) return false;
+  std::string inserted = "[";  // the seqs of the lifecycle rows this batch added, as a JSON array
   std::string deal;
   for (const auto& r : records) {
     sqlite3_bind_int(routed, 1, static_cast<int>(r.state));
@@ -121,6 +128,10 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
         }
       }
       if (!step_once(db, lifecycle, error)) return false;
+      if (sqlite3_changes(db) > 0) {
+        if (inserted.size() > 1) inserted += ',';
+        inserted += std::to_string(r.seq);
+      }
     }
     if (!r.person_key.empty() && r.person && r.person->expires_ms > 0) {
       const auto actions = actions_json(r.person->actions);
@@ -138,6 +149,17 @@ bool Transaction::record_routing(std::span<const RoutingRecord> records, std::in
       }
     }
   }
+  inserted += ']';
+  if (inserted.size() > 2) {
+    static const auto rollups = detail::insight_batch_sql();
+    for (const auto& sql : rollups) {
+      auto* add = s.get(sql.c_str(), error);
+      if (add == nullptr) return false;
+      bind(add, 1, inserted);
+      if (!step_once(db, add, error)) return false;
+    }
+  }
+  if (!step_once(db, batch_end, error)) return false;
   if (added != nullptr) {
     added->count += totals.count;
     added->bytes += totals.bytes;

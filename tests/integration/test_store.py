@@ -147,7 +147,7 @@ class MigrationFrom010(unittest.TestCase):
                                 self.counts_before["replay_keys"] - 100)
         self.assertEqual(query(self.db_path, "SELECT COUNT(*) FROM person_keys")[0][0],
                          self.counts_before["person_keys"])
-        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 8)
+        self.assertEqual(query(self.db_path, "PRAGMA user_version")[0][0], 9)
         # Every lead routed before the upgrade got the lifecycle its lead.v1 says (Get it now leads are
         # informational; Contact me leads past their 14 days are Expired, without events), and so did the ones
         # routed after it.
@@ -197,7 +197,7 @@ class MigrationFrom010(unittest.TestCase):
     def test_5_store_info_on_the_running_daemon(self):
         code, text = store_info(os.path.join(self.workdir, "state"))
         self.assertEqual(code, 0, text)
-        self.assertIn("schema version: 8 (current)", text)
+        self.assertIn("schema version: 9 (current)", text)
         for table in ("leads", "routed", "deliveries", "replay_keys", "person_keys", "cursors", "insight_by_country",
                       "lifecycle_company_config"):
             self.assertRegex(text, rf"\n{table} +\d+ +(\d+|-)\n")
