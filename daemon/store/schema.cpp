@@ -251,7 +251,7 @@ constexpr Migration kMigrations[] = {
     {6, "contact data removal", to_version_6},
     {7, "the insight roll-up", to_version_7},
     {8, "narrower insight roll-ups", to_version_8},
-    {9, "insight roll-ups added to per routing batch", to_version_9},
+    {9, "insight roll-ups counted per routing batch", to_version_9},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration per schema version, in order");
 

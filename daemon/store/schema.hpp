@@ -13,7 +13,7 @@ namespace leadrelay::store {
 
 // 0: release 0.1.0, which kept no version (its tables are migration 1's); 1: the same tables, versioned;
 // 2: an index for dead letters; 3: lifecycles; 4: referral ids; 5: notifications; 6: contact data removal;
-// 7: the insight roll-up.
+// 7: the insight roll-up; 8: the narrow roll-ups; 9: the roll-ups counted per routing batch.
 inline constexpr int kSchemaVersion = 9;
 
 enum class MigrateResult { Ok, Failed, TooNew };
