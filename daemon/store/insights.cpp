@@ -168,6 +168,15 @@ std::string triggers_sql(bool narrow) {
          add("new", "") + "END;\n";
 }
 
+// Drops the three roll-up triggers, so that triggers_sql can make them again.
+std::string drop_triggers_sql() {
+  std::string sql;
+  for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
+    sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
+  }
+  return sql;
+}
+
 // A roll-up table keyed by `key`, with its unique index.
 std::string rollup_table_sql(std::string_view table, const std::vector<std::string_view>& key) {
   std::string columns;
@@ -207,10 +216,8 @@ std::string insight_schema_sql() {
 }
 
 std::string insight_narrow_schema_sql() {
-  std::string sql = "DROP INDEX IF EXISTS lifecycle_accepted;\nDROP INDEX IF EXISTS lifecycle_closed;\n";
-  for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
-    sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
-  }
+  std::string sql =
+      "DROP INDEX IF EXISTS lifecycle_accepted;\nDROP INDEX IF EXISTS lifecycle_closed;\n" + drop_triggers_sql();
   for (const auto& r : kNarrowRollups) {
     const auto key = narrow_key(r);
     const auto k = names(key);
@@ -222,13 +229,7 @@ std::string insight_narrow_schema_sql() {
   return sql + triggers_sql(true);
 }
 
-std::string insight_batch_trigger_sql() {
-  std::string sql;
-  for (const char* t : {"insight_add", "insight_remove", "insight_change"}) {
-    sql += "DROP TRIGGER IF EXISTS " + std::string(t) + ";\n";
-  }
-  return sql + triggers_sql(true);
-}
+std::string insight_batch_trigger_sql() { return drop_triggers_sql() + triggers_sql(true); }
 
 std::vector<std::string> insight_batch_sql() {
   const std::string from = " FROM lifecycle lc JOIN json_each(?1) batch ON lc.seq = batch.value";
