@@ -703,10 +703,11 @@ void IntakeLog::write_batch(std::deque<Pending>& batch) {
   if (status == AppendStatus::Committed && records > 0) mover_wake_.notify_one();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& p = batch[i];
+    const bool more = i + 1 < batch.size();
     if (status == AppendStatus::Committed && !duplicate_of[i].empty()) {
-      p.done(AppendResult{AppendStatus::Duplicate, std::move(duplicate_of[i])});
+      p.done(AppendResult{AppendStatus::Duplicate, std::move(duplicate_of[i]), more});
     } else {
-      p.done(AppendResult{status, status == AppendStatus::Committed ? p.entry.lead_id : std::string()});
+      p.done(AppendResult{status, status == AppendStatus::Committed ? p.entry.lead_id : std::string(), more});
     }
   }
 }

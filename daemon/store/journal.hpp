@@ -77,6 +77,9 @@ struct WriteJob {
 struct AppendResult {
   AppendStatus status = AppendStatus::Failed;
   std::string lead_id;  // Committed: the entry's own; Duplicate: the original lead's
+  // The intake log answers all the leads of one write in a row, from its writer thread: true on each but the last,
+  // so that a receiver can hand them to its thread at once instead of waking it for every one.
+  bool more = false;
 };
 
 class Journal {

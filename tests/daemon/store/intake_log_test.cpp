@@ -1,5 +1,6 @@
 // The intake log: records survive a restart, a torn tail is cut off, other damage stops the start, redelivery keys
-// hold across the log and the store, segments are deleted once moved, and a full log answers Overloaded.
+// hold across the log and the store, segments are deleted once moved, a write's answers come in a row, and a full log
+// answers Overloaded.
 #include "daemon/store/intake_log.hpp"
 #include "daemon/store/backup.hpp"
 #include "daemon/store/crc32c.hpp"
@@ -354,6 +355,29 @@ TEST_F(IntakeLogTest, ABackupHoldsTheLeadsStillInTheLog) {
   journal.reset();
   fs::remove_all(restored);
   fs::remove(file);
+}
+
+TEST_F(IntakeLogTest, AWritesLeadsAreAnsweredInARowMarkedUntilTheLast) {
+  ASSERT_TRUE(open());
+  // Leads arriving while a write is on its way go together in the next: their answers come in a row, each but the
+  // last saying more follow (the HTTP server wakes its thread once for them).
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<bool> more;
+  constexpr int kLeads = 300;
+  for (int i = 0; i < kLeads; ++i) {
+    log_->append(entry("lead " + std::to_string(i)), [&](AppendResult r) {
+      EXPECT_EQ(r.status, AppendStatus::Committed);
+      std::lock_guard lock(m);
+      more.push_back(r.more);
+      cv.notify_one();
+    });
+  }
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return more.size() == kLeads; }));
+  EXPECT_FALSE(more.back());
+  const auto lasts = static_cast<std::uint64_t>(std::count(more.begin(), more.end(), false));
+  EXPECT_EQ(lasts, log_->stats().writes);  // one last answer per write
 }
 
 TEST_F(IntakeLogTest, AFullLogAnswersOverloaded) {
