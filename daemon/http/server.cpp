@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <mutex>
@@ -39,49 +40,53 @@ using Response = bhttp::response<bhttp::string_body>;
 // The intake log's answers, handed to the I/O threads a write at a time. Its writer answers every lead of one write
 // in a row; posting each answer on its own woke an I/O thread for each, and on a shared core that thread preempted
 // the writer before it had answered the rest (4.3 times per write, measured with 64 connections), so the next write
-// started later. Answers wait here until the last of a write (AppendResult::more false) and go in one handler.
-class AnswerQueue : public std::enable_shared_from_this<AnswerQueue> {
+// started later. Answers wait here until the last of a write (AppendResult::more false), then go in one handler per
+// io_context. One queue for the process, as there is one intake log: whichever receiver a write's last answer is
+// for, it sends on everything its write left here.
+class AnswerQueue {
  public:
-  explicit AnswerQueue(asio::io_context& ioc) : ioc_(ioc) {}
-  void push(util::UniqueFunction<void()> answer, bool more) {
-    bool post = false;
+  static AnswerQueue& instance() {
+    static AnswerQueue queue;
+    return queue;
+  }
+  void push(asio::io_context& ioc, util::UniqueFunction<void()> answer, bool more) {
+    std::vector<Answers> ready;
     {
       std::lock_guard lock(mutex_);
-      answers_.push_back(std::move(answer));
-      post = !more && !posted_;
-      posted_ = posted_ || post;
+      auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const Answers& a) { return a.ioc == &ioc; });
+      if (it == waiting_.end()) it = waiting_.insert(waiting_.end(), Answers{&ioc, {}});
+      it->answers.push_back(std::move(answer));
+      if (more) return;
+      ready.swap(waiting_);
     }
-    if (post) asio::post(ioc_, [self = shared_from_this()] { self->run(); });
+    for (auto& a : ready) {
+      asio::post(*a.ioc, [answers = std::move(a.answers)]() mutable {
+        for (auto& answer : answers) answer();
+      });
+    }
   }
 
  private:
-  void run() {
+  struct Answers {
+    asio::io_context* ioc;
     std::vector<util::UniqueFunction<void()>> answers;
-    {
-      std::lock_guard lock(mutex_);
-      answers.swap(answers_);
-      posted_ = false;
-    }
-    for (auto& a : answers) a();
-  }
-  asio::io_context& ioc_;
+  };
   std::mutex mutex_;
-  std::vector<util::UniqueFunction<void()>> answers_;
-  bool posted_ = false;  // a run() is on its way: it takes whatever is here when it starts
+  std::vector<Answers> waiting_;  // by io_context: answers of the write being answered
 };
 
-// Completes when the intake log has made the entry durable (or refused it), on the awaiting coroutine's executor.
+// Completes when the intake log has made the entry durable (or refused it), on the awaiting coroutine's executor,
+// which runs on `ioc`.
 template <class Token>
-auto async_append(store::IntakeLog& intake_log, std::shared_ptr<AnswerQueue> answers, store::Entry entry,
-                  Token&& token) {
+auto async_append(store::IntakeLog& intake_log, asio::io_context& ioc, store::Entry entry, Token&& token) {
   return asio::async_initiate<Token, void(store::AppendResult)>(
-      [&intake_log, answers = std::move(answers)](auto handler, store::Entry e) mutable {
+      [&intake_log, &ioc](auto handler, store::Entry e) {
         // Tracked: the io_context must not run out of work while the coroutine waits on the writer thread.
         auto ex = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
-        intake_log.append(std::move(e), [h = std::move(handler), ex, answers = std::move(answers)](
-                                            store::AppendResult result) mutable {
+        intake_log.append(std::move(e), [h = std::move(handler), ex, &ioc](store::AppendResult result) mutable {
           const bool more = result.more;
-          answers->push(
+          AnswerQueue::instance().push(
+              ioc,
               [h = std::move(h), ex, result = std::move(result)]() mutable {
                 // On the I/O thread already: resumes the coroutine here unless its strand is elsewhere.
                 asio::dispatch(ex, [h = std::move(h), result = std::move(result)]() mutable { h(std::move(result)); });
@@ -189,7 +194,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
         config(config),
         intake_(std::move(intake)),
         intake_log(intake_log),
-        answers(std::make_shared<AnswerQueue>(ioc)),
         backlog(backlog),
         grace_timer(ioc) {
     if (config.client_rate_limit > 0) {
@@ -232,7 +236,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const intake::Intake> intake_;  // guarded by mutex; swapped by a reload
   std::function<std::string()> status;
   store::IntakeLog& intake_log;  // where leads are made durable before they are answered
-  std::shared_ptr<AnswerQueue> answers;  // its answers on their way to the I/O threads
   const outbox::Backlog* backlog;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   asio::steady_timer grace_timer;
@@ -704,7 +707,7 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
           // The body and the format move into the intake log: they are not needed here again.
           store::Entry entry{lead.lead_id, source_config.name, now, std::move(body), std::move(lead.format),
                                std::move(replay_key), now + source_config.replay_window.count()};
-          const auto result = co_await async_append(intake_log, answers, std::move(entry), asio::use_awaitable);
+          const auto result = co_await async_append(intake_log, ioc, std::move(entry), asio::use_awaitable);
           const auto status = result.status;
           if (status == store::AppendStatus::Committed) {
             fast_json_answer(answer, 202, intake::accepted_body(lead.lead_id), version, keep_alive && !draining.load());

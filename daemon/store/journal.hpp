@@ -78,7 +78,8 @@ struct AppendResult {
   AppendStatus status = AppendStatus::Failed;
   std::string lead_id;  // Committed: the entry's own; Duplicate: the original lead's
   // The intake log answers all the leads of one write in a row, from its writer thread: true on each but the last,
-  // so that a receiver can hand them to its thread at once instead of waking it for every one.
+  // so that a receiver can hand them to its thread at once instead of waking it for every one. A receiver that holds
+  // answers until the last must hold every receiver's: the write's last answer may be another's.
   bool more = false;
 };
 
