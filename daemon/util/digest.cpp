@@ -3,13 +3,35 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <memory>
+
 #include "daemon/util/strings.hpp"
 
 namespace leadrelay::util {
 
+namespace {
+// SHA256() looks the algorithm up in OpenSSL 3's provider store on every call (a lock, a property query, reference
+// counts) and makes a new context: 0.60 µs for a 48-byte secret on this kind of machine, against 0.16 µs with the
+// algorithm fetched once and a context kept per thread. Intake hashes each request's secret.
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+struct ContextFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+}  // namespace
+
 Sha256 sha256(std::string_view data) {
   Sha256 out{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  thread_local const std::unique_ptr<EVP_MD_CTX, ContextFree> ctx(EVP_MD_CTX_new());
+  unsigned int n = 0;
+  const auto* md = sha256_algorithm();
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx.get(), out.data(), &n) != 1) {
+    // OpenSSL could not make or run the context (out of memory): the one-shot call, as before.
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  }
   return out;
 }
 
