@@ -11,9 +11,12 @@
 namespace leadrelay::util {
 namespace {
 
+constexpr const char* kEmptyDigest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr const char* kAbcDigest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
 TEST(Digest, Sha256MatchesTheStandardVectors) {
-  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex(""), kEmptyDigest);
+  EXPECT_EQ(sha256_hex("abc"), kAbcDigest);
   EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
@@ -26,10 +29,8 @@ TEST(Digest, Sha256FromManyThreadsAtOnce) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&wrong, t] {
       for (int i = 0; i < 2000; ++i) {
-        if (sha256_hex(i % 2 == 0 ? "abc" : "") != (i % 2 == 0 ? "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-                                                              : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")) {
-          ++wrong[t];
-        }
+        const bool abc = i % 2 == 0;
+        if (sha256_hex(abc ? "abc" : "") != (abc ? kAbcDigest : kEmptyDigest)) ++wrong[t];
       }
     });
   }
