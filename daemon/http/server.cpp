@@ -190,12 +190,7 @@ struct SessionState {
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, const ServerConfig& config, std::shared_ptr<const intake::Intake> intake,
        store::IntakeLog& intake_log, const outbox::Backlog* backlog)
-      : ioc(ioc),
-        config(config),
-        intake_(std::move(intake)),
-        intake_log(intake_log),
-        backlog(backlog),
-        grace_timer(ioc) {
+      : ioc(ioc), config(config), intake_(std::move(intake)), intake_log(intake_log), backlog(backlog), grace_timer(ioc) {
     if (config.client_rate_limit > 0) {
       client_limiter = std::make_unique<intake::RateLimiter>(config.client_rate_limit, config.client_rate_burst);
     }
