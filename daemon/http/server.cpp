@@ -179,6 +179,36 @@ intake::Rejection unavailable(store::AppendStatus status) {
   }
 }
 
+// Feeds what `buffer` already holds to `parser` until it has the head (or, with `whole`, the whole message), as
+// bhttp::async_read_header and bhttp::async_read do. Those post their completion through the io_context when no
+// read was needed, which is every request that came in one segment; this is the same parse without that trip.
+// True when the parser got there or failed (`ec`); false when more bytes must be read, and then the asynchronous
+// call goes on from where this stopped.
+bool parse_buffered(bhttp::request_parser<bhttp::string_body>& parser, beast::flat_buffer& buffer, bool whole,
+                    error_code& ec) {
+  if (whole) parser.eager(true);  // as bhttp::async_read sets it: go on into the body
+  while (buffer.size() > 0) {
+    const auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec || (whole ? parser.is_done() : parser.is_header_done())) return true;
+    if (used == 0) return false;
+  }
+  return whole ? parser.is_done() : parser.is_header_done();
+}
+
+// Writes what of `bytes` the socket takes now, without waiting (the socket is non-blocking): a small answer is
+// nearly always taken whole, and then it needs no write operation, no timer and no trip through the io_context.
+// How many bytes went; `ec` only for a real error (the connection is gone), never for a full socket buffer.
+std::size_t send_now(beast::tcp_stream& tcp, std::string_view bytes, error_code& ec) {
+  const auto n = tcp.socket().write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return ec ? 0 : n;
+}
+
 struct SessionState {
   asio::any_io_executor executor;
   beast::tcp_stream* stream = nullptr;  // touched only on `executor`; null once the session ended
@@ -467,6 +497,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     const auto ep = socket.remote_endpoint(ec);
     return ec ? std::string("?") : ep.address().to_string();
   }();
+  error_code ignored;
+  socket.non_blocking(true, ignored);  // for send_now: a write the socket cannot take at once waits asynchronously
   beast::tcp_stream stream(std::move(socket));
   auto state = std::make_shared<SessionState>();
   state->executor = stream.get_executor();
@@ -529,8 +561,10 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
     parser.body_limit(config.max_body_bytes);
-    tcp.expires_after(config.header_timeout);
-    co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (!parse_buffered(parser, buffer, false, ec)) {
+      tcp.expires_after(config.header_timeout);
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) {
       intake::Rejection r;
       if (ec == bhttp::error::header_limit) {
@@ -618,8 +652,10 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
         if (ec) break;
       }
       if (!parser.is_done()) {
-        tcp.expires_after(config.body_timeout);
-        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        if (!parse_buffered(parser, buffer, true, ec)) {
+          tcp.expires_after(config.body_timeout);
+          co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        }
         if (ec && !peer_gone(ec)) {
           // Too large, or malformed (a chunk size that is no hex number or past 64 bits, a bad chunk extension):
           // the sender is told, then the connection closes, since the stream's framing is lost.
@@ -728,11 +764,16 @@ asio::awaitable<void> Server::Impl::serve(Stream& stream, beast::tcp_stream& tcp
       }
     }
 
-    tcp.expires_after(config.write_timeout);
     if (fast) {
       keep_alive = keep_alive && !draining.load();
-      co_await asio::async_write(stream, asio::buffer(answer), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t sent = 0;
+      if constexpr (std::is_same_v<Stream, beast::tcp_stream>) sent = send_now(tcp, answer, ec);
+      if (!ec && sent < answer.size()) {
+        tcp.expires_after(config.write_timeout);
+        co_await asio::async_write(stream, asio::buffer(answer) + sent, asio::redirect_error(asio::use_awaitable, ec));
+      }
     } else {
+      tcp.expires_after(config.write_timeout);
       if (draining.load()) res.keep_alive(false);
       keep_alive = res.keep_alive();
       co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));

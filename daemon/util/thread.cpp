@@ -32,7 +32,10 @@ void enter_background() {
     const sched_param none{};
     sched_setscheduler(0, SCHED_IDLE, &none);
   }
-  const int steps = background_nice.load();
+  lower_this_thread(background_nice.load());
+}
+
+void lower_this_thread(int steps) {
   if (steps <= 0) return;
   // On Linux, nice values are per thread: PRIO_PROCESS with a thread id changes only that thread.
   const auto tid = static_cast<id_t>(gettid());

@@ -16,6 +16,8 @@ void name_this_thread(std::string_view name);
 void set_background_priority(int steps, bool idle);
 // Called by a background thread as it starts. Lowering one's own priority needs no rights; errors are ignored.
 void enter_background();
+// Raises the calling thread's nice value by `steps` (from whatever the process runs at); errors are ignored.
+void lower_this_thread(int steps);
 // A thread named `name` that enters the background, then runs `body`.
 std::thread background_thread(std::string_view name, std::function<void()> body);
 

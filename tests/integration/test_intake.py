@@ -4,9 +4,11 @@ import json
 import os
 import re
 import socket
+import threading
+import time
 import unittest
 
-from harness import SAMPLE_LEAD, Daemon, lead, read_until_close, schema_errors, status_of
+from harness import SAMPLE_LEAD, Daemon, lead, read_response, read_until_close, schema_errors, status_of
 
 UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -108,6 +110,73 @@ class Intake(unittest.TestCase):
         stored = self.d.stored()
         for n, lead_id in enumerate(ids):
             self.assertEqual(stored[lead_id.decode()][1], lead(n), "answers come back in request order")
+
+    def test_a_request_cut_anywhere_is_read_whole(self):
+        # The server parses what one read brought and reads on only when a request is incomplete: cut the bytes
+        # inside the request line, inside a header, at the end of the head, inside the body and in a chunk.
+        def plain(body):
+            return (f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+        def chunked(body):
+            return (f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    f"Transfer-Encoding: chunked\r\n\r\n").encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+
+        cases = [(plain, lambda r, b: 3, "in the request line"),
+                 (plain, lambda r, b: 40, "in a header"),
+                 (plain, lambda r, b: len(r) - len(b) - 2, "in the blank line ending the head"),
+                 (plain, lambda r, b: len(r) - len(b), "at the end of the head"),
+                 (plain, lambda r, b: len(r) - len(b) + 100, "in the body"),
+                 (chunked, lambda r, b: len(r) - 300, "in the chunk"),
+                 (chunked, lambda r, b: len(r) - 4, "in the last chunk")]
+        for n, (frame, where, what) in enumerate(cases):
+            body = lead(700 + n)  # distinct leads: a repeated body would be a redelivery
+            request = frame(body)
+            cut = where(request, body)
+            with self.subTest(cut=what):
+                s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                s.sendall(request[:cut])
+                # No event says the server has read the first part; a pause makes two reads likely (the answer is
+                # the same either way, which is what is asserted).
+                time.sleep(0.05)
+                s.sendall(request[cut:])
+                answer = read_response(s)
+                s.close()
+                self.assertEqual(status_of(answer), 202, answer)
+                lead_id = json.loads(answer.partition(b"\r\n\r\n")[2])["lead_id"]
+                self.assertEqual(self.d.stored()[lead_id][1], body)
+
+    def test_answers_read_late_all_arrive_in_order(self):
+        # One lead and 19,999 redeliveries of it, pipelined on a connection whose reader waits: the answers (~4.6
+        # MB) outgrow the socket buffers (tcp_wmem's most is 4 MiB), so the server's writes find the socket full,
+        # and it stops reading requests until the reader makes room. Redeliveries store nothing, so the test stays
+        # quick.
+        n = 20000
+        body = lead(4242)
+        request = (f"POST {self.d.lead_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+        s.settimeout(60)
+        s.connect(("127.0.0.1", self.d.port))
+        sent = threading.Event()
+        closing = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        sender = threading.Thread(target=lambda: (s.sendall(request * n + closing), sent.set()))
+        sender.start()
+        # Had the server taken every request meanwhile, its answers would not have filled the socket.
+        self.assertFalse(sent.wait(timeout=3), "the server read every request although nobody read its answers")
+        data = read_until_close(s)
+        sender.join()
+        s.close()
+        statuses = re.findall(rb"HTTP/1.1 (\d{3}) ", data)
+        self.assertEqual(statuses, [b"202"] + [b"200"] * n, data[-300:])  # the last 200: /healthz
+        ids = re.findall(rb'"lead_id":"([0-9a-f-]+)"', data)
+        self.assertEqual(len(ids), n)
+        self.assertEqual(set(ids), {ids[0]}, "every redelivery names the first delivery's lead")
+        self.assertEqual(data.count(b'"status":"duplicate"'), n - 1)
+        self.assertTrue(data.endswith(b'{"status":"ok"}'), data[-300:])
+        self.assertEqual(self.d.stored()[ids[0].decode()][:2], (1, body))
 
     def test_expect_100_continue(self):
         body = lead(1)
