@@ -319,8 +319,8 @@ std::unique_ptr<IntakeLog> IntakeLog::open(const std::filesystem::path& state_di
     // it does not preempt a request being parsed; it answers once the I/O thread waits for the network, or at the
     // next tick, and its next write takes everything parsed meanwhile. With 64 connections on one core
     // (tests/bench/load) the I/O thread was preempted 0.019 times a request at nice 0 and 0.005 at +6, the writer
-    // wrote ~20 % more leads a write, and intake answered ~5 % more leads a second at a lower p99 (+3 was no
-    // better than 0; +8 and more were worse: then the I/O thread preempts the writer in the middle of a write).
+    // wrote ~20 % more leads a write, and intake answered ~5 % more leads a second at a lower p99 (+3 and +8 were
+    // no better than 0; +19 was worse: then the I/O thread preempts the writer in the middle of a write).
     util::lower_this_thread(kWriterNiceSteps);
     l->run_writer();
   });

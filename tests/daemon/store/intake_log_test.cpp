@@ -1,6 +1,6 @@
 // The intake log: records survive a restart, a torn tail is cut off, other damage stops the start, redelivery keys
-// hold across the log and the store, segments are deleted once moved, a write's answers come in a row, and a full log
-// answers Overloaded.
+// hold across the log and the store, segments are deleted once moved, a write's answers come in a row, the writer
+// runs below the I/O threads, and a full log answers Overloaded.
 #include "daemon/store/intake_log.hpp"
 #include "daemon/store/backup.hpp"
 #include "daemon/store/crc32c.hpp"
@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <vector>
 
 #include "daemon/model/lead_id.hpp"
@@ -36,6 +39,10 @@ Entry entry(std::string raw = R"({"UserDetails":{}})", std::string key = {}) {
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+std::string without_newline(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
 }
 void write_all(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -381,6 +388,30 @@ TEST_F(IntakeLogTest, AWritesLeadsAreAnsweredInARowMarkedUntilTheLast) {
   EXPECT_FALSE(more.back());
   const auto lasts = static_cast<std::uint64_t>(std::count(more.begin(), more.end(), false));
   EXPECT_EQ(lasts, log_->stats().writes);  // one last answer per write
+}
+
+// The nice value of this process's thread named `name` (field 19 of /proc/self/task/TID/stat); nullopt if none.
+std::optional<int> nice_of_thread(const std::string& name) {
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    if (without_newline(read_all(task.path() / "comm")) != name) continue;
+    const auto stat = read_all(task.path() / "stat");
+    std::istringstream in(stat.substr(stat.rfind(')') + 2));  // from field 3 on, after "pid (comm) "
+    std::vector<std::string> fields;
+    for (std::string field; in >> field;) fields.push_back(field);
+    return std::stoi(fields.at(19 - 3));
+  }
+  return std::nullopt;
+}
+
+TEST_F(IntakeLogTest, TheWriterRunsSixNiceStepsBelowTheProcess) {
+  ASSERT_TRUE(open());
+  ASSERT_EQ(append(entry("a lead")).status, AppendStatus::Committed);  // the writer is running
+  const auto nice = nice_of_thread("lr-intake-log");
+  ASSERT_TRUE(nice.has_value());
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, 0);  // this (the main) thread's: the process's
+  ASSERT_EQ(errno, 0);
+  EXPECT_EQ(*nice, std::min(19, base + 6));
 }
 
 TEST_F(IntakeLogTest, AFullLogAnswersOverloaded) {
