@@ -497,8 +497,6 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
     const auto ep = socket.remote_endpoint(ec);
     return ec ? std::string("?") : ep.address().to_string();
   }();
-  error_code ignored;
-  socket.non_blocking(true, ignored);  // for send_now: a write the socket cannot take at once waits asynchronously
   beast::tcp_stream stream(std::move(socket));
   auto state = std::make_shared<SessionState>();
   state->executor = stream.get_executor();
@@ -518,6 +516,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket) {
 
   const auto tls = tls_context();
   if (!tls) {
+    error_code ignored;
+    stream.socket().non_blocking(true, ignored);  // for send_now: what the socket cannot take waits in async_write
     co_await serve(stream, stream, client, state);
     co_return;
   }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "daemon/model/lead_id.hpp"
+#include "daemon/util/strings.hpp"
 
 namespace leadrelay::store {
 namespace {
@@ -39,10 +40,6 @@ Entry entry(std::string raw = R"({"UserDetails":{}})", std::string key = {}) {
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-std::string without_newline(std::string s) {
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
 }
 void write_all(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -393,7 +390,8 @@ TEST_F(IntakeLogTest, AWritesLeadsAreAnsweredInARowMarkedUntilTheLast) {
 // The nice value of this process's thread named `name` (field 19 of /proc/self/task/TID/stat); nullopt if none.
 std::optional<int> nice_of_thread(const std::string& name) {
   for (const auto& task : fs::directory_iterator("/proc/self/task")) {
-    if (without_newline(read_all(task.path() / "comm")) != name) continue;
+    const auto comm = read_all(task.path() / "comm");
+    if (util::trim(comm) != name) continue;
     const auto stat = read_all(task.path() / "stat");
     std::istringstream in(stat.substr(stat.rfind(')') + 2));  // from field 3 on, after "pid (comm) "
     std::vector<std::string> fields;
