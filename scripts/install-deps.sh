@@ -10,6 +10,8 @@ packages=(
   libboost-dev libboost-system-dev rapidjson-dev libyaml-cpp-dev libsqlite3-dev libssl-dev librdkafka-dev libunistring-dev libsystemd-dev prometheus-cpp-dev
   # contact validation: IDN (libidn2), the Public Suffix List (libpsl + publicsuffix), async DNS (c-ares), phones
   libidn2-dev libpsl-dev publicsuffix libc-ares-dev libphonenumber-dev
+  # libphonenumber again, from Debian's source package, built with RE2's regular expressions (build-phonenumber.sh)
+  libre2-dev libabsl-dev libprotobuf-dev protobuf-compiler
   # notifications: mail over SMTP (libcurl), Mustache templates, time zones (ICU, which libphonenumber uses too)
   libcurl4-openssl-dev libkainjow-mustache-dev libicu-dev
   # the daemon's allocator: tcmalloc_minimal from gperftools
@@ -49,8 +51,25 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-"${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# libphonenumber built with RE2 (scripts/build-phonenumber.sh) needs Debian's source packages: deb-src entries for
+# the archive apt already uses (the same mirrors and suites), added once.
+here=$(dirname "$0")
+if [ ! -f "$here/../build/deps/phonenumber-re2/built-$(dpkg-query -W -f='${Version}' libphonenumber-dev)" ]; then
+  if ! apt-get source --print-uris -qq libphonenumber >/dev/null 2>&1; then
+    echo "install-deps: adding deb-src entries (/etc/apt/sources.list.d/leadrelay-deb-src.sources)"
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      sed -E 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources
+    else
+      printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n'
+      printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+    fi | "${sudo[@]}" tee /etc/apt/sources.list.d/leadrelay-deb-src.sources >/dev/null
+    "${sudo[@]}" apt-get update -qq
+  fi
+  "$here/build-phonenumber.sh"
+fi

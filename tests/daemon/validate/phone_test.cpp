@@ -7,6 +7,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -231,4 +232,39 @@ TEST(Phone, ShortcutsKeepEveryVerdict) {
   }
   EXPECT_EQ(checked, 30000);
   EXPECT_GT(valid, 1000);  // the set holds valid numbers in many regions, not only junk
+}
+
+// The verdicts Debian's libphonenumber (ICU's regular expressions) gave 4,545 numbers of every region and number
+// type (tests/testdata/phone_verdicts.tsv, made by tests/support/phone_corpus.cpp), which this build (RE2's when
+// scripts/build-phonenumber.sh made it) must give too: every field, so that a change of regular-expression engine
+// or of the check that moved one verdict fails here.
+TEST(Phone, TheRecordedCorpusGetsTheSameVerdicts) {
+  std::ifstream in(std::string(LEADRELAY_SOURCE_DIR) + "/tests/testdata/phone_verdicts.tsv");
+  ASSERT_TRUE(in) << "tests/testdata/phone_verdicts.tsv";
+  std::string line;
+  int checked = 0, differ = 0, valid = 0;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    for (std::size_t start = 0;;) {
+      const auto tab = line.find('\t', start);
+      f.push_back(line.substr(start, tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    ASSERT_EQ(f.size(), 9u) << line;
+    const auto got = leadrelay::validate::detail::check_phone_uncached(f[0], f[1]);
+    const std::vector<std::string> fields = {std::string(got.verdict), std::string(got.reason), got.e164,
+                                             got.extension, std::string(got.type), got.region,
+                                             std::to_string(got.country_code)};
+    const std::vector<std::string> want(f.begin() + 2, f.end());
+    if (fields != want && ++differ <= 10) ADD_FAILURE() << "'" << f[0] << "' in '" << f[1] << "': got " << fields[0] << " "
+                                                      << fields[1] << " " << fields[2] << " " << fields[6] << ", recorded "
+                                                      << want[0] << " " << want[1] << " " << want[2] << " " << want[6];
+    valid += want[0] == "Valid" ? 1 : 0;
+    ++checked;
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_EQ(checked, 4545);
+  EXPECT_GT(valid, 2000);
 }
