@@ -4,7 +4,7 @@
 # version, Debian's patches and the same metadata, so the same verdicts; only the regular-expression engine differs.
 # Debian builds the package with ICU's, which costs a lead's phone check 20-30 µs (every match converts the number to
 # UTF-16 and builds a matcher); with RE2 the same check takes a third to a half of that (tests/bench/validate_bench,
-# BM_Phone). The build takes about a minute on two cores and is done once per version (a stamp file).
+# BM_Phone). The build takes well under a minute on two cores (14 s here) and is done once per version (a stamp file).
 # CMakeLists.txt uses the result when it is there and Debian's library when it is not (LEADRELAY_PHONENUMBER_RE2=OFF
 # chooses Debian's). Called by install-deps.sh; needs deb-src in apt's sources, which install-deps.sh adds.
 #   scripts/build-phonenumber.sh [DEST]
