@@ -7,13 +7,17 @@
 # BM_Phone). The build takes well under a minute on two cores (14 s here) and is done once per version (a stamp file).
 # CMakeLists.txt uses the result when it is there and Debian's library when it is not (LEADRELAY_PHONENUMBER_RE2=OFF
 # chooses Debian's). Called by install-deps.sh; needs deb-src in apt's sources, which install-deps.sh adds.
-#   scripts/build-phonenumber.sh [DEST]
+#   scripts/build-phonenumber.sh [--check] [DEST]
+# --check builds nothing: exit 0 if the build for the installed version is there, 1 if not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+check=0
+if [ "${1:-}" = --check ]; then check=1; shift; fi
 dest=$(realpath -m "${1:-build/deps/phonenumber-re2}")
 version=$(dpkg-query -W -f='${Version}' libphonenumber-dev)
 stamp="$dest/built-$version"
 [ -f "$stamp" ] && exit 0
+[ "$check" = 1 ] && exit 1
 
 echo "build-phonenumber: building libphonenumber $version with RE2 into $dest"
 patch_file=$(realpath scripts/patches/libphonenumber-re2.patch)

@@ -60,8 +60,9 @@ fi
 # libphonenumber built with RE2 (scripts/build-phonenumber.sh) needs Debian's source packages: deb-src entries for
 # the archive apt already uses (the same mirrors and suites), added once.
 here=$(dirname "$0")
-if [ ! -f "$here/../build/deps/phonenumber-re2/built-$(dpkg-query -W -f='${Version}' libphonenumber-dev)" ]; then
-  # A failure here leaves Debian's library in use (CMake's fallback): the same verdicts, slower phone checks.
+if ! "$here/build-phonenumber.sh" --check; then
+  # A failure anywhere below leaves Debian's library in use (CMake's fallback): the same verdicts, slower phone
+  # checks. So no step here may end the script.
   if ! apt-get source --print-uris -qq libphonenumber >/dev/null 2>&1; then
     echo "install-deps: adding deb-src entries (/etc/apt/sources.list.d/leadrelay-deb-src.sources)"
     if [ -f /etc/apt/sources.list.d/debian.sources ]; then
@@ -69,7 +70,8 @@ if [ ! -f "$here/../build/deps/phonenumber-re2/built-$(dpkg-query -W -f='${Versi
     else
       printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\n'
       printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
-    fi | "${sudo[@]}" tee /etc/apt/sources.list.d/leadrelay-deb-src.sources >/dev/null
+    fi | "${sudo[@]}" tee /etc/apt/sources.list.d/leadrelay-deb-src.sources >/dev/null ||
+      echo "install-deps: warning: could not add the deb-src entries" >&2
     "${sudo[@]}" apt-get update -qq || true
   fi
   "$here/build-phonenumber.sh" ||
