@@ -157,15 +157,14 @@ bool PipelineWorker::process_batch() {
   auto reading = store_->snapshot();
   std::vector<store::JournaledLead> rows;
   std::string read_error;
-  const auto limit = batch_limit_ == 0 ? kBatch : batch_limit_;
-  if (!store_->next_to_route(cursor_, limit, rows, read_error)) {
+  if (!store_->next_to_route(cursor_, deep_backlog_ ? kBacklogBatch : kBatch, rows, read_error)) {
     log::warn("store_read_failed", {{"message", read_error}});
     return false;
   }
   // Deep behind (a burst, a restart): the bigger batch. A few hundred behind (a hiccup at a steady rate): the usual
   // one, as each lead of a batch waits for the whole of it to be routed and committed.
   const auto behind = rows.empty() ? 0 : journal_.committed_seq() - rows.back().seq;
-  batch_limit_ = behind >= kBacklogDepth ? kBacklogBatch : kBatch;
+  deep_backlog_ = behind >= kBacklogDepth;
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
   // that the pipeline itself does no I/O.
   std::vector<std::pair<std::int64_t, model::Lead>> leads;

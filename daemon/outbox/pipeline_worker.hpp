@@ -61,7 +61,7 @@ class PipelineWorker {
   std::atomic<std::int64_t> cursor_{0};
   std::int64_t companies_indexed_ = 0;  // the customer filter's index holds the leads up to this seq
   std::int64_t companies_indexed_at_ms_ = 0;
-  std::size_t batch_limit_ = 0;  // leads read per batch, 0: the usual; more while a backlog drains (the .cpp)
+  bool deep_backlog_ = false;  // the next batch may be bigger: many leads wait behind the last (the .cpp)
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
