@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds libphonenumber with RE2's regular expressions into build/deps/phonenumber-re2 (a static library and its
 # headers), from Debian's own source package of the libphonenumber-dev that install-deps.sh installs: the same
-# version, Debian's patches and the same metadata, so the same verdicts; only the regular-expression engine differs.
+# version, Debian's patches and the same metadata, so the same verdicts; only the regular-expression engine differs,
+# and the hash table that caches compiled expressions (scripts/patches/: each patch says why).
 # Debian builds the package with ICU's, which costs a lead's phone check 20-30 µs (every match converts the number to
 # UTF-16 and builds a matcher); with RE2 the same check takes a third to a half of that (tests/bench/validate_bench,
-# BM_Phone). The build takes well under a minute on two cores (14 s here) and is done once per version (a stamp file).
+# BM_Phone). The build takes well under a minute on two cores (14 s here) and is done once per version and set of
+# patches (a stamp file).
 # CMakeLists.txt uses the result when it is there and Debian's library when it is not (LEADRELAY_PHONENUMBER_RE2=OFF
 # chooses Debian's). Called by install-deps.sh; needs deb-src in apt's sources, which install-deps.sh adds.
 #   scripts/build-phonenumber.sh [--check] [DEST]
@@ -15,19 +17,23 @@ check=0
 if [ "${1:-}" = --check ]; then check=1; shift; fi
 dest=$(realpath -m "${1:-build/deps/phonenumber-re2}")
 version=$(dpkg-query -W -f='${Version}' libphonenumber-dev)
-stamp="$dest/built-$version"
+# The patches applied to Debian's source (scripts/patches/libphonenumber-*.patch), in name order; a changed patch
+# makes a new stamp, so a machine built before it builds again.
+patches=(scripts/patches/libphonenumber-*.patch)
+stamp="$dest/built-$version-$(cat "${patches[@]}" | sha256sum | cut -c1-12)"
 [ -f "$stamp" ] && exit 0
 [ "$check" = 1 ] && exit 1
 
 echo "build-phonenumber: building libphonenumber $version with RE2 into $dest"
-patch_file=$(realpath scripts/patches/libphonenumber-re2.patch)
+patch_files=()
+for p in "${patches[@]}"; do patch_files+=("$(realpath "$p")"); done
 rm -rf "$dest"
 mkdir -p "$dest/src"
 cd "$dest/src"
 # As root, apt downloads without its sandbox user (a warning, not an error).
 apt-get source -qq "libphonenumber=$version" >apt-source.log 2>&1 || { cat apt-source.log >&2; exit 1; }
 tree=$(find . -maxdepth 1 -type d -name 'libphonenumber-*' | head -1)
-patch -s -d "$tree" -p1 <"$patch_file"
+for p in "${patch_files[@]}"; do patch -s -d "$tree" -p1 <"$p"; done
 # Debian's options (-DUSE_BOOST=OFF, metadata as shipped), with RE2 in place of ICU's regular expressions; only the
 # library (no geocoder, no tests), position-independent so that it links into the daemon's PIE and the fuzz targets.
 cmake -S "$tree/cpp" -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
