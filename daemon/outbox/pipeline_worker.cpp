@@ -168,6 +168,7 @@ bool PipelineWorker::process_batch() {
   // First read the batch and look up the email domains it names (DNS, bounded by the resolver's deadline), so
   // that the pipeline itself does no I/O.
   std::vector<std::pair<std::int64_t, model::Lead>> leads;
+  std::vector<validate::EmailFacts> emails;  // with DNS: each lead's email_facts, made once for both uses
   std::vector<std::string> domains;
   for (const auto& row : rows) {
     model::Lead lead;
@@ -202,9 +203,8 @@ bool PipelineWorker::process_batch() {
       continue;
     }
     if (resolver_ != nullptr) {
-      if (auto domain = validator->domain_to_resolve(lead.contact.email); !domain.empty()) {
-        domains.push_back(std::move(domain));
-      }
+      auto& facts = emails.emplace_back(validator->email_facts(lead.contact.email));
+      if (!facts.resolve.empty()) domains.push_back(facts.resolve);
     }
     leads.emplace_back(row.seq, std::move(lead));
   }
@@ -214,7 +214,8 @@ bool PipelineWorker::process_batch() {
   if (resolver_ != nullptr && !domains.empty()) mail = resolver_->resolve(domains);
 
   auto lookups = store_->snapshot();
-  for (auto& [seq, lead] : leads) {
+  for (std::size_t i = 0; i < leads.size(); ++i) {
+    auto& [seq, lead] = leads[i];
     Routed r;
     auto& rec = r.record;
     rec.seq = seq;
@@ -224,7 +225,7 @@ bool PipelineWorker::process_batch() {
     if (prior) prior_leads = {prior->first_lead_id, prior->occurrences, prior->actions};
     lead.hot = model::is_hot(lifecycle::initial(lead, windows), now_ms);
     const auto outcome = pipeline::run(*routes, lead, prior ? &prior_leads : nullptr, validator.get(),
-                                       resolver_ != nullptr ? &mail : nullptr);
+                                       resolver_ != nullptr ? &mail : nullptr, emails.empty() ? nullptr : &emails[i]);
     r.email_verdict = lead.email_check.verdict;
     r.phone_verdict = lead.phone_check.verdict;
     r.quality = lead.quality;

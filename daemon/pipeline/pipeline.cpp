@@ -54,9 +54,9 @@ StageResult dedup(model::Lead& lead, Context& context) {
 
 StageResult validate(model::Lead& lead, Context& context) {
   if (context.validator != nullptr) {
-    context.validator->validate(lead, context.mail);
+    context.validator->validate(lead, context.mail, context.email);
   } else {
-    validate::Validator::defaults()->validate(lead, context.mail);
+    validate::Validator::defaults()->validate(lead, context.mail, context.email);
   }
   return StageResult::Continue;
 }
@@ -81,8 +81,8 @@ constexpr Stage kStages[] = {&normalize, &dedup, &validate, &route};
 }  // namespace
 
 Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior,
-            const validate::Validator* validator, const validate::MailDomains* mail) {
-  Context context{routes, prior, validator, mail, {}};
+            const validate::Validator* validator, const validate::MailDomains* mail, const validate::EmailFacts* email) {
+  Context context{routes, prior, validator, mail, email, {}};
   for (auto stage : kStages) {
     if (stage(lead, context) == StageResult::Stop) break;
   }

@@ -35,6 +35,7 @@ struct Context {
   const PriorLeads* prior = nullptr;
   const validate::Validator* validator = nullptr;  // null: built-in lists and default rules
   const validate::MailDomains* mail = nullptr;     // DNS answers for the email domain; null: DNS off
+  const validate::EmailFacts* email = nullptr;     // the validator's email_facts of this lead, if the caller has them
   Outcome outcome;
 };
 
@@ -55,7 +56,8 @@ StageResult validate(model::Lead& lead, Context& context);
 StageResult route(model::Lead& lead, Context& context);
 
 Outcome run(const routing::RouteTable& routes, model::Lead& lead, const PriorLeads* prior = nullptr,
-            const validate::Validator* validator = nullptr, const validate::MailDomains* mail = nullptr);
+            const validate::Validator* validator = nullptr, const validate::MailDomains* mail = nullptr,
+            const validate::EmailFacts* email = nullptr);
 
 // The person-and-offer key: normalized email (else phone digits) + "|" + offer id, lower-cased; empty when the
 // lead names neither email nor phone (nobody to recognise).

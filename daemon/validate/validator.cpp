@@ -63,15 +63,20 @@ std::shared_ptr<const Validator> Validator::defaults() {
   return instance;
 }
 
-model::EmailCheck Validator::check_email(std::string_view raw, const MailDomains* dns) const {
-  model::EmailCheck e;
-  const auto email = normalize_email(raw);
-  if (email.empty()) return e;  // absent: Unknown, no reasons
-  const auto syntax = check_email_syntax(email);
+EmailFacts Validator::email_facts(std::string_view raw) const {
+  EmailFacts f;
+  f.email = normalize_email(raw);
+  auto& e = f.check;
+  if (f.email.empty()) {  // absent: Unknown, no reasons
+    f.settled = true;
+    return f;
+  }
+  const auto syntax = check_email_syntax(f.email);
+  f.settled = true;
   if (!syntax.ok) {
     e.verdict = "Invalid";
     e.reasons.emplace_back(syntax.reason);
-    return e;
+    return f;
   }
   e.normalized = syntax.normalized();
   e.domain = syntax.registrable_domain;
@@ -81,19 +86,32 @@ model::EmailCheck Validator::check_email(std::string_view raw, const MailDomains
     if (disposable_.matches_domain(syntax.domain, syntax.registrable_domain)) {
       e.verdict = "Spam";
       e.reasons.emplace_back("disposable_domain");
-      return e;
+      return f;
     }
     if (spam_.matches_domain(syntax.domain, syntax.registrable_domain)) {
       e.verdict = "Spam";
       e.reasons.emplace_back("spam_domain");
-      return e;
+      return f;
     }
   }
+  f.settled = false;
+  f.resolve = syntax.domain;
+  return f;
+}
+
+model::EmailCheck Validator::check_email(std::string_view raw, const MailDomains* dns, const EmailFacts* known) const {
+  EmailFacts made;
+  if (known == nullptr || known->email != normalize_email(raw)) {
+    made = email_facts(raw);
+    known = &made;
+  }
+  model::EmailCheck e = known->check;
+  if (known->settled) return e;
   if (dns == nullptr) {
     e.reasons.emplace_back("dns_off");
     return e;
   }
-  const auto it = dns->find(syntax.domain);
+  const auto it = dns->find(known->resolve);
   if (it == dns->end()) {
     e.reasons.emplace_back("dns_failure");
     return e;
@@ -111,18 +129,7 @@ model::EmailCheck Validator::check_email(std::string_view raw, const MailDomains
   return e;
 }
 
-std::string Validator::domain_to_resolve(std::string_view raw) const {
-  const auto email = normalize_email(raw);
-  if (email.empty()) return {};
-  const auto syntax = check_email_syntax(email);
-  if (!syntax.ok) return {};
-  if (!allow_.matches_domain(syntax.domain, syntax.registrable_domain) &&
-      (disposable_.matches_domain(syntax.domain, syntax.registrable_domain) ||
-       spam_.matches_domain(syntax.domain, syntax.registrable_domain))) {
-    return {};
-  }
-  return syntax.domain;
-}
+std::string Validator::domain_to_resolve(std::string_view raw) const { return email_facts(raw).resolve; }
 
 bool Validator::placeholder(std::string_view value) const {
   const auto v = util::to_lower(util::trim(value));
@@ -132,9 +139,9 @@ bool Validator::placeholder(std::string_view value) const {
   return v.size() >= 3 && std::all_of(v.begin(), v.end(), [&v](char c) { return c == v.front(); });
 }
 
-Verdicts Validator::check(const Contact& contact, const MailDomains* dns) const {
+Verdicts Validator::check(const Contact& contact, const MailDomains* dns, const EmailFacts* email) const {
   Verdicts out;
-  out.email = check_email(contact.email, dns);
+  out.email = check_email(contact.email, dns, email);
 
   const auto phone = check_phone(contact.phone, contact.country);
   out.phone.verdict = std::string(phone.verdict);
@@ -165,9 +172,9 @@ Verdicts Validator::check(const Contact& contact, const MailDomains* dns) const 
   return out;
 }
 
-void Validator::validate(model::Lead& lead, const MailDomains* dns) const {
+void Validator::validate(model::Lead& lead, const MailDomains* dns, const EmailFacts* email) const {
   const auto& c = lead.contact;
-  auto v = check({c.email, c.phone, c.country, c.first_name, c.last_name, c.company, lead.test_lead}, dns);
+  auto v = check({c.email, c.phone, c.country, c.first_name, c.last_name, c.company, lead.test_lead}, dns, email);
   lead.email_check = std::move(v.email);
   lead.phone_check = std::move(v.phone);
   lead.quality = std::move(v.quality);

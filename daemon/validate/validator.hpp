@@ -33,6 +33,16 @@ struct Verdicts {
   std::vector<std::string> quality_reasons;
 };
 
+// What syntax and the lists say of one email, before any DNS answer: a verdict they settle (invalid, spam, absent),
+// or the domain whose answer decides it. Worked out once per lead: the pipeline needs the domain before it looks the
+// batch's domains up, and the verdict after.
+struct EmailFacts {
+  std::string email;        // normalize_email of what it was made from: a lead's email that differs is checked anew
+  model::EmailCheck check;  // what syntax and the lists found (verdict Unknown until DNS, when not settled)
+  bool settled = false;     // no DNS answer changes `check`
+  std::string resolve;      // when not settled: the domain to look up (A-label)
+};
+
 class Validator {
  public:
   // Loads the lists the config names; problems are returned as (key, message) pairs, e.g. an unreadable file.
@@ -43,17 +53,20 @@ class Validator {
 
   // The domain whose DNS answer decides the email verdict (A-label), or empty when syntax or lists decide it.
   std::string domain_to_resolve(std::string_view email) const;
+  // Syntax and lists of `email` (the first half of the email check; domain_to_resolve is its `resolve`).
+  EmailFacts email_facts(std::string_view email) const;
 
-  // `dns`: answers by domain, or null when DNS is off.
-  Verdicts check(const Contact& contact, const MailDomains* dns) const;
+  // `dns`: answers by domain, or null when DNS is off. `email`: email_facts of the contact's email, when the caller
+  // has them already (null, or made from another email: worked out here).
+  Verdicts check(const Contact& contact, const MailDomains* dns, const EmailFacts* email = nullptr) const;
   // The pipeline stage: fills the lead's email_check, phone_check, quality and quality_reasons.
-  void validate(model::Lead& lead, const MailDomains* dns) const;
+  void validate(model::Lead& lead, const MailDomains* dns, const EmailFacts* email = nullptr) const;
 
   const ValidationConfig& config() const { return config_; }
   std::size_t disposable_count() const { return disposable_.size(); }
 
  private:
-  model::EmailCheck check_email(std::string_view email, const MailDomains* dns) const;
+  model::EmailCheck check_email(std::string_view email, const MailDomains* dns, const EmailFacts* known) const;
   bool placeholder(std::string_view value) const;
 
   ValidationConfig config_;

@@ -79,7 +79,7 @@ void BM_Normalize(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     model::Lead lead = leads[i++ % leads.size()];  // the copy is part of the figure: normalize works in place
-    pipeline::Context context{routes, nullptr, nullptr, nullptr, {}};
+    pipeline::Context context{routes, nullptr, nullptr, nullptr, nullptr, {}};
     benchmark::DoNotOptimize(pipeline::normalize(lead, context));
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -91,7 +91,7 @@ std::vector<model::Lead> normalized_leads() {
   auto leads = mapped_leads();
   const routing::RouteTable none;
   for (auto& lead : leads) {
-    pipeline::Context context{none, nullptr, nullptr, nullptr, {}};
+    pipeline::Context context{none, nullptr, nullptr, nullptr, nullptr, {}};
     pipeline::normalize(lead, context);
   }
   return leads;

@@ -51,6 +51,37 @@ TEST(Lists, DisposableDomainsAndTheirSubdomainsAreSpam) {
   EXPECT_EQ(v->check(person("x@fabrikammailinator.com"), nullptr).email.verdict, "Unknown");
 }
 
+// The pipeline works out an email's syntax and lists once (email_facts, for the DNS lookups of its batch) and hands
+// them to the validate stage: every verdict must be the one the stage would reach alone, and facts made from
+// another email must not be used.
+TEST(Lists, EmailFactsMadeBeforeDnsGiveTheSameVerdicts) {
+  const auto v = with("validation:\n  spam_domains: [badco.com]\n");
+  ASSERT_TRUE(v);
+  const MailDomains dns{{"accepts.com", {MailStatus::Accepts, {}}}, {"nullmx.com", {MailStatus::NullMx, "null_mx"}}};
+  for (const auto* email : {"a@accepts.com", " A@Accepts.COM ", "a@nullmx.com", "a@unanswered.com", "a@badco.com",
+                            "x@mailinator.com", "info@accepts.com", "a@gmail.com", "not an email", "a..b@accepts.com",
+                            ""}) {
+    SCOPED_TRACE(email);
+    const auto facts = v->email_facts(email);
+    EXPECT_EQ(facts.resolve, v->domain_to_resolve(email));
+    EXPECT_EQ(facts.settled, facts.resolve.empty());
+    for (const MailDomains* answers : {&dns, static_cast<const MailDomains*>(nullptr)}) {
+      const auto alone = v->check(person(email), answers).email;
+      const auto given = v->check(person(email), answers, &facts).email;
+      EXPECT_EQ(given.verdict, alone.verdict);
+      EXPECT_EQ(given.reasons, alone.reasons);
+      EXPECT_EQ(given.normalized, alone.normalized);
+      EXPECT_EQ(given.domain, alone.domain);
+      EXPECT_EQ(given.role_mailbox, alone.role_mailbox);
+      EXPECT_EQ(given.free_mail, alone.free_mail);
+    }
+  }
+  // Facts of another address are not this one's: the check works it out itself.
+  const auto spam = v->email_facts("a@badco.com");
+  EXPECT_EQ(v->check(person("a@accepts.com"), &dns, &spam).email.verdict, "Valid");
+  EXPECT_EQ(v->check(person("a@badco.com"), &dns, &spam).email.verdict, "Spam");
+}
+
 TEST(Lists, SpamAndAllowDomainsFromYaml) {
   const auto v = with("validation:\n  spam_domains: [spam.example.net, badco.com]\n  allow_domains: [mailinator.com]\n");
   ASSERT_TRUE(v);
