@@ -67,12 +67,8 @@ EmailFacts Validator::email_facts(std::string_view raw) const {
   EmailFacts f;
   f.email = normalize_email(raw);
   auto& e = f.check;
-  if (f.email.empty()) {  // absent: Unknown, no reasons
-    f.settled = true;
-    return f;
-  }
+  if (f.email.empty()) return f;  // absent: Unknown, no reasons
   const auto syntax = check_email_syntax(f.email);
-  f.settled = true;
   if (!syntax.ok) {
     e.verdict = "Invalid";
     e.reasons.emplace_back(syntax.reason);
@@ -94,19 +90,19 @@ EmailFacts Validator::email_facts(std::string_view raw) const {
       return f;
     }
   }
-  f.settled = false;
   f.resolve = syntax.domain;
   return f;
 }
 
 model::EmailCheck Validator::check_email(std::string_view raw, const MailDomains* dns, const EmailFacts* known) const {
   EmailFacts made;
-  if (known == nullptr || known->email != normalize_email(raw)) {
+  // known->email is normalize_email's (trimmed, ASCII lower case): the same comparison, without a copy.
+  if (known == nullptr || !util::iequals(util::trim(raw), known->email)) {
     made = email_facts(raw);
     known = &made;
   }
   model::EmailCheck e = known->check;
-  if (known->settled) return e;
+  if (known->resolve.empty()) return e;  // settled by syntax or the lists
   if (dns == nullptr) {
     e.reasons.emplace_back("dns_off");
     return e;

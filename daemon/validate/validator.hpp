@@ -38,9 +38,8 @@ struct Verdicts {
 // batch's domains up, and the verdict after.
 struct EmailFacts {
   std::string email;        // normalize_email of what it was made from: a lead's email that differs is checked anew
-  model::EmailCheck check;  // what syntax and the lists found (verdict Unknown until DNS, when not settled)
-  bool settled = false;     // no DNS answer changes `check`
-  std::string resolve;      // when not settled: the domain to look up (A-label)
+  model::EmailCheck check;  // what syntax and the lists found (verdict Unknown until DNS, when `resolve` is set)
+  std::string resolve;      // the domain whose DNS answer decides the verdict (A-label); empty: settled without DNS
 };
 
 class Validator {
